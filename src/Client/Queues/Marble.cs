@@ -1,0 +1,119 @@
+using Orleans.Jobs.Grains.Interfaces;
+using Orleans.Jobs.Runtime;
+
+namespace Orleans.Jobs.Client.Queues;
+
+/// <summary>
+/// MarbleRun's high-level queue API: send, expedite, wait and finish. Like MarbleRun, a Marble remembers the job
+/// it is working on, so <see cref="FinishAsync"/> needs no arguments; jobs are monitored unless
+/// <see cref="Monitored"/> is turned off.
+/// </summary>
+/// <example>
+/// <code>
+/// var marble = new Marble(client);
+/// while (await marble.WaitAsync("images") is { } job)
+/// {
+///     Process(job.Data);
+///     await marble.FinishAsync();
+/// }
+/// </code>
+/// </example>
+public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) : IAsyncDisposable
+{
+    private readonly MarbleOptions _options = options ?? new MarbleOptions();
+
+    /// <summary>Whether claims are monitored (redone if this process dies or hangs). Default true.</summary>
+    public bool Monitored
+    {
+        get => _options.Monitored;
+        set => _options.Monitored = value;
+    }
+
+    /// <summary>The job taken by the last <see cref="WaitAsync"/> and not yet finished, failed or released.</summary>
+    public MarbleJob? Current { get; private set; }
+
+    /// <summary>Adds data at the back of a queue.</summary>
+    public Task<long> SendAsync(string queue, string data, SendOptions? options = null) => Queue(queue).SendAsync(data, options);
+
+    /// <summary>Adds data at the front of a queue, for immediate processing.</summary>
+    public Task<long> ExpediteAsync(string queue, string data, SendOptions? options = null) => Queue(queue).ExpediteAsync(data, options);
+
+    /// <summary>Adds many items at the back of a queue at once.</summary>
+    public Task<IReadOnlyList<long>> SendBatchAsync(string queue, IEnumerable<string> data, SendOptions? options = null) =>
+        Queue(queue).SendBatchAsync(data.Select(d => new JobMessage(d, options)).ToList());
+
+    /// <summary>
+    /// Waits for the next job of a queue and makes it <see cref="Current"/>; null when none arrived within the
+    /// timeout. As in MarbleRun, a previous current job that was not finished counts as failed: its lease is no
+    /// longer renewed, and the monitor returns it to the queue when the lease runs out.
+    /// </summary>
+    public async Task<MarbleJob?> WaitAsync(string queue, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var jobs = await WaitBatchAsync(queue, 1, timeout, cancellationToken);
+        return Current = jobs.Count == 0 ? null : jobs[0];
+    }
+
+    /// <summary>Waits for up to <paramref name="maxJobs"/> jobs of a queue; the caller settles each one.</summary>
+    public async Task<IReadOnlyList<MarbleJob>> WaitBatchAsync(string queue, int maxJobs, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        if (Current is { } unfinished)
+        {
+            Current = null;
+            await unfinished.DisposeAsync();
+        }
+
+        var grain = Queue(queue);
+        var claims = await grain.WaitAsync(timeout ?? _options.WaitTimeout, ClaimOptions(maxJobs), cancellationToken);
+        return claims.Select(c => new MarbleJob(grain, c, _options.TimeProvider)).ToList();
+    }
+
+    /// <summary>Finishes <see cref="Current"/> (MarbleRun's finish).</summary>
+    /// <exception cref="InvalidOperationException">There is no current job.</exception>
+    public async Task FinishAsync(string? result = null)
+    {
+        var job = TakeCurrent("finish");
+        await job.FinishAsync(result);
+    }
+
+    /// <summary>Reports that <see cref="Current"/> failed.</summary>
+    public async Task FailAsync(string error)
+    {
+        var job = TakeCurrent("fail");
+        await job.FailAsync(error);
+    }
+
+    /// <summary>Gives the current job, if any, back to its queue without counting the attempt.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Current is not { } current) return;
+        Current = null;
+        try
+        {
+            await current.ReleaseAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already settled by the caller through the job itself, or its lease was lost: nothing to give back.
+        }
+        catch (KeyNotFoundException)
+        {
+        }
+    }
+
+    private MarbleJob TakeCurrent(string action)
+    {
+        var job = Current ?? throw new InvalidOperationException($"There is no current job to {action}: call WaitAsync first.");
+        Current = null;
+        return job;
+    }
+
+    private ClaimOptions ClaimOptions(int maxJobs) => new()
+    {
+        MaxJobs = maxJobs,
+        Monitored = _options.Monitored,
+        LeaseDuration = _options.LeaseDuration,
+        Owner = _options.Owner,
+    };
+
+    private IQueueGrain Queue(string queue) => grains.GetGrain<IQueueGrain>(queue);
+}

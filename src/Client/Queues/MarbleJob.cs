@@ -1,0 +1,102 @@
+using Orleans.Jobs.Grains.Interfaces;
+using Orleans.Jobs.Runtime.Jobs;
+
+namespace Orleans.Jobs.Client.Queues;
+
+/// <summary>
+/// A job claimed through <see cref="Marble"/>. While it is held, its lease is renewed in the background; finish,
+/// fail or release it, or dispose it to stop renewing (the monitor then returns it when the lease runs out).
+/// </summary>
+public sealed class MarbleJob : IAsyncDisposable
+{
+    private readonly IQueueGrain _queue;
+    private readonly LeaseHeartbeat _heartbeat;
+    private int _settled;
+
+    internal MarbleJob(IQueueGrain queue, ClaimedJob claim, TimeProvider timeProvider)
+    {
+        _queue = queue;
+        Claim = claim;
+        _heartbeat = new LeaseHeartbeat(queue, claim, timeProvider);
+    }
+
+    /// <summary>The claim: job id, payload, attempt, lease.</summary>
+    public ClaimedJob Claim { get; }
+
+    /// <summary>The job id.</summary>
+    public long JobId => Claim.JobId;
+
+    /// <summary>The queue it came from.</summary>
+    public string Queue => Claim.Queue;
+
+    /// <summary>The job's data.</summary>
+    public string Data => Claim.Payload;
+
+    /// <summary>Which attempt this is, from 1.</summary>
+    public int Attempt => Claim.Attempt;
+
+    /// <summary>Cancelled when the lease was lost: the job may be running elsewhere, so stop working on it.</summary>
+    public CancellationToken LeaseLost => _heartbeat.LeaseLost;
+
+    /// <summary>Marks the job done, with an optional result.</summary>
+    /// <exception cref="JobLeaseLostException">The job was no longer held: it was recovered and may have run elsewhere.</exception>
+    public async Task FinishAsync(string? result = null)
+    {
+        await SettleAsync();
+        Check(await _queue.FinishAsync(JobId, Claim.LeaseToken, result), "finish");
+    }
+
+    /// <summary>Reports a failed attempt; returns whether the job will retry or was dead-lettered.</summary>
+    /// <exception cref="JobLeaseLostException">The job was no longer held.</exception>
+    public async Task<FailResult> FailAsync(string error)
+    {
+        await SettleAsync();
+        var result = await _queue.FailAsync(JobId, Claim.LeaseToken, error);
+        if (result.Outcome == FailOutcome.LeaseLost) Check(JobUpdateOutcome.LeaseLost, "fail");
+        if (result.Outcome == FailOutcome.NotFound) Check(JobUpdateOutcome.NotFound, "fail");
+        return result;
+    }
+
+    /// <summary>Gives the job back without counting the attempt.</summary>
+    public async Task ReleaseAsync()
+    {
+        await SettleAsync();
+        Check(await _queue.ReleaseAsync(JobId, Claim.LeaseToken), "release");
+    }
+
+    /// <summary>Stops renewing the lease without settling the job.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _settled, 1) == 0)
+            await _heartbeat.DisposeAsync();
+    }
+
+    private async Task SettleAsync()
+    {
+        if (Interlocked.Exchange(ref _settled, 1) != 0)
+            throw new InvalidOperationException($"Job {JobId} of queue '{Queue}' was already finished, failed, released or disposed.");
+        await _heartbeat.DisposeAsync();
+    }
+
+    private void Check(JobUpdateOutcome outcome, string action)
+    {
+        switch (outcome)
+        {
+            case JobUpdateOutcome.LeaseLost:
+                throw new JobLeaseLostException(Queue, JobId, action);
+            case JobUpdateOutcome.NotFound:
+                throw new KeyNotFoundException($"Job {JobId} is not in queue '{Queue}'.");
+        }
+    }
+}
+
+/// <summary>A job could not be settled because its holder no longer holds it.</summary>
+public sealed class JobLeaseLostException(string queue, long jobId, string action)
+    : InvalidOperationException($"Cannot {action} job {jobId} of queue '{queue}': this worker no longer holds it (its lease expired or it was recovered), so it may have run elsewhere.")
+{
+    /// <summary>The queue.</summary>
+    public string Queue { get; } = queue;
+
+    /// <summary>The job.</summary>
+    public long JobId { get; } = jobId;
+}

@@ -1,0 +1,157 @@
+using System.Text.RegularExpressions;
+
+namespace Orleans.Jobs.Grains.Interfaces;
+
+/// <summary>Options of a single send or expedite.</summary>
+public sealed record SendOptions
+{
+    /// <summary>Higher runs first. Must be between <see cref="QueueLimits.MinPriority"/> and <see cref="QueueLimits.MaxPriority"/>.</summary>
+    public int Priority { get; init; }
+
+    /// <summary>The job becomes claimable after this delay; null or zero: at once.</summary>
+    public TimeSpan? Delay { get; init; }
+
+    /// <summary>Overrides the queue's <see cref="QueueSettings.MaxAttempts"/> for this job.</summary>
+    public int? MaxAttempts { get; init; }
+}
+
+/// <summary>One job of a batch send.</summary>
+/// <param name="Payload">The job's data.</param>
+/// <param name="Options">Its options; null for defaults.</param>
+/// <param name="Expedite">True to put it at the front of the queue.</param>
+public sealed record JobMessage(string Payload, SendOptions? Options = null, bool Expedite = false);
+
+/// <summary>How to claim jobs.</summary>
+public sealed record ClaimOptions
+{
+    /// <summary>The most jobs to claim at once (batch claim).</summary>
+    public int MaxJobs { get; init; } = 1;
+
+    /// <summary>
+    /// Monitored claims (the default) hold a lease that the claimer must renew; a job whose lease expires comes back.
+    /// Unmonitored claims take no lease: if the claimer dies, the job is not redone.
+    /// </summary>
+    public bool Monitored { get; init; } = true;
+
+    /// <summary>The lease length for monitored claims; null uses the queue's <see cref="QueueSettings.LeaseDuration"/>.</summary>
+    public TimeSpan? LeaseDuration { get; init; }
+
+    /// <summary>Who claims, for recovery and inspection: a silo id or a client id.</summary>
+    public string Owner { get; init; } = "anonymous";
+}
+
+/// <summary>The persistent settings of a queue.</summary>
+public sealed record QueueSettings
+{
+    /// <summary>How many times a job may be tried before it is dead-lettered.</summary>
+    public int MaxAttempts { get; init; } = QueueLimits.DefaultMaxAttempts;
+
+    /// <summary>The lease of a monitored claim; claimers renew it about three times per lease.</summary>
+    public TimeSpan LeaseDuration { get; init; } = QueueLimits.DefaultLeaseDuration;
+
+    /// <summary>The delay before the first retry of a failed job; it doubles per attempt.</summary>
+    public TimeSpan RetryDelay { get; init; } = QueueLimits.DefaultRetryDelay;
+
+    /// <summary>The longest delay between retries.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = QueueLimits.DefaultMaxRetryDelay;
+
+    /// <summary>How often the lease monitor looks for expired leases.</summary>
+    public TimeSpan MonitorPeriod { get; init; } = QueueLimits.DefaultMonitorPeriod;
+
+    /// <summary>Checks every setting; throws naming the first that is out of range.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range.</exception>
+    public void Validate()
+    {
+        QueueLimits.CheckRange(MaxAttempts, 1, QueueLimits.MaxMaxAttempts, nameof(MaxAttempts));
+        QueueLimits.CheckRange(LeaseDuration, QueueLimits.MinLeaseDuration, QueueLimits.MaxLeaseDuration, nameof(LeaseDuration));
+        QueueLimits.CheckRange(RetryDelay, TimeSpan.Zero, QueueLimits.MaxRetryDelayLimit, nameof(RetryDelay));
+        QueueLimits.CheckRange(MaxRetryDelay, RetryDelay, QueueLimits.MaxRetryDelayLimit, nameof(MaxRetryDelay));
+        QueueLimits.CheckRange(MonitorPeriod, QueueLimits.MinMonitorPeriod, QueueLimits.MaxLeaseDuration, nameof(MonitorPeriod));
+    }
+}
+
+/// <summary>The rules and defaults of queues, in one place.</summary>
+public static partial class QueueLimits
+{
+    /// <summary>The longest queue name.</summary>
+    public const int MaxQueueNameLength = 128;
+
+    /// <summary>The largest payload, in UTF-8 bytes.</summary>
+    public const int MaxPayloadBytes = 1024 * 1024;
+
+    /// <summary>The most jobs in one batch send.</summary>
+    public const int MaxBatchSize = 10_000;
+
+    /// <summary>The most jobs in one claim.</summary>
+    public const int MaxClaimBatch = 1_000;
+
+    /// <summary>The lowest priority.</summary>
+    public const int MinPriority = -1_000_000;
+
+    /// <summary>The highest priority.</summary>
+    public const int MaxPriority = 1_000_000;
+
+    /// <summary>Default <see cref="QueueSettings.MaxAttempts"/>.</summary>
+    public const int DefaultMaxAttempts = 5;
+
+    /// <summary>The highest <see cref="QueueSettings.MaxAttempts"/>.</summary>
+    public const int MaxMaxAttempts = 1_000;
+
+    /// <summary>The longest a job may be delayed.</summary>
+    public static readonly TimeSpan MaxDelay = TimeSpan.FromDays(365);
+
+    /// <summary>The longest a single wait may block.</summary>
+    public static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(5);
+
+    /// <summary>Default <see cref="QueueSettings.LeaseDuration"/>.</summary>
+    public static readonly TimeSpan DefaultLeaseDuration = TimeSpan.FromSeconds(30);
+
+    /// <summary>The shortest lease.</summary>
+    public static readonly TimeSpan MinLeaseDuration = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The longest lease.</summary>
+    public static readonly TimeSpan MaxLeaseDuration = TimeSpan.FromHours(24);
+
+    /// <summary>Default <see cref="QueueSettings.RetryDelay"/>.</summary>
+    public static readonly TimeSpan DefaultRetryDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>Default <see cref="QueueSettings.MaxRetryDelay"/>.</summary>
+    public static readonly TimeSpan DefaultMaxRetryDelay = TimeSpan.FromMinutes(5);
+
+    /// <summary>The longest retry delay that may be configured.</summary>
+    public static readonly TimeSpan MaxRetryDelayLimit = TimeSpan.FromDays(7);
+
+    /// <summary>Default <see cref="QueueSettings.MonitorPeriod"/>.</summary>
+    public static readonly TimeSpan DefaultMonitorPeriod = TimeSpan.FromSeconds(5);
+
+    /// <summary>The shortest monitor period.</summary>
+    public static readonly TimeSpan MinMonitorPeriod = TimeSpan.FromSeconds(1);
+
+    /// <summary>Checks a queue name: 1 to 128 of A-Z, a-z, 0-9, '.', '_', ':' and '-'.</summary>
+    /// <exception cref="ArgumentException">The name breaks the rule.</exception>
+    public static void ValidateQueueName(string? queue, string paramName = "queue")
+    {
+        if (queue is null || !QueueNamePattern().IsMatch(queue))
+            throw new ArgumentException($"Queue name '{queue}' is invalid: use 1 to {MaxQueueNameLength} characters from A-Z, a-z, 0-9, '.', '_', ':' and '-'.", paramName);
+    }
+
+    /// <summary>Checks a payload: present and at most <see cref="MaxPayloadBytes"/> UTF-8 bytes.</summary>
+    /// <exception cref="ArgumentException">The payload breaks the rule.</exception>
+    public static void ValidatePayload(string? payload, string paramName = "payload")
+    {
+        if (payload is null)
+            throw new ArgumentNullException(paramName, "A job payload must not be null (use an empty string for no data).");
+        // Cheap bound first: UTF-8 never uses more than 3 bytes per UTF-16 char.
+        if (payload.Length * 3L > MaxPayloadBytes && System.Text.Encoding.UTF8.GetByteCount(payload) is var bytes && bytes > MaxPayloadBytes)
+            throw new ArgumentException($"The job payload is {bytes} bytes of UTF-8; the limit is {MaxPayloadBytes}. Store large data elsewhere and send a reference.", paramName);
+    }
+
+    internal static void CheckRange<T>(T value, T min, T max, string name) where T : IComparable<T>
+    {
+        if (value.CompareTo(min) < 0 || value.CompareTo(max) > 0)
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be between {min} and {max}.");
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
+    private static partial Regex QueueNamePattern();
+}

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Jobs.Grains.Interfaces;
+using Orleans.Jobs.Grains.Queues;
+using Orleans.Jobs.Runtime.Hosting;
+
+namespace Orleans.Jobs.Grains;
+
+/// <summary>Registers the built-in grains of Orleans.Jobs.</summary>
+public static class GrainsServiceCollectionExtensions
+{
+    /// <summary>Adds the queue grain and its options.</summary>
+    public static IServiceCollection AddJobGrains(this IServiceCollection services)
+    {
+        services.AddGrain<IQueueGrain, QueueGrain>();
+        services.AddOptions<QueueOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QueueOptions>, QueueOptionsValidator>());
+        return services;
+    }
+}

@@ -1,0 +1,35 @@
+namespace Orleans.Jobs.Runtime.Hosting;
+
+/// <summary>
+/// Whether this silo may still do work. A graceful stop lets services finish; a kill (a test's stand-in for
+/// SIGKILL, or the silo learning it was declared dead) stops everything at once with no cleanup.
+/// </summary>
+public sealed class SiloLifetime : IDisposable
+{
+    private readonly CancellationTokenSource _killed = new();
+
+    /// <summary>Cancelled when the silo is killed.</summary>
+    public CancellationToken Killed => _killed.Token;
+
+    /// <summary>True once the silo was killed.</summary>
+    public bool IsKilled => _killed.IsCancellationRequested;
+
+    /// <summary>Stops the silo at once: loops end, nothing is released or finished, no more calls are served.</summary>
+    public void Kill()
+    {
+        try { _killed.Cancel(); }
+        catch (ObjectDisposedException) { }
+    }
+
+    /// <summary>Throws when the silo can no longer serve grain calls.</summary>
+    public void ThrowIfKilled()
+    {
+        if (IsKilled) throw new SiloUnavailableException("This silo was killed or declared dead and serves no more calls.");
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _killed.Dispose();
+}
+
+/// <summary>Thrown when a call reaches a silo that is not serving; the call can be retried on another silo.</summary>
+public sealed class SiloUnavailableException(string message) : Exception(message);

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Jobs.Runtime.Hosting;
+
+namespace Orleans.Jobs.Runtime.Membership;
+
+/// <summary>
+/// Keeps this silo in the membership table: registers it, heartbeats, declares silos that stopped heartbeating
+/// dead and recovers their monitored jobs at once. A silo that finds itself declared dead kills itself, so a
+/// paused process that wakes up cannot keep working on jobs that were handed to others.
+/// </summary>
+public sealed partial class MembershipService(
+    IClusterStore store,
+    TimeProvider timeProvider,
+    SiloLifetime lifetime,
+    IOptions<SiloOptions> siloOptions,
+    IOptions<MembershipOptions> options,
+    ILogger<MembershipService> logger) : SiloBackgroundService(lifetime)
+{
+    private readonly SiloOptions _silo = siloOptions.Value;
+    private readonly MembershipOptions _options = options.Value;
+
+    /// <inheritdoc />
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        await store.RegisterSiloAsync(new SiloRecord(_silo.SiloId, _silo.Node, _silo.GatewayAddress, SiloStatus.Active, now, now), cancellationToken);
+        LogJoined(_silo.SiloId, _silo.Node, store.ProviderName);
+        await base.StartAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    protected override async Task RunAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.HeartbeatPeriod, timeProvider);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+            await BeatOnceAsync(stoppingToken);
+    }
+
+    /// <summary>One round: heartbeat, then declare and recover dead silos. Returns false when this silo was itself declared dead.</summary>
+    public async Task<bool> BeatOnceAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var now = timeProvider.GetUtcNow();
+            if (!await store.HeartbeatAsync(_silo.SiloId, now, cancellationToken))
+            {
+                LogDeclaredDeadSelf(_silo.SiloId);
+                Lifetime.Kill();
+                return false;
+            }
+
+            foreach (var dead in await store.DeclareDeadSilosAsync(now - _options.DeathTimeout, cancellationToken))
+            {
+                var recovered = await store.RecoverJobsOfOwnerAsync(dead.SiloId, now, cancellationToken);
+                LogDeclaredDead(dead.SiloId, dead.Node, now - dead.LastHeartbeat, recovered);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogHeartbeatFailed(e, _silo.SiloId);
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
+    protected override async Task OnStoppedAsync(CancellationToken cancellationToken)
+    {
+        await store.MarkSiloStoppedAsync(_silo.SiloId, timeProvider.GetUtcNow(), cancellationToken);
+        LogLeft(_silo.SiloId);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {SiloId} on node {Node} joined the cluster ({Store} store)")]
+    private partial void LogJoined(string siloId, string node, string store);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {SiloId} left the cluster gracefully")]
+    private partial void LogLeft(string siloId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Declared silo {SiloId} on node {Node} dead after {Silence} without a heartbeat; recovered {Recovered} of its monitored jobs")]
+    private partial void LogDeclaredDead(string siloId, string node, TimeSpan silence, int recovered);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Silo {SiloId} was declared dead by the cluster; stopping at once")]
+    private partial void LogDeclaredDeadSelf(string siloId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Silo {SiloId} could not heartbeat; retrying next period")]
+    private partial void LogHeartbeatFailed(Exception exception, string siloId);
+}

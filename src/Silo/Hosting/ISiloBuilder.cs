@@ -1,0 +1,56 @@
+using Orleans.Jobs.Runtime;
+using Orleans.Jobs.Runtime.Storage.InMemory;
+using Orleans.Jobs.Silo.Workers;
+using Orleans.Jobs.Grains.Interfaces;
+
+namespace Orleans.Jobs.Silo.Hosting;
+
+/// <summary>Configures a silo: its store, job handlers and options.</summary>
+public interface ISiloBuilder
+{
+    /// <summary>The silo's services.</summary>
+    IServiceCollection Services { get; }
+
+    /// <summary>The host's configuration.</summary>
+    IConfiguration Configuration { get; }
+}
+
+internal sealed record SiloBuilder(IServiceCollection Services, IConfiguration Configuration) : ISiloBuilder;
+
+/// <summary>Configuration helpers for <see cref="ISiloBuilder"/>.</summary>
+public static class SiloBuilderExtensions
+{
+    /// <summary>Runs the jobs of <paramref name="queue"/> on this silo with <typeparamref name="THandler"/>, created per job from the silo's services.</summary>
+    /// <exception cref="ArgumentException">The queue name is invalid.</exception>
+    public static ISiloBuilder AddJobHandler<THandler>(this ISiloBuilder silo, string queue) where THandler : class, IJobHandler
+    {
+        QueueLimits.ValidateQueueName(queue);
+        silo.Services.AddSingleton(new JobHandlerRegistration(queue, sp => ActivatorUtilities.CreateInstance<THandler>(sp)));
+        return silo;
+    }
+
+    /// <summary>Runs the jobs of <paramref name="queue"/> on this silo with a delegate.</summary>
+    /// <exception cref="ArgumentException">The queue name is invalid.</exception>
+    public static ISiloBuilder AddJobHandler(this ISiloBuilder silo, string queue, Func<JobContext, CancellationToken, Task<string?>> handler)
+    {
+        QueueLimits.ValidateQueueName(queue);
+        ArgumentNullException.ThrowIfNull(handler);
+        var instance = new DelegateJobHandler(handler);
+        silo.Services.AddSingleton(new JobHandlerRegistration(queue, _ => instance));
+        return silo;
+    }
+
+    /// <summary>Uses the in-memory store (the default). Pass a store to share it between silos of one process.</summary>
+    public static ISiloBuilder UseInMemoryStore(this ISiloBuilder silo, InMemoryClusterStore? store = null)
+    {
+        silo.Services.AddSingleton<IClusterStore>(store ?? new InMemoryClusterStore());
+        return silo;
+    }
+
+    /// <summary>Uses <paramref name="timeProvider"/> as the silo's clock (tests use a manual clock).</summary>
+    public static ISiloBuilder UseTimeProvider(this ISiloBuilder silo, TimeProvider timeProvider)
+    {
+        silo.Services.AddSingleton(timeProvider);
+        return silo;
+    }
+}

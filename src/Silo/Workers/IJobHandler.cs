@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Orleans.Jobs.Runtime.Jobs;
+
+namespace Orleans.Jobs.Silo.Workers;
+
+/// <summary>Runs the jobs of a queue on silos. Register one per queue with <c>AddJobHandler</c>.</summary>
+public interface IJobHandler
+{
+    /// <summary>
+    /// Runs one job. Return to finish it (with an optional result); throw to fail the attempt (it retries, then
+    /// goes to the dead-letter list). Stop when <paramref name="cancellationToken"/> is cancelled: the silo is
+    /// shutting down, or the job's lease was lost.
+    /// </summary>
+    Task<string?> HandleAsync(JobContext job, CancellationToken cancellationToken);
+}
+
+/// <summary>The job a handler runs.</summary>
+public sealed class JobContext(ClaimedJob claim, string siloId)
+{
+    /// <summary>The claim: ids, payload, attempt and lease.</summary>
+    public ClaimedJob Claim { get; } = claim;
+
+    /// <summary>The job id.</summary>
+    public long JobId => Claim.JobId;
+
+    /// <summary>The queue.</summary>
+    public string Queue => Claim.Queue;
+
+    /// <summary>The raw payload.</summary>
+    public string Payload => Claim.Payload;
+
+    /// <summary>Which attempt this is, from 1.</summary>
+    public int Attempt => Claim.Attempt;
+
+    /// <summary>The silo running the job.</summary>
+    public string SiloId { get; } = siloId;
+
+    /// <summary>Reads the payload as JSON.</summary>
+    /// <exception cref="JobPayloadException">The payload is not valid JSON for <typeparamref name="T"/>; the attempt fails with this message and the job is kept.</exception>
+    public T GetPayload<T>(JsonSerializerOptions? options = null)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(Payload, options ?? JsonSerializerOptions.Web)
+                ?? throw new JobPayloadException($"The payload of job {JobId} in queue '{Queue}' is JSON null; a {typeof(T).Name} was expected.");
+        }
+        catch (JsonException e)
+        {
+            throw new JobPayloadException($"The payload of job {JobId} in queue '{Queue}' is not a valid {typeof(T).Name}: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>A job's payload could not be read.</summary>
+public sealed class JobPayloadException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Which handler runs the jobs of which queue.</summary>
+/// <param name="Queue">The queue.</param>
+/// <param name="Create">Creates the handler for one job, from the silo's services.</param>
+public sealed record JobHandlerRegistration(string Queue, Func<IServiceProvider, IJobHandler> Create);
+
+/// <summary>A handler made from a delegate.</summary>
+internal sealed class DelegateJobHandler(Func<JobContext, CancellationToken, Task<string?>> handle) : IJobHandler
+{
+    public Task<string?> HandleAsync(JobContext job, CancellationToken cancellationToken) => handle(job, cancellationToken);
+}

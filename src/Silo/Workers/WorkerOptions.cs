@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Options;
+using Orleans.Jobs.Grains.Interfaces;
+
+namespace Orleans.Jobs.Silo.Workers;
+
+/// <summary>Options of a silo's worker grains.</summary>
+public sealed class WorkerOptions
+{
+    /// <summary>Default of <see cref="MaxConcurrency"/>.</summary>
+    public const int DefaultMaxConcurrency = 16;
+
+    /// <summary>Default of <see cref="ShutdownTimeout"/>.</summary>
+    public static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Default of <see cref="PollTimeout"/>.</summary>
+    public static readonly TimeSpan DefaultPollTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The most jobs this silo runs at once, over all queues.</summary>
+    public int MaxConcurrency { get; set; } = DefaultMaxConcurrency;
+
+    /// <summary>On graceful shutdown, how long running jobs may take to finish before they are cancelled and released.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = DefaultShutdownTimeout;
+
+    /// <summary>The longest a worker blocks in one wait for jobs; it waits again at once. Notifications wake it sooner.</summary>
+    public TimeSpan PollTimeout { get; set; } = DefaultPollTimeout;
+
+    /// <summary>The lease of jobs claimed by workers; null uses each queue's setting.</summary>
+    public TimeSpan? LeaseDuration { get; set; }
+}
+
+internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WorkerOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MaxConcurrency is < 1 or > 10_000)
+            failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.MaxConcurrency)} must be between 1 and 10000 (was {options.MaxConcurrency}).");
+        if (options.ShutdownTimeout < TimeSpan.Zero)
+            failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.ShutdownTimeout)} must not be negative.");
+        if (options.PollTimeout <= TimeSpan.Zero || options.PollTimeout > QueueLimits.MaxWait)
+            failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.PollTimeout)} must be between 0 and {QueueLimits.MaxWait} (was {options.PollTimeout}).");
+        if (options.LeaseDuration is { } lease && (lease < QueueLimits.MinLeaseDuration || lease > QueueLimits.MaxLeaseDuration))
+            failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.LeaseDuration)} must be between {QueueLimits.MinLeaseDuration} and {QueueLimits.MaxLeaseDuration}.");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
