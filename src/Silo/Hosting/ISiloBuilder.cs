@@ -20,23 +20,27 @@ internal sealed record SiloBuilder(IServiceCollection Services, IConfiguration C
 /// <summary>Configuration helpers for <see cref="ISiloBuilder"/>.</summary>
 public static class SiloBuilderExtensions
 {
-    /// <summary>Runs the jobs of <paramref name="queue"/> on this silo with <typeparamref name="THandler"/>, created per job from the silo's services.</summary>
+    /// <summary>
+    /// Runs the jobs of <paramref name="queue"/> on this silo with <typeparamref name="THandler"/>, created per job from
+    /// the silo's services. Jobs are monitored unless <paramref name="monitored"/> is false.
+    /// </summary>
     /// <exception cref="ArgumentException">The queue name is invalid.</exception>
-    public static ISiloBuilder AddJobHandler<THandler>(this ISiloBuilder silo, string queue) where THandler : class, IJobHandler
-    {
-        QueueLimits.ValidateQueueName(queue);
-        silo.Services.AddSingleton(new JobHandlerRegistration(queue, sp => ActivatorUtilities.CreateInstance<THandler>(sp)));
-        return silo;
-    }
+    public static ISiloBuilder AddJobHandler<THandler>(this ISiloBuilder silo, string queue, bool monitored = true) where THandler : class, IJobHandler =>
+        silo.AddJobHandler(queue, sp => ActivatorUtilities.CreateInstance<THandler>(sp), monitored);
 
     /// <summary>Runs the jobs of <paramref name="queue"/> on this silo with a delegate.</summary>
     /// <exception cref="ArgumentException">The queue name is invalid.</exception>
-    public static ISiloBuilder AddJobHandler(this ISiloBuilder silo, string queue, Func<JobContext, CancellationToken, Task<string?>> handler)
+    public static ISiloBuilder AddJobHandler(this ISiloBuilder silo, string queue, Func<JobContext, CancellationToken, Task<string?>> handler, bool monitored = true)
     {
-        QueueLimits.ValidateQueueName(queue);
         ArgumentNullException.ThrowIfNull(handler);
         var instance = new DelegateJobHandler(handler);
-        silo.Services.AddSingleton(new JobHandlerRegistration(queue, _ => instance));
+        return silo.AddJobHandler(queue, _ => instance, monitored);
+    }
+
+    private static ISiloBuilder AddJobHandler(this ISiloBuilder silo, string queue, Func<IServiceProvider, IJobHandler> create, bool monitored)
+    {
+        QueueLimits.ValidateQueueName(queue);
+        silo.Services.AddSingleton(new JobHandlerRegistration(queue, create, monitored));
         return silo;
     }
 

@@ -57,7 +57,8 @@ public sealed class JobPayloadException(string message, Exception? inner = null)
 /// <summary>Which handler runs the jobs of which queue.</summary>
 /// <param name="Queue">The queue.</param>
 /// <param name="Create">Creates the handler for one job, from the silo's services.</param>
-public sealed record JobHandlerRegistration(string Queue, Func<IServiceProvider, IJobHandler> Create);
+/// <param name="Monitored">False claims without a lease: a job whose silo dies is not redone (MarbleRun's unmonitored jobs).</param>
+public sealed record JobHandlerRegistration(string Queue, Func<IServiceProvider, IJobHandler> Create, bool Monitored = true);
 
 /// <summary>A handler made from a delegate.</summary>
 internal sealed class DelegateJobHandler(Func<JobContext, CancellationToken, Task<string?>> handle) : IJobHandler

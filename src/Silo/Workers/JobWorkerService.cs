@@ -73,6 +73,7 @@ public sealed partial class JobWorkerService(
                 jobs = await queue.WaitAsync(_options.PollTimeout, new ClaimOptions
                 {
                     MaxJobs = free,
+                    Monitored = registration.Monitored,
                     Owner = _siloId,
                     LeaseDuration = _options.LeaseDuration,
                 }, stoppingToken);
