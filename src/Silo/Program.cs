@@ -50,9 +50,10 @@ if (!serve)
     builder.Logging.AddFilter("Orleans.Jobs.Silo.Workers", LogLevel.Error);
 }
 
-await using var app = builder.BuildSilo();
+WebApplication app;
 try
 {
+    app = builder.BuildSilo();
     await app.StartAsync();
 }
 catch (Exception e) when (e is Microsoft.Extensions.Options.OptionsValidationException or IOException)
@@ -61,21 +62,23 @@ catch (Exception e) when (e is Microsoft.Extensions.Options.OptionsValidationExc
     return 1;
 }
 
+await using var silo = app;
+
 var exitCode = 0;
 if (runSample)
 {
-    var sample = new SampleWorkload(app, Console.Out);
-    exitCode = await sample.RunAsync(app.Lifetime.ApplicationStopping) ? 0 : 1;
+    var sample = new SampleWorkload(silo, Console.Out);
+    exitCode = await sample.RunAsync(silo.Lifetime.ApplicationStopping) ? 0 : 1;
 }
 
 if (serve)
 {
-    Console.WriteLine($"Serving on {app.GatewayUri()}; press Ctrl+C to stop.");
-    await app.WaitForShutdownAsync();
+    Console.WriteLine($"Serving on {silo.GatewayUri()}; press Ctrl+C to stop.");
+    await silo.WaitForShutdownAsync();
 }
 else
 {
-    await app.StopAsync();
+    await silo.StopAsync();
 }
 
 return exitCode;

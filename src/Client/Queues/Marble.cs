@@ -93,7 +93,7 @@ public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) 
         }
         catch (InvalidOperationException)
         {
-            // Already settled by the caller through the job itself, or its lease was lost: nothing to give back.
+            // Already settled through the job itself, or its lease was lost (JobLeaseLostException): nothing to give back.
         }
         catch (KeyNotFoundException)
         {

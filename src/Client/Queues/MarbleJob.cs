@@ -5,13 +5,14 @@ namespace Orleans.Jobs.Client.Queues;
 
 /// <summary>
 /// A job claimed through <see cref="Marble"/>. While it is held, its lease is renewed in the background; finish,
-/// fail or release it, or dispose it to stop renewing (the monitor then returns it when the lease runs out).
+/// fail or release it, or dispose it to abandon it (renewals stop; the monitor returns it when the lease runs out).
 /// </summary>
 public sealed class MarbleJob : IAsyncDisposable
 {
     private readonly IQueueGrain _queue;
     private readonly LeaseHeartbeat _heartbeat;
     private int _settled;
+    private int _heartbeatStopped;
 
     internal MarbleJob(IQueueGrain queue, ClaimedJob claim, TimeProvider timeProvider)
     {
@@ -64,18 +65,21 @@ public sealed class MarbleJob : IAsyncDisposable
         Check(await _queue.ReleaseAsync(JobId, Claim.LeaseToken), "release");
     }
 
-    /// <summary>Stops renewing the lease without settling the job.</summary>
+    /// <summary>
+    /// Stops renewing the lease without settling the job. The job can still be settled afterwards; once its lease has
+    /// run out and it was recovered, that fails with <see cref="JobLeaseLostException"/>.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _settled, 1) == 0)
+        if (Interlocked.Exchange(ref _heartbeatStopped, 1) == 0)
             await _heartbeat.DisposeAsync();
     }
 
     private async Task SettleAsync()
     {
         if (Interlocked.Exchange(ref _settled, 1) != 0)
-            throw new InvalidOperationException($"Job {JobId} of queue '{Queue}' was already finished, failed, released or disposed.");
-        await _heartbeat.DisposeAsync();
+            throw new InvalidOperationException($"Job {JobId} of queue '{Queue}' was already finished, failed or released.");
+        await DisposeAsync();
     }
 
     private void Check(JobUpdateOutcome outcome, string action)

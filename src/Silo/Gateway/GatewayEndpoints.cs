@@ -126,9 +126,6 @@ public static partial class GatewayEndpoints
             {
                 throw new ArgumentException($"Argument '{parameter.Name}' of {method.Interface.Type.Name}.{method.Name} is not a valid {parameter.ParameterType.Name}: {e.Message}", parameter.Name);
             }
-
-            if (arguments[i] is null && parameter.ParameterType.IsValueType && Nullable.GetUnderlyingType(parameter.ParameterType) is null)
-                throw new ArgumentException($"Argument '{parameter.Name}' of {method.Interface.Type.Name}.{method.Name} must not be null.", parameter.Name);
         }
 
         return arguments;

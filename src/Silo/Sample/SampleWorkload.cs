@@ -138,9 +138,9 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
             await taken!.FinishAsync();
             Check(false, "the crashed worker cannot finish the job it lost");
         }
-        catch (InvalidOperationException e)
+        catch (JobLeaseLostException e)
         {
-            Say($"worker A comes back and tries to finish: {e.GetType().Name}");
+            Say($"worker A comes back and tries to finish: {e.Message}");
             Check(true, "the crashed worker cannot finish the job it lost");
         }
     }

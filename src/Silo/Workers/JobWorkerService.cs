@@ -113,10 +113,9 @@ public sealed partial class JobWorkerService(
                 var handler = registration.Create(scope.ServiceProvider);
                 result = await handler.HandleAsync(new JobContext(job, _siloId), jobCancellation.Token);
             }
-            catch (Exception e) when (Lifetime.IsKilled)
+            catch (Exception) when (Lifetime.IsKilled)
             {
-                _ = e; // the process is gone as far as the cluster knows: report nothing
-                return;
+                return; // the process is gone as far as the cluster knows: report nothing
             }
             catch (OperationCanceledException) when (heartbeat.IsLost)
             {
