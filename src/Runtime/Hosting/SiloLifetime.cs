@@ -2,11 +2,30 @@ namespace Orleans.Jobs.Runtime.Hosting;
 
 /// <summary>
 /// Whether this silo may still do work. A graceful stop lets services finish; a kill (a test's stand-in for
-/// SIGKILL, or the silo learning it was declared dead) stops everything at once with no cleanup.
+/// SIGKILL) stops everything at once with no cleanup.
 /// </summary>
 public sealed class SiloLifetime : IDisposable
 {
     private readonly CancellationTokenSource _killed = new();
+    private CancellationTokenSource _incarnation;
+
+    /// <summary>Creates the lifetime of a new silo.</summary>
+    public SiloLifetime() => _incarnation = CancellationTokenSource.CreateLinkedTokenSource(_killed.Token);
+
+    /// <summary>
+    /// Cancelled when this incarnation of the silo ends: the cluster declared it dead (it had lost the store for too
+    /// long) and gave its jobs to others. Work claimed in an incarnation must stop, without reporting, when it ends.
+    /// </summary>
+    public CancellationToken Incarnation => Volatile.Read(ref _incarnation).Token;
+
+    /// <summary>Ends the current incarnation and starts the next one.</summary>
+    public void BeginNewIncarnation()
+    {
+        var next = CancellationTokenSource.CreateLinkedTokenSource(_killed.Token);
+        var previous = Interlocked.Exchange(ref _incarnation, next);
+        previous.Cancel();
+        previous.Dispose();
+    }
 
     /// <summary>Cancelled when the silo is killed.</summary>
     public CancellationToken Killed => _killed.Token;
@@ -28,7 +47,11 @@ public sealed class SiloLifetime : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _killed.Dispose();
+    public void Dispose()
+    {
+        _incarnation.Dispose();
+        _killed.Dispose();
+    }
 }
 
 /// <summary>Thrown when a call reaches a silo that is not serving; the call can be retried on another silo.</summary>

@@ -6,8 +6,10 @@ namespace Orleans.Jobs.Runtime.Membership;
 
 /// <summary>
 /// Keeps this silo in the membership table: registers it, heartbeats, declares silos that stopped heartbeating
-/// dead and recovers their monitored jobs at once. A silo that finds itself declared dead kills itself, so a
-/// paused process that wakes up cannot keep working on jobs that were handed to others.
+/// dead and recovers their monitored jobs at once. A silo that finds itself declared dead (it was paused, or lost
+/// the store for longer than <see cref="MembershipOptions.DeathTimeout"/>) ends its incarnation — its running jobs
+/// stop without reporting, as they were given to others — and rejoins. That is safe because grains keep no
+/// authoritative state in memory and every change to a claimed job checks its lease token.
 /// </summary>
 public sealed partial class MembershipService(
     IClusterStore store,
@@ -23,10 +25,15 @@ public sealed partial class MembershipService(
     /// <inheritdoc />
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
-        await store.RegisterSiloAsync(new SiloRecord(_silo.SiloId, _silo.Node, _silo.GatewayAddress, SiloStatus.Active, now, now), cancellationToken);
+        await JoinAsync(cancellationToken);
         LogJoined(_silo.SiloId, _silo.Node, store.ProviderName);
         await base.StartAsync(cancellationToken);
+    }
+
+    private Task JoinAsync(CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        return store.RegisterSiloAsync(new SiloRecord(_silo.SiloId, _silo.Node, _silo.GatewayAddress, SiloStatus.Active, now, now), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -37,7 +44,7 @@ public sealed partial class MembershipService(
             await BeatOnceAsync(stoppingToken);
     }
 
-    /// <summary>One round: heartbeat, then declare and recover dead silos. Returns false when this silo was itself declared dead.</summary>
+    /// <summary>One round: heartbeat, then declare and recover dead silos. Returns false when this silo had been declared dead (it rejoined).</summary>
     public async Task<bool> BeatOnceAsync(CancellationToken cancellationToken)
     {
         try
@@ -46,7 +53,8 @@ public sealed partial class MembershipService(
             if (!await store.HeartbeatAsync(_silo.SiloId, now, cancellationToken))
             {
                 LogDeclaredDeadSelf(_silo.SiloId);
-                Lifetime.Kill();
+                Lifetime.BeginNewIncarnation();
+                await JoinAsync(cancellationToken);
                 return false;
             }
 
@@ -80,7 +88,7 @@ public sealed partial class MembershipService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Declared silo {SiloId} on node {Node} dead after {Silence} without a heartbeat; recovered {Recovered} of its monitored jobs")]
     private partial void LogDeclaredDead(string siloId, string node, TimeSpan silence, int recovered);
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "Silo {SiloId} was declared dead by the cluster; stopping at once")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Silo {SiloId} was declared dead by the cluster; its running jobs were given to others and are abandoned here; rejoining")]
     private partial void LogDeclaredDeadSelf(string siloId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Silo {SiloId} could not heartbeat; retrying next period")]

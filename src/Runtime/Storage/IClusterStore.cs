@@ -62,7 +62,8 @@ public interface IReminderTable
 /// <summary>The membership table: which silos exist and whether they are alive.</summary>
 public interface IMembershipTable
 {
-    /// <summary>Adds a silo as active.</summary>
+    /// <summary>Adds a silo as active. A silo id may be registered again once it is stopped or dead (a restart or a rejoin).</summary>
+    /// <exception cref="InvalidOperationException">A silo with this id is active.</exception>
     Task RegisterSiloAsync(SiloRecord silo, CancellationToken cancellationToken);
 
     /// <summary>Records a heartbeat. Returns false when the silo was declared dead (it must stop working).</summary>

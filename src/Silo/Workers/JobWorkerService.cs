@@ -88,8 +88,9 @@ public sealed partial class JobWorkerService(
             }
 
             if (free > jobs.Count) _slots.Release(free - jobs.Count);
+            var incarnation = Lifetime.Incarnation;
             foreach (var job in jobs)
-                Track(RunJobAsync(queue, registration, job));
+                Track(RunJobAsync(queue, registration, job, incarnation));
         }
     }
 
@@ -99,13 +100,13 @@ public sealed partial class JobWorkerService(
         job.ContinueWith(t => { lock (_running) _running.Remove(t); }, TaskScheduler.Default);
     }
 
-    private async Task RunJobAsync(IQueueGrain queue, JobHandlerRegistration registration, ClaimedJob job)
+    private async Task RunJobAsync(IQueueGrain queue, JobHandlerRegistration registration, ClaimedJob job, CancellationToken incarnation)
     {
         await Task.Yield(); // never run a handler on the claim loop
         try
         {
             await using var heartbeat = new LeaseHeartbeat(queue, job, timeProvider);
-            using var jobCancellation = CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token, heartbeat.LeaseLost);
+            using var jobCancellation = CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token, heartbeat.LeaseLost, incarnation);
             string? result;
             try
             {
@@ -113,9 +114,9 @@ public sealed partial class JobWorkerService(
                 var handler = registration.Create(scope.ServiceProvider);
                 result = await handler.HandleAsync(new JobContext(job, _siloId), jobCancellation.Token);
             }
-            catch (Exception) when (Lifetime.IsKilled)
+            catch (Exception) when (Lifetime.IsKilled || incarnation.IsCancellationRequested)
             {
-                return; // the process is gone as far as the cluster knows: report nothing
+                return; // the cluster counts this silo (or this incarnation of it) as gone: report nothing
             }
             catch (OperationCanceledException) when (heartbeat.IsLost)
             {
@@ -135,7 +136,7 @@ public sealed partial class JobWorkerService(
                 return;
             }
 
-            if (Lifetime.IsKilled) return;
+            if (Lifetime.IsKilled || incarnation.IsCancellationRequested) return;
             if (await queue.FinishAsync(job.JobId, job.LeaseToken, result) == JobUpdateOutcome.LeaseLost)
                 LogLeaseLost(job.Queue, job.JobId);
         }

@@ -14,7 +14,7 @@ public sealed class MembershipTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task A_silo_that_stops_heartbeating_is_declared_dead_and_its_monitored_jobs_come_back_at_once()
+    public async Task A_silo_that_stops_heartbeating_is_declared_dead_its_monitored_jobs_come_back_and_it_can_rejoin()
     {
         await using var a = new SiloServices(_store, _clock, "a");
         await using var b = new SiloServices(_store, _clock, "b");
@@ -45,8 +45,14 @@ public sealed class MembershipTests
         Assert.Equal(JobState.Available, (await _store.GetJobAsync("q", monitored.JobId, Ct))!.State); // lease had 10 minutes left
         Assert.Equal(JobState.Running, (await _store.GetJobAsync("q", unmonitored.JobId, Ct))!.State);
 
-        // a wakes up (a long GC pause, a frozen VM): it learns it was declared dead and stops itself.
+        // a wakes up (a long pause, or the store is back after an outage): it learns it was declared dead, abandons
+        // the work of that incarnation and rejoins.
+        var oldIncarnation = a.Lifetime.Incarnation;
         Assert.False(await a.Membership.BeatOnceAsync(Ct));
-        Assert.True(a.Lifetime.IsKilled);
+        Assert.True(oldIncarnation.IsCancellationRequested);
+        Assert.False(a.Lifetime.Incarnation.IsCancellationRequested);
+        Assert.False(a.Lifetime.IsKilled);
+        Assert.Equal(SiloStatus.Active, (await _store.GetSilosAsync(Ct)).Single(s => s.SiloId == "a").Status);
+        Assert.True(await a.Membership.BeatOnceAsync(Ct));
     }
 }

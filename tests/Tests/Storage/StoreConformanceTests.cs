@@ -130,6 +130,12 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(SiloStatus.Active, silos["a"]);
         Assert.Equal(SiloStatus.Dead, silos["b"]);
         Assert.Equal(SiloStatus.Stopped, silos["c"]);
+
+        // A dead or stopped id may join again (a rejoin or a restart); an active one may not.
+        await Store.RegisterSiloAsync(new SiloRecord("b", "n2", null, SiloStatus.Active, Now, Now), None);
+        await Store.RegisterSiloAsync(new SiloRecord("c", "n3", null, SiloStatus.Active, Now, Now), None);
+        Assert.True(await Store.HeartbeatAsync("b", Now, None));
+        Assert.Contains("held by an active silo", (await Assert.ThrowsAsync<InvalidOperationException>(() => Store.RegisterSiloAsync(new SiloRecord("c", "n9", null, SiloStatus.Active, Now, Now), None))).Message);
     }
 
     // ---- jobs: order and visibility ----

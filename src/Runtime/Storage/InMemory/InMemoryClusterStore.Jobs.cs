@@ -26,8 +26,7 @@ public sealed partial class InMemoryClusterStore
                     Queue = queue,
                     Payload = job.Payload,
                     Priority = job.Priority,
-                    // Back-of-queue jobs sort by when they become visible; front jobs by the reverse, so the newest expedite leads.
-                    Position = job.Front ? -visibleAt.UtcTicks : visibleAt.UtcTicks,
+                    Position = JobRules.Position(job.Front, visibleAt),
                     EnqueuedAt = now,
                     VisibleAt = visibleAt,
                     MaxAttempts = job.MaxAttempts,
@@ -99,7 +98,7 @@ public sealed partial class InMemoryClusterStore
 
             rows.Running.Remove(row.Id);
             row.VisibleAt = now + backoff.DelayAfter(row.Attempt);
-            row.Position = row.VisibleAt.UtcTicks;
+            row.Position = JobRules.Position(front: false, row.VisibleAt);
             rows.MakeAvailable(row, now);
             retryAt = row.VisibleAt;
             return JobUpdateOutcome.Updated;
@@ -130,7 +129,7 @@ public sealed partial class InMemoryClusterStore
         var rows = Rows(queue);
         int recovered;
         lock (rows)
-            recovered = rows.Recover(r => r.LeaseExpiresAt is { } expiry && expiry <= now, now, "its lease expired: the worker died, hung or stopped heartbeating");
+            recovered = rows.Recover(r => r.LeaseExpiresAt is { } expiry && expiry <= now, now, JobRules.LeaseExpiredReason);
         if (recovered > 0) _availability.Signal(queue);
         return Task.FromResult(recovered);
     }
@@ -143,7 +142,7 @@ public sealed partial class InMemoryClusterStore
         {
             int recovered;
             lock (rows)
-                recovered = rows.Recover(r => r.LeaseExpiresAt is not null && r.Owner == owner, now, $"its worker's silo {owner} was declared dead");
+                recovered = rows.Recover(r => r.LeaseExpiresAt is not null && r.Owner == owner, now, JobRules.OwnerDiedReason(owner));
             if (recovered > 0) _availability.Signal(rows.Queue);
             total += recovered;
         }
@@ -190,7 +189,7 @@ public sealed partial class InMemoryClusterStore
             row.Attempt = 0;
             row.FinishedAt = null;
             row.VisibleAt = now;
-            row.Position = now.UtcTicks;
+            row.Position = JobRules.Position(front: false, now);
             rows.MakeAvailable(row, now);
         }
 
@@ -316,7 +315,7 @@ public sealed partial class InMemoryClusterStore
             var rows = Running.Values.Where(lost).ToList();
             foreach (var row in rows)
             {
-                row.LastError = $"Attempt {row.Attempt} of {row.MaxAttempts} was lost: {reason}.";
+                row.LastError = JobRules.LostAttempt(row.Attempt, row.MaxAttempts, reason);
                 if (row.Attempt >= row.MaxAttempts)
                 {
                     Finish(row, JobState.DeadLettered, now);

@@ -11,8 +11,9 @@ public sealed partial class InMemoryClusterStore
     {
         lock (_silos)
         {
-            if (!_silos.TryAdd(silo.SiloId, silo with { Status = SiloStatus.Active }))
-                throw new InvalidOperationException($"A silo with id '{silo.SiloId}' is already registered; silo ids must be unique.");
+            if (_silos.TryGetValue(silo.SiloId, out var existing) && existing.Status == SiloStatus.Active)
+                throw MembershipErrors.SiloIdInUse(existing);
+            _silos[silo.SiloId] = silo with { Status = SiloStatus.Active };
         }
 
         return Task.CompletedTask;
