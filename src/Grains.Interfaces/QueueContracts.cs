@@ -55,8 +55,14 @@ public sealed record QueueSettings
     /// <summary>The longest delay between retries.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = QueueLimits.DefaultMaxRetryDelay;
 
-    /// <summary>How often the lease monitor looks for expired leases.</summary>
+    /// <summary>How often the queue's monitor looks for expired leases and prunes finished jobs.</summary>
     public TimeSpan MonitorPeriod { get; init; } = QueueLimits.DefaultMonitorPeriod;
+
+    /// <summary>How long completed jobs (and their results) are kept.</summary>
+    public TimeSpan CompletedRetention { get; init; } = QueueLimits.DefaultCompletedRetention;
+
+    /// <summary>How long dead-lettered jobs are kept for inspection and requeue.</summary>
+    public TimeSpan DeadLetterRetention { get; init; } = QueueLimits.DefaultDeadLetterRetention;
 
     /// <summary>Checks every setting; throws naming the first that is out of range.</summary>
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
@@ -67,6 +73,8 @@ public sealed record QueueSettings
         QueueLimits.CheckRange(RetryDelay, TimeSpan.Zero, QueueLimits.MaxRetryDelayLimit, nameof(RetryDelay));
         QueueLimits.CheckRange(MaxRetryDelay, RetryDelay, QueueLimits.MaxRetryDelayLimit, nameof(MaxRetryDelay));
         QueueLimits.CheckRange(MonitorPeriod, QueueLimits.MinMonitorPeriod, QueueLimits.MaxLeaseDuration, nameof(MonitorPeriod));
+        QueueLimits.CheckRange(CompletedRetention, TimeSpan.Zero, QueueLimits.MaxRetention, nameof(CompletedRetention));
+        QueueLimits.CheckRange(DeadLetterRetention, TimeSpan.Zero, QueueLimits.MaxRetention, nameof(DeadLetterRetention));
     }
 }
 
@@ -123,6 +131,15 @@ public static partial class QueueLimits
 
     /// <summary>Default <see cref="QueueSettings.MonitorPeriod"/>.</summary>
     public static readonly TimeSpan DefaultMonitorPeriod = TimeSpan.FromSeconds(5);
+
+    /// <summary>Default <see cref="QueueSettings.CompletedRetention"/>.</summary>
+    public static readonly TimeSpan DefaultCompletedRetention = TimeSpan.FromDays(7);
+
+    /// <summary>Default <see cref="QueueSettings.DeadLetterRetention"/>.</summary>
+    public static readonly TimeSpan DefaultDeadLetterRetention = TimeSpan.FromDays(30);
+
+    /// <summary>The longest retention.</summary>
+    public static readonly TimeSpan MaxRetention = TimeSpan.FromDays(3650);
 
     /// <summary>The shortest monitor period.</summary>
     public static readonly TimeSpan MinMonitorPeriod = TimeSpan.FromSeconds(1);

@@ -11,6 +11,8 @@ if (args.Contains("--help") || args.Contains("-h"))
         Usage: dotnet run --project src/Silo -- [options]
 
           (no options)          start a silo on the embedded in-memory store, run the sample workload, exit 0 on success
+          --connection CS       use PostgreSQL (an Npgsql connection string) instead of the embedded store;
+                                or set ORLEANSJOBS_Store__ConnectionString
           --serve               keep serving after the sample (Ctrl+C stops gracefully)
           --skip-sample         with --serve: serve without running the sample
           --port N              gateway port (default 7171; 0 picks a free port)
@@ -42,6 +44,7 @@ builder.Configuration.AddCommandLine(configArgs, new Dictionary<string, string>
     ["--host"] = "Gateway:Host",
     ["--cluster-key"] = "Gateway:ClusterKey",
     ["--node"] = "Silo:Node",
+    ["--connection"] = "Store:ConnectionString",
 });
 if (!serve)
 {

@@ -14,12 +14,12 @@ public sealed class QueueState
 }
 
 /// <summary>
-/// A queue: validates input, turns it into job rows in the store, and runs the lease monitor — a reminder that
-/// returns monitored jobs whose workers died or hung.
+/// A queue: validates input, turns it into job rows in the store, and runs the monitor — a reminder that returns
+/// monitored jobs whose workers died or hung, and prunes finished jobs past their retention.
 /// </summary>
 public sealed class QueueGrain(IOptions<QueueOptions> options) : Grain<QueueState>, IQueueGrain, IRemindable
 {
-    /// <summary>The name of the lease monitor reminder.</summary>
+    /// <summary>The name of the monitor reminder, registered on the queue's first send or claim.</summary>
     public const string LeaseMonitorReminder = "lease-monitor";
 
     private const int MaxErrorLength = 8 * 1024;
@@ -57,7 +57,9 @@ public sealed class QueueGrain(IOptions<QueueOptions> options) : Grain<QueueStat
         var rows = new NewJob[jobs.Count];
         for (var i = 0; i < jobs.Count; i++)
             rows[i] = ToNewJob(jobs[i] ?? throw new ArgumentNullException($"jobs[{i}]"), settings, $"jobs[{i}]");
-        return await Store.EnqueueAsync(Queue, rows, Now, CancellationToken.None);
+        var ids = await Store.EnqueueAsync(Queue, rows, Now, CancellationToken.None);
+        await EnsureMonitorAsync(settings);
+        return ids;
     }
 
     /// <inheritdoc />
@@ -174,14 +176,18 @@ public sealed class QueueGrain(IOptions<QueueOptions> options) : Grain<QueueStat
     /// <inheritdoc />
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (reminderName == LeaseMonitorReminder)
-            await RecoverExpiredLeasesAsync();
+        if (reminderName != LeaseMonitorReminder) return;
+        await RecoverExpiredLeasesAsync();
+        var settings = await SettingsAsync();
+        var now = Now;
+        await Store.PruneFinishedAsync(Queue, now - settings.CompletedRetention, now - settings.DeadLetterRetention, CancellationToken.None);
     }
 
     private async Task<long> EnqueueOneAsync(JobMessage message)
     {
         var settings = await SettingsAsync();
         var ids = await Store.EnqueueAsync(Queue, [ToNewJob(message, settings, "payload")], Now, CancellationToken.None);
+        await EnsureMonitorAsync(settings);
         return ids[0];
     }
 

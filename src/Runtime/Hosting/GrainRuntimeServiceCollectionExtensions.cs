@@ -34,7 +34,8 @@ public static class GrainRuntimeServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MembershipOptions>, MembershipOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReminderOptions>, ReminderOptionsValidator>());
 
-        // Membership starts first and stops last, so the silo is in the table for as long as it does any work.
+        // The store starts first and stops last; then membership, so the silo is in the table for as long as it does any work.
+        services.AddHostedService<ClusterStoreLifecycleService>();
         services.AddSingleton<MembershipService>();
         services.AddHostedService(sp => sp.GetRequiredService<MembershipService>());
         services.AddSingleton<ReminderService>();

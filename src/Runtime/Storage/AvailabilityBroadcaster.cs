@@ -4,9 +4,15 @@ namespace Orleans.Jobs.Runtime.Storage;
 /// Fans "jobs may be available in queue X" signals out to the subscriptions of this process.
 /// Providers call <see cref="Signal"/> when they learn of new work (directly, or from a database notification).
 /// </summary>
-public sealed class AvailabilityBroadcaster
+public sealed class AvailabilityBroadcaster(TimeSpan? pollInterval = null)
 {
     private readonly Dictionary<string, HashSet<Subscription>> _subscriptions = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// When set, no wait lasts longer than this: a waiter that got no signal re-checks its queue anyway. Providers
+    /// whose signals can be lost (database notifications) set it; the in-memory store, which cannot lose one, does not.
+    /// </summary>
+    public TimeSpan? PollInterval { get; } = pollInterval;
 
     /// <summary>Subscribes to the signals of <paramref name="queue"/>.</summary>
     public IJobAvailabilitySubscription Subscribe(string queue)
@@ -63,6 +69,7 @@ public sealed class AvailabilityBroadcaster
 
         public async Task<bool> WaitAsync(TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
         {
+            if (owner.PollInterval is { } poll && timeout > poll) timeout = poll;
             var signal = Volatile.Read(ref _signal);
             if (!signal.Task.IsCompleted && timeout > TimeSpan.Zero)
             {

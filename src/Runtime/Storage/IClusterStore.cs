@@ -123,6 +123,9 @@ public interface IJobStore
     /// <summary>Makes a dead-lettered job available again with a fresh set of attempts.</summary>
     Task<JobUpdateOutcome> RequeueDeadLetterAsync(string queue, long jobId, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Deletes a queue's completed jobs finished before <paramref name="completedBefore"/> and dead letters before <paramref name="deadLetteredBefore"/>; returns how many.</summary>
+    Task<int> PruneFinishedAsync(string queue, DateTimeOffset completedBefore, DateTimeOffset deadLetteredBefore, CancellationToken cancellationToken);
+
     /// <summary>The earliest visible-at time among a queue's available jobs, or null when it has none.</summary>
     Task<DateTimeOffset?> GetNextVisibleAtAsync(string queue, CancellationToken cancellationToken);
 

@@ -1,4 +1,7 @@
+using Microsoft.Extensions.Options;
 using Orleans.Jobs.Runtime;
+using Orleans.Jobs.Runtime.Hosting;
+using Orleans.Jobs.Runtime.Storage.PostgreSql;
 using Orleans.Jobs.Runtime.Storage.InMemory;
 using Orleans.Jobs.Silo.Workers;
 using Orleans.Jobs.Grains.Interfaces;
@@ -48,6 +51,18 @@ public static class SiloBuilderExtensions
     public static ISiloBuilder UseInMemoryStore(this ISiloBuilder silo, InMemoryClusterStore? store = null)
     {
         silo.Services.AddSingleton<IClusterStore>(store ?? new InMemoryClusterStore());
+        return silo;
+    }
+
+    /// <summary>Uses PostgreSQL as the store: durable, shared by silos on many nodes. The schema is created and migrated at start.</summary>
+    public static ISiloBuilder UsePostgres(this ISiloBuilder silo, Action<PostgresStoreOptions> configure)
+    {
+        silo.Services.AddOptions<PostgresStoreOptions>().Configure(configure);
+        silo.Services.AddSingleton<IClusterStore>(sp => new PostgresClusterStore(
+            sp.GetRequiredService<IOptions<PostgresStoreOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<PostgresClusterStore>>()));
+        silo.Services.AddSingleton(new OwnedClusterStore());
         return silo;
     }
 

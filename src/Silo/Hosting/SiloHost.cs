@@ -8,7 +8,9 @@ using Orleans.Jobs.Grains;
 using Orleans.Jobs.Grains.Queues;
 using Orleans.Jobs.Runtime.Hosting;
 using Orleans.Jobs.Runtime.Membership;
+using Orleans.Jobs.Runtime;
 using Orleans.Jobs.Runtime.Reminders;
+using Orleans.Jobs.Runtime.Storage.PostgreSql;
 using Orleans.Jobs.Silo.Gateway;
 using Orleans.Jobs.Silo.Workers;
 
@@ -37,6 +39,9 @@ public static class SiloHost
 
         /// <summary>Binds <see cref="WorkerOptions"/>.</summary>
         public const string Workers = "Workers";
+
+        /// <summary>Binds <see cref="PostgresStoreOptions"/>; a <c>ConnectionString</c> here selects the PostgreSQL store.</summary>
+        public const string Store = "Store";
     }
 
     /// <summary>Creates a silo host builder. Options come from configuration (sections in <see cref="Sections"/>), then from <paramref name="configure"/>.</summary>
@@ -60,7 +65,11 @@ public static class SiloHost
         services.Configure<WorkerOptions>(configuration.GetSection(Sections.Workers));
 
         // User configuration first: the runtime only fills in what the user did not register (store, clock).
-        configure?.Invoke(new SiloBuilder(services, configuration));
+        var silo = new SiloBuilder(services, configuration);
+        configure?.Invoke(silo);
+        var storeSection = configuration.GetSection(Sections.Store);
+        if (!services.Any(d => d.ServiceType == typeof(IClusterStore)) && !string.IsNullOrEmpty(storeSection["ConnectionString"]))
+            silo.UsePostgres(storeSection.Bind);
 
         services.AddGrainRuntime();
         services.AddJobGrains();

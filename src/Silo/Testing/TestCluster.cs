@@ -51,6 +51,7 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>Starts the initial silos.</summary>
     public async Task DeployAsync()
     {
+        if (Store is IClusterStoreLifecycle lifecycle) await lifecycle.StartAsync(CancellationToken.None);
         for (var i = 0; i < _options.InitialSilosCount; i++)
             await StartAdditionalSiloAsync();
     }
@@ -107,6 +108,7 @@ public sealed class TestCluster : IAsyncDisposable
     {
         foreach (var silo in Silos)
             await StopSiloAsync(silo);
+        if (Store is IClusterStoreLifecycle lifecycle) await lifecycle.StopAsync(CancellationToken.None);
     }
 
     /// <summary>Routes in-process calls to a live silo, moving on when a silo was killed.</summary>

@@ -209,6 +209,14 @@ public sealed partial class InMemoryClusterStore
     }
 
     /// <inheritdoc />
+    public Task<int> PruneFinishedAsync(string queue, DateTimeOffset completedBefore, DateTimeOffset deadLetteredBefore, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        lock (rows)
+            return Task.FromResult(rows.Prune(completedBefore, deadLetteredBefore));
+    }
+
+    /// <inheritdoc />
     public IJobAvailabilitySubscription SubscribeAvailability(string queue) => _availability.Subscribe(queue);
 
     private QueueRows Rows(string queue) => _queues.GetOrAdd(queue, static q => new QueueRows(q));
@@ -307,6 +315,21 @@ public sealed partial class InMemoryClusterStore
             row.LeaseToken = Guid.Empty;
             if (state == JobState.DeadLettered) DeadLetters.Add(row.Id, row);
             else CompletedCount++;
+        }
+
+        public int Prune(DateTimeOffset completedBefore, DateTimeOffset deadLetteredBefore)
+        {
+            var expired = All.Values.Where(r =>
+                (r.State == JobState.Completed && r.FinishedAt < completedBefore) ||
+                (r.State == JobState.DeadLettered && r.FinishedAt < deadLetteredBefore)).ToList();
+            foreach (var row in expired)
+            {
+                All.Remove(row.Id);
+                if (row.State == JobState.Completed) CompletedCount--;
+                else DeadLetters.Remove(row.Id);
+            }
+
+            return expired.Count;
         }
 
         /// <summary>Returns the running jobs matching <paramref name="lost"/> to the queue, or dead-letters them on their last attempt.</summary>

@@ -1,0 +1,19 @@
+using Orleans.Jobs.Runtime;
+using Orleans.Jobs.Runtime.Storage.PostgreSql;
+
+namespace Orleans.Jobs.Tests.Storage;
+
+/// <summary>The conformance suite on a real PostgreSQL server, each test on a fresh schema.</summary>
+public sealed class PostgresStoreConformanceTests : StoreConformanceTests
+{
+    private PostgresClusterStore? _store;
+
+    protected override async Task<IClusterStore> CreateStoreAsync() => _store = await TestPostgres.CreateStoreAsync(clock: Clock);
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_store is null) return;
+        await _store.DisposeAsync();
+        await TestPostgres.DropSchemaAsync(_store.Options.Schema);
+    }
+}
