@@ -31,10 +31,14 @@ public sealed class TestCluster : IAsyncDisposable
     {
         _options = options;
         _client = new TestClusterClient(this);
+        Store = options.StorePerSilo?.Invoke() ?? options.Store;
     }
 
-    /// <summary>The store all silos share.</summary>
-    public IClusterStore Store => _options.Store;
+    /// <summary>
+    /// The store all silos share, or with <see cref="TestClusterOptions.StorePerSilo"/> an instance of the test's own
+    /// on the same database (for inspecting it).
+    /// </summary>
+    public IClusterStore Store { get; }
 
     /// <summary>A client that calls the cluster in-process, through any live silo.</summary>
     public IClusterClient Client => _client;
@@ -63,7 +67,16 @@ public sealed class TestCluster : IAsyncDisposable
         var siloId = $"testsilo-{index}-{Guid.NewGuid():N}"[..24];
         var builder = SiloHost.CreateBuilder([], silo =>
         {
-            silo.Services.AddSingleton(_options.Store);
+            if (_options.StorePerSilo is { } createStore)
+            {
+                silo.Services.AddSingleton(_ => createStore());
+                silo.Services.AddSingleton(new OwnedClusterStore());
+            }
+            else
+            {
+                silo.Services.AddSingleton(_options.Store);
+            }
+
             silo.Services.AddSingleton(_options.TimeProvider);
             silo.Services.Configure<SiloOptions>(o => { o.SiloId = siloId; o.Node = _options.NodeNameForSilo(index); });
             silo.Services.Configure<GatewayOptions>(o => { o.Port = 0; o.ClusterKey = _options.ClusterKey; });
@@ -109,6 +122,7 @@ public sealed class TestCluster : IAsyncDisposable
         foreach (var silo in Silos)
             await StopSiloAsync(silo);
         if (Store is IClusterStoreLifecycle lifecycle) await lifecycle.StopAsync(CancellationToken.None);
+        if (_options.StorePerSilo is not null && Store is IAsyncDisposable created) await created.DisposeAsync();
     }
 
     /// <summary>Routes in-process calls to a live silo, moving on when a silo was killed.</summary>
@@ -179,6 +193,12 @@ public sealed class TestClusterOptions
 
     /// <summary>The store the silos share; a fresh in-memory store by default.</summary>
     public IClusterStore Store { get; set; } = new InMemoryClusterStore();
+
+    /// <summary>
+    /// When set, every silo gets its own store from this factory (its own connections, as a separate process would
+    /// have) instead of sharing <see cref="Store"/>. Use it with a database-backed store.
+    /// </summary>
+    public Func<IClusterStore>? StorePerSilo { get; set; }
 
     /// <summary>The silos' clock.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

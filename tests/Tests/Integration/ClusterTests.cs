@@ -8,9 +8,12 @@ using Orleans.Jobs.Silo.Testing;
 
 namespace Orleans.Jobs.Tests.Integration;
 
-/// <summary>Monitored queues on a multi-silo TestCluster: silos die, stop, and come and go.</summary>
-public sealed class ClusterTests
+/// <summary>Monitored queues on a multi-silo TestCluster: silos die, stop, and come and go. Runs on every provider.</summary>
+public abstract class ClusterTests
 {
+    /// <summary>A cluster of <paramref name="silos"/> silos on this provider.</summary>
+    protected abstract TestClusterBuilder Cluster(int silos);
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>A handler that hangs on the silos in <paramref name="hangOn"/> until cancelled, and finishes elsewhere.</summary>
@@ -33,7 +36,7 @@ public sealed class ClusterTests
     {
         var log = new ExecutionLog();
         string? doomed = null;
-        await using var cluster = FastCluster.Create(1).ConfigureSilo(s => s.AddJobHandler("work", Handler(log, silo => silo == doomed))).Build();
+        await using var cluster = Cluster(1).ConfigureSilo(s => s.AddJobHandler("work", Handler(log, silo => silo == doomed))).Build();
         await cluster.DeployAsync();
         var first = cluster.Primary;
         doomed = first.SiloId;
@@ -55,7 +58,7 @@ public sealed class ClusterTests
     {
         var log = new ExecutionLog();
         string? doomed = null;
-        await using var cluster = FastCluster.Create(1).ConfigureSilo(s =>
+        await using var cluster = Cluster(1).ConfigureSilo(s =>
         {
             s.AddJobHandler("unmonitored", Handler(log, silo => silo == doomed), monitored: false);
             s.AddJobHandler("monitored", Handler(log, silo => silo == doomed));
@@ -82,7 +85,7 @@ public sealed class ClusterTests
     [Fact]
     public async Task Expedited_jobs_go_to_the_front_whichever_silo_takes_the_calls()
     {
-        await using var cluster = FastCluster.Create(2).Build();
+        await using var cluster = Cluster(2).Build();
         await cluster.DeployAsync();
         var marble = new Marble(cluster.Client);
         await marble.SendAsync("order", "a");
@@ -99,7 +102,7 @@ public sealed class ClusterTests
     [Fact]
     public async Task Wait_blocks_on_one_silo_and_wakes_when_another_silo_takes_a_send()
     {
-        await using var cluster = FastCluster.Create(2).Build();
+        await using var cluster = Cluster(2).Build();
         await cluster.DeployAsync();
         using var viaFirst = new Orleans.Jobs.Client.ClusterClient(new() { Gateways = { cluster.Silos[0].GatewayUri }, ClusterKey = cluster.Silos.Count > 0 ? "test-cluster-key" : "" });
         using var viaSecond = new Orleans.Jobs.Client.ClusterClient(new() { Gateways = { cluster.Silos[1].GatewayUri }, ClusterKey = "test-cluster-key" });
@@ -117,7 +120,7 @@ public sealed class ClusterTests
     [Fact]
     public async Task A_stale_worker_can_neither_renew_nor_finish_a_job_it_lost()
     {
-        await using var cluster = FastCluster.Create(2).Build();
+        await using var cluster = Cluster(2).Build();
         await cluster.DeployAsync();
         var queue = cluster.Client.GetGrain<IQueueGrain>("stale");
         var id = await queue.SendAsync("contested");
@@ -146,7 +149,7 @@ public sealed class ClusterTests
     {
         var log = new ExecutionLog();
         string? stopping = null;
-        await using var cluster = FastCluster.Create(1).ConfigureSilo(s => s.AddJobHandler("work", Handler(log, silo => silo == stopping))).Build();
+        await using var cluster = Cluster(1).ConfigureSilo(s => s.AddJobHandler("work", Handler(log, silo => silo == stopping))).Build();
         await cluster.DeployAsync();
         var first = cluster.Primary;
         stopping = first.SiloId;
@@ -167,7 +170,7 @@ public sealed class ClusterTests
         var log = new ExecutionLog();
         var inside = 0;
         var maxInside = 0;
-        await using var cluster = FastCluster.Create(2).ConfigureSilo(s =>
+        await using var cluster = Cluster(2).ConfigureSilo(s =>
         {
             s.Services.Configure<Orleans.Jobs.Silo.Workers.WorkerOptions>(o => o.MaxConcurrency = 3);
             s.AddJobHandler("batch", async (job, ct) =>
@@ -191,4 +194,29 @@ public sealed class ClusterTests
         Assert.InRange(maxInside, 1, 6); // two silos, three at a time each
         Assert.All(cluster.Silos, s => Assert.NotEmpty(log.JobsRunOn(s.SiloId)));
     }
+}
+
+public sealed class InMemoryClusterTests : ClusterTests
+{
+    protected override TestClusterBuilder Cluster(int silos) => FastCluster.Create(silos);
+}
+
+/// <summary>The same scenarios on PostgreSQL, each silo with its own store instance on a fresh schema.</summary>
+public sealed class PostgresClusterTests : ClusterTests, IAsyncLifetime
+{
+    private readonly string _schema = TestPostgres.NewSchema();
+
+    protected override TestClusterBuilder Cluster(int silos)
+    {
+        var options = TestPostgres.Options(_schema);
+        return FastCluster.Create(silos, () => new Orleans.Jobs.Runtime.Storage.PostgreSql.PostgresClusterStore(options));
+    }
+
+    public ValueTask InitializeAsync()
+    {
+        _ = TestPostgres.ConnectionString; // skip or fail up front when there is no server
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync() => await TestPostgres.DropSchemaAsync(_schema);
 }

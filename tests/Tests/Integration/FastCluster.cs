@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Grains.Queues;
+using Orleans.Jobs.Runtime;
 using Orleans.Jobs.Runtime.Membership;
 using Orleans.Jobs.Runtime.Reminders;
 using Orleans.Jobs.Silo.Testing;
@@ -13,7 +14,14 @@ public static class FastCluster
 {
     public static readonly TimeSpan Lease = TimeSpan.FromSeconds(2);
 
-    public static TestClusterBuilder Create(int silos) => new TestClusterBuilder(silos).ConfigureSilo(s =>
+    public static TestClusterBuilder Create(int silos, Func<IClusterStore>? storePerSilo = null)
+    {
+        var builder = Configure(new TestClusterBuilder(silos));
+        builder.Options.StorePerSilo = storePerSilo;
+        return builder;
+    }
+
+    private static TestClusterBuilder Configure(TestClusterBuilder builder) => builder.ConfigureSilo(s =>
     {
         s.Services.Configure<MembershipOptions>(o => { o.HeartbeatPeriod = TimeSpan.FromMilliseconds(100); o.DeathTimeout = TimeSpan.FromSeconds(1); });
         s.Services.Configure<ReminderOptions>(o => o.PollPeriod = TimeSpan.FromMilliseconds(100));
