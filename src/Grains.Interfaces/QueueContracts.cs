@@ -38,6 +38,9 @@ public sealed record ClaimOptions
 
     /// <summary>Who claims, for recovery and inspection: a silo id or a client id.</summary>
     public string Owner { get; init; } = "anonymous";
+
+    /// <summary>The node the claimer runs on. Required to claim from a node-local queue, which only its own node may claim.</summary>
+    public string? Node { get; init; }
 }
 
 /// <summary>The persistent settings of a queue.</summary>
@@ -144,12 +147,23 @@ public static partial class QueueLimits
     /// <summary>The shortest monitor period.</summary>
     public static readonly TimeSpan MinMonitorPeriod = TimeSpan.FromSeconds(1);
 
-    /// <summary>Checks a queue name: 1 to 128 of A-Z, a-z, 0-9, '.', '_', ':' and '-'.</summary>
+    /// <summary>
+    /// Checks a queue name: 1 to 128 of A-Z, a-z, 0-9, '.', '_', ':' and '-', optionally followed by '@' and a node
+    /// name (a node-local queue, see <see cref="QueueName"/>).
+    /// </summary>
     /// <exception cref="ArgumentException">The name breaks the rule.</exception>
     public static void ValidateQueueName(string? queue, string paramName = "queue")
     {
         if (queue is null || !QueueNamePattern().IsMatch(queue))
-            throw new ArgumentException($"Queue name '{queue}' is invalid: use 1 to {MaxQueueNameLength} characters from A-Z, a-z, 0-9, '.', '_', ':' and '-'.", paramName);
+            throw new ArgumentException($"Queue name '{queue}' is invalid: use 1 to {MaxQueueNameLength} characters from A-Z, a-z, 0-9, '.', '_', ':' and '-', optionally followed by '@' and a node name for a node-local queue.", paramName);
+    }
+
+    /// <summary>Checks a node name: 1 to 128 of A-Z, a-z, 0-9, '.', '_' and '-'.</summary>
+    /// <exception cref="ArgumentException">The name breaks the rule.</exception>
+    public static void ValidateNodeName(string? node, string paramName = "node")
+    {
+        if (node is null || !NodeNamePattern().IsMatch(node))
+            throw new ArgumentException($"Node name '{node}' is invalid: use 1 to {MaxQueueNameLength} characters from A-Z, a-z, 0-9, '.', '_' and '-'.", paramName);
     }
 
     /// <summary>Checks a payload: present and at most <see cref="MaxPayloadBytes"/> UTF-8 bytes.</summary>
@@ -169,6 +183,9 @@ public static partial class QueueLimits
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be between {min} and {max}.");
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}(@[A-Za-z0-9._-]{1,128})?$")]
     private static partial Regex QueueNamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,128}$")]
+    private static partial Regex NodeNamePattern();
 }

@@ -38,6 +38,14 @@ public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) 
     /// <summary>Adds data at the front of a queue, for immediate processing.</summary>
     public Task<long> ExpediteAsync(string queue, string data, SendOptions? options = null) => Queue(queue).ExpediteAsync(data, options);
 
+    /// <summary>
+    /// Sends data to the same queue on another tier (MarbleRun's elevate): to <paramref name="toNode"/>, or to the
+    /// routing table's hub when it is null, if the route from this Marble's node is allowed.
+    /// </summary>
+    /// <exception cref="ArgumentException">No such route, or no hub; nothing was sent.</exception>
+    public Task<ElevatedJob> ElevateAsync(string queue, string data, string? toNode = null, SendOptions? options = null) =>
+        grains.GetGrain<IRoutingTableGrain>(RoutingTable.DefaultKey).ElevateAsync(_options.Node, queue, data, toNode, options);
+
     /// <summary>Adds many items at the back of a queue at once.</summary>
     public Task<IReadOnlyList<long>> SendBatchAsync(string queue, IEnumerable<string> data, SendOptions? options = null) =>
         Queue(queue).SendBatchAsync(data.Select(d => new JobMessage(d, options)).ToList());
@@ -113,6 +121,7 @@ public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) 
         Monitored = _options.Monitored,
         LeaseDuration = _options.LeaseDuration,
         Owner = _options.Owner,
+        Node = _options.Node,
     };
 
     private IQueueGrain Queue(string queue) => grains.GetGrain<IQueueGrain>(queue);

@@ -18,6 +18,9 @@ public sealed class MarbleOptions
     /// <summary>The owner recorded on claimed jobs. Defaults to "marble-" and a new GUID.</summary>
     public string Owner { get; set; } = $"marble-{Guid.NewGuid():N}";
 
+    /// <summary>The node this Marble runs on: the source of elevations, and the node whose local queues it may claim. Defaults to the machine name.</summary>
+    public string Node { get; set; } = Environment.MachineName;
+
     /// <summary>The clock used for lease heartbeats.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }

@@ -30,6 +30,8 @@ public sealed class QueueGrain(IOptions<QueueOptions> options) : Grain<QueueStat
     private DateTimeOffset _settingsReadAt = DateTimeOffset.MinValue;
     private TimeSpan? _monitorPeriod;
 
+    private QueueName _name;
+
     private string Queue => GrainId.Key;
     private IClusterStore Store => Context.Store;
     private DateTimeOffset Now => TimeProvider.GetUtcNow();
@@ -37,7 +39,7 @@ public sealed class QueueGrain(IOptions<QueueOptions> options) : Grain<QueueStat
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        QueueLimits.ValidateQueueName(Queue);
+        _name = QueueName.Parse(Queue);
         return Task.CompletedTask;
     }
 
@@ -232,12 +234,14 @@ public sealed class QueueGrain(IOptions<QueueOptions> options) : Grain<QueueStat
         return new NewJob(message.Payload, options.Priority, delay > TimeSpan.Zero ? now + delay : null, message.Expedite, maxAttempts);
     }
 
-    private static JobClaim ToClaim(ClaimOptions options, QueueSettings settings)
+    private JobClaim ToClaim(ClaimOptions options, QueueSettings settings)
     {
         ArgumentNullException.ThrowIfNull(options);
         Require(options.MaxJobs is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(options.MaxJobs), options.MaxJobs, $"MaxJobs must be between 1 and {QueueLimits.MaxClaimBatch}.");
         if (string.IsNullOrWhiteSpace(options.Owner) || options.Owner.Length > MaxOwnerLength)
             throw new ArgumentException($"Owner must be 1 to {MaxOwnerLength} characters and not blank.", nameof(options.Owner));
+        if (_name.Node is { } node && options.Node != node)
+            throw new ArgumentException($"Queue '{Queue}' is local to node '{node}'; a claimer on node '{options.Node ?? "(unnamed)"}' cannot take its jobs. Elevate data to that node instead.", nameof(options.Node));
         TimeSpan? lease = null;
         if (options.Monitored)
         {
@@ -245,7 +249,7 @@ public sealed class QueueGrain(IOptions<QueueOptions> options) : Grain<QueueStat
             ValidateLease(lease.Value);
         }
 
-        return new JobClaim(options.MaxJobs, lease, options.Owner);
+        return new JobClaim(options.MaxJobs, lease, options.Owner, options.Node);
     }
 
     private static void ValidateHold(long jobId, Guid leaseToken)

@@ -54,11 +54,24 @@ public sealed class JobContext(ClaimedJob claim, string siloId)
 /// <summary>A job's payload could not be read.</summary>
 public sealed class JobPayloadException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>How a silo runs the jobs of a queue.</summary>
+public sealed record JobHandlerOptions
+{
+    /// <summary>False claims without a lease: a job whose silo dies is not redone (MarbleRun's unmonitored jobs).</summary>
+    public bool Monitored { get; init; } = true;
+
+    /// <summary>
+    /// True runs the node-local queue of this silo's node ("queue@node", see <c>QueueName</c>) instead of the
+    /// cluster-wide queue: data stays on the node it was sent to, and reaches other nodes by elevation.
+    /// </summary>
+    public bool NodeLocal { get; init; }
+}
+
 /// <summary>Which handler runs the jobs of which queue.</summary>
 /// <param name="Queue">The queue.</param>
 /// <param name="Create">Creates the handler for one job, from the silo's services.</param>
-/// <param name="Monitored">False claims without a lease: a job whose silo dies is not redone (MarbleRun's unmonitored jobs).</param>
-public sealed record JobHandlerRegistration(string Queue, Func<IServiceProvider, IJobHandler> Create, bool Monitored = true);
+/// <param name="Options">How the jobs are claimed.</param>
+public sealed record JobHandlerRegistration(string Queue, Func<IServiceProvider, IJobHandler> Create, JobHandlerOptions Options);
 
 /// <summary>A handler made from a delegate.</summary>
 internal sealed class DelegateJobHandler(Func<JobContext, CancellationToken, Task<string?>> handle) : IJobHandler

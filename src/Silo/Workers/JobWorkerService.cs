@@ -27,6 +27,7 @@ public sealed partial class JobWorkerService(
 {
     private readonly WorkerOptions _options = options.Value;
     private readonly string _siloId = siloOptions.Value.SiloId;
+    private readonly string _node = siloOptions.Value.Node;
     private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrency, options.Value.MaxConcurrency);
     private readonly CancellationTokenSource _abortJobs = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Killed);
     private readonly HashSet<Task> _running = [];
@@ -60,7 +61,8 @@ public sealed partial class JobWorkerService(
 
     private async Task ClaimLoopAsync(JobHandlerRegistration registration, CancellationToken stoppingToken)
     {
-        var queue = grains.GetGrain<IQueueGrain>(registration.Queue);
+        var queueName = registration.Options.NodeLocal ? QueueName.Local(registration.Queue, _node).ToString() : registration.Queue;
+        var queue = grains.GetGrain<IQueueGrain>(queueName);
         while (!stoppingToken.IsCancellationRequested)
         {
             await _slots.WaitAsync(stoppingToken);
@@ -73,8 +75,9 @@ public sealed partial class JobWorkerService(
                 jobs = await queue.WaitAsync(_options.PollTimeout, new ClaimOptions
                 {
                     MaxJobs = free,
-                    Monitored = registration.Monitored,
+                    Monitored = registration.Options.Monitored,
                     Owner = _siloId,
+                    Node = _node,
                     LeaseDuration = _options.LeaseDuration,
                 }, stoppingToken);
             }
@@ -82,7 +85,7 @@ public sealed partial class JobWorkerService(
             {
                 _slots.Release(free);
                 if (stoppingToken.IsCancellationRequested) return;
-                LogClaimFailed(e, registration.Queue);
+                LogClaimFailed(e, queueName);
                 await Task.Delay(TimeSpan.FromSeconds(1), timeProvider, stoppingToken);
                 continue;
             }
@@ -156,8 +159,8 @@ public sealed partial class JobWorkerService(
     private static List<JobHandlerRegistration> Validate(IEnumerable<JobHandlerRegistration> registrations)
     {
         var list = registrations.ToList();
-        foreach (var duplicate in list.GroupBy(r => r.Queue).Where(g => g.Count() > 1))
-            throw new InvalidOperationException($"Queue '{duplicate.Key}' has {duplicate.Count()} job handlers registered; a queue has one handler per silo.");
+        foreach (var duplicate in list.GroupBy(r => (r.Queue, r.Options.NodeLocal)).Where(g => g.Count() > 1))
+            throw new InvalidOperationException($"Queue '{duplicate.Key.Queue}'{(duplicate.Key.NodeLocal ? " (node-local)" : "")} has {duplicate.Count()} job handlers registered; a queue has one handler per silo.");
         return list;
     }
 

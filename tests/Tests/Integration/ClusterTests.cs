@@ -1,3 +1,4 @@
+using Orleans.Jobs.Silo.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
@@ -9,13 +10,8 @@ using Orleans.Jobs.Silo.Testing;
 namespace Orleans.Jobs.Tests.Integration;
 
 /// <summary>Monitored queues on a multi-silo TestCluster: silos die, stop, and come and go. Runs on every provider.</summary>
-public abstract class ClusterTests
+public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> where TProvider : IClusterProvider, new()
 {
-    /// <summary>A cluster of <paramref name="silos"/> silos on this provider.</summary>
-    protected abstract TestClusterBuilder Cluster(int silos);
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     /// <summary>A handler that hangs on the silos in <paramref name="hangOn"/> until cancelled, and finishes elsewhere.</summary>
     private static Func<Orleans.Jobs.Silo.Workers.JobContext, CancellationToken, Task<string?>> Handler(ExecutionLog log, Func<string, bool> hangOn) => async (job, ct) =>
     {
@@ -60,7 +56,7 @@ public abstract class ClusterTests
         string? doomed = null;
         await using var cluster = Cluster(1).ConfigureSilo(s =>
         {
-            s.AddJobHandler("unmonitored", Handler(log, silo => silo == doomed), monitored: false);
+            s.AddJobHandler("unmonitored", Handler(log, silo => silo == doomed), new JobHandlerOptions { Monitored = false });
             s.AddJobHandler("monitored", Handler(log, silo => silo == doomed));
         }).Build();
         await cluster.DeployAsync();
@@ -196,27 +192,6 @@ public abstract class ClusterTests
     }
 }
 
-public sealed class InMemoryClusterTests : ClusterTests
-{
-    protected override TestClusterBuilder Cluster(int silos) => FastCluster.Create(silos);
-}
+public sealed class InMemoryClusterTests : ClusterTests<InMemoryProvider>;
 
-/// <summary>The same scenarios on PostgreSQL, each silo with its own store instance on a fresh schema.</summary>
-public sealed class PostgresClusterTests : ClusterTests, IAsyncLifetime
-{
-    private readonly string _schema = TestPostgres.NewSchema();
-
-    protected override TestClusterBuilder Cluster(int silos)
-    {
-        var options = TestPostgres.Options(_schema);
-        return FastCluster.Create(silos, () => new Orleans.Jobs.Runtime.Storage.PostgreSql.PostgresClusterStore(options));
-    }
-
-    public ValueTask InitializeAsync()
-    {
-        _ = TestPostgres.ConnectionString; // skip or fail up front when there is no server
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync() => await TestPostgres.DropSchemaAsync(_schema);
-}
+public sealed class PostgresClusterTests : ClusterTests<PostgresProvider>;
