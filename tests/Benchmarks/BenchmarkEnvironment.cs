@@ -1,0 +1,21 @@
+using System.Runtime.InteropServices;
+using Npgsql;
+
+namespace Orleans.Jobs.Benchmarks;
+
+/// <summary>What the figures were measured on.</summary>
+public sealed record BenchmarkEnvironment(string Date, string Cpu, int Cores, string Os, string DotNet, string PostgreSql)
+{
+    public static async Task<BenchmarkEnvironment> ReadAsync(string connectionString)
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
+            : "unknown";
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("show server_version", connection);
+        var postgres = (string)(await command.ExecuteScalarAsync())!;
+        return new BenchmarkEnvironment(DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'"), cpu, Environment.ProcessorCount,
+            RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription, postgres);
+    }
+}
