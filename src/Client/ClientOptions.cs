@@ -17,8 +17,6 @@ public sealed class ClientOptions
     /// <summary>How long a call may take; calls with a "timeout" argument (long polls) get that much more.</summary>
     public TimeSpan CallTimeout { get; set; } = DefaultCallTimeout;
 
-    /// <summary>Identifies this client as the owner of the jobs it claims. Defaults to "client-" and a new GUID.</summary>
-    public string ClientId { get; set; } = $"client-{Guid.NewGuid():N}";
 }
 
 internal sealed class ClientOptionsValidator : IValidateOptions<ClientOptions>

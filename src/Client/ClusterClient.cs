@@ -16,7 +16,11 @@ public sealed class ClusterClient : IClusterClient, IDisposable
     private readonly bool _ownsHttp;
     private readonly GatewayGrainCallInvoker _invoker;
 
-    /// <summary>Creates a client; nothing is contacted until <see cref="ConnectAsync"/> or the first call.</summary>
+    /// <summary>
+    /// Creates a client; nothing is contacted until <see cref="ConnectAsync"/> or the first call. Every call has its
+    /// own deadline (<see cref="ClientOptions.CallTimeout"/>, longer for long polls); a supplied
+    /// <paramref name="httpClient"/> should have an infinite <see cref="HttpClient.Timeout"/> or long polls are cut short.
+    /// </summary>
     /// <exception cref="OptionsValidationException">The options are incomplete; the message says what is missing.</exception>
     public ClusterClient(ClientOptions options, HttpClient? httpClient = null)
     {
@@ -26,8 +30,7 @@ public sealed class ClusterClient : IClusterClient, IDisposable
 
         Options = options;
         _ownsHttp = httpClient is null;
-        _http = httpClient ?? new HttpClient();
-        _http.Timeout = Timeout.InfiniteTimeSpan; // each call has its own deadline; long polls outlast any fixed timeout
+        _http = httpClient ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan }; // each call has its own deadline
         _invoker = new GatewayGrainCallInvoker(_http, options);
     }
 

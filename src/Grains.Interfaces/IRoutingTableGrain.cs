@@ -77,6 +77,10 @@ public sealed record RoutingTable
     /// <exception cref="ArgumentException">The table is invalid.</exception>
     public void Validate()
     {
+        if (!Enum.IsDefined(Mode))
+            throw new ArgumentOutOfRangeException(nameof(Mode), Mode, $"Mode must be {string.Join(", ", Enum.GetNames<RoutingMode>())}.");
+        if (Links is null)
+            throw new ArgumentNullException(nameof(Links), "Links must not be null (leave it empty).");
         if (Hub is not null) QueueLimits.ValidateNodeName(Hub, nameof(Hub));
         if (Mode == RoutingMode.SpokeAndWheel && Hub is null)
             throw new ArgumentException("A spoke-and-wheel routing table needs a Hub.", nameof(Hub));
@@ -85,6 +89,7 @@ public sealed record RoutingTable
         foreach (var (from, targets) in Links)
         {
             QueueLimits.ValidateNodeName(from, nameof(Links));
+            if (targets is null) throw new ArgumentNullException(nameof(Links), $"The targets of node '{from}' must not be null.");
             foreach (var to in targets) QueueLimits.ValidateNodeName(to, nameof(Links));
         }
     }

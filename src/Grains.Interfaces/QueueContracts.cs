@@ -166,15 +166,48 @@ public static partial class QueueLimits
             throw new ArgumentException($"Node name '{node}' is invalid: use 1 to {MaxQueueNameLength} characters from A-Z, a-z, 0-9, '.', '_' and '-'.", paramName);
     }
 
-    /// <summary>Checks a payload: present and at most <see cref="MaxPayloadBytes"/> UTF-8 bytes.</summary>
-    /// <exception cref="ArgumentException">The payload breaks the rule.</exception>
+    /// <summary>
+    /// Checks a payload or result: present, at most <see cref="MaxPayloadBytes"/> UTF-8 bytes, and text every store
+    /// can keep — no NUL characters and no unpaired surrogates.
+    /// </summary>
+    /// <exception cref="ArgumentException">The text breaks the rule.</exception>
     public static void ValidatePayload(string? payload, string paramName = "payload")
     {
         if (payload is null)
             throw new ArgumentNullException(paramName, "A job payload must not be null (use an empty string for no data).");
+        if (FindInvalidText(payload) is { } index)
+            throw new ArgumentException($"The {paramName} has {(payload[index] == '\0' ? "a NUL character" : "an unpaired UTF-16 surrogate")} at position {index}; it must be valid text without NUL (encode binary data, e.g. as base64).", paramName);
         // Cheap bound first: UTF-8 never uses more than 3 bytes per UTF-16 char.
         if (payload.Length * 3L > MaxPayloadBytes && System.Text.Encoding.UTF8.GetByteCount(payload) is var bytes && bytes > MaxPayloadBytes)
-            throw new ArgumentException($"The job payload is {bytes} bytes of UTF-8; the limit is {MaxPayloadBytes}. Store large data elsewhere and send a reference.", paramName);
+            throw new ArgumentException($"The {paramName} is {bytes} bytes of UTF-8; the limit is {MaxPayloadBytes}. Store large data elsewhere and send a reference.", paramName);
+    }
+
+    /// <summary>Replaces what <see cref="ValidatePayload"/> would reject with U+FFFD: for text the runtime records on its own, such as error messages.</summary>
+    public static string SanitizeText(string text)
+    {
+        if (FindInvalidText(text) is null) return text;
+        var chars = text.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (chars[i] == '\0') chars[i] = '\uFFFD';
+            else if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1])) i++;
+            else if (char.IsSurrogate(chars[i])) chars[i] = '\uFFFD';
+        }
+
+        return new string(chars);
+    }
+
+    private static int? FindInvalidText(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\0') return i;
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { i++; continue; }
+            if (char.IsSurrogate(c)) return i;
+        }
+
+        return null;
     }
 
     internal static void CheckRange<T>(T value, T min, T max, string name) where T : IComparable<T>

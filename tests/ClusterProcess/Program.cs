@@ -6,12 +6,14 @@ using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Silo.Hosting;
 
 // A separate process for multi-process tests and benchmarks.
-//   silo   <connection> <schema> <queue>   a silo on PostgreSQL whose handler records each execution in <schema>.proof_executions;
-//                                          prints "READY <silo-id> <gateway>", stops gracefully when stdin closes
+//   silo   <connection> <schema> <queue> [--hang] [--Section:Key=value ...]
+//          a silo on PostgreSQL whose handler records each execution in <schema>.proof_executions, then works 10 ms
+//          (or, with --hang, never returns: for recovery measurements); prints "READY <silo-id> <gateway>" and stops
+//          gracefully when stdin closes. Further arguments are silo configuration.
 //   client <gateway> <key> <queue> <count> sends <count> jobs through the gateway in batches; prints "SENT <count>"
 return args.FirstOrDefault() switch
 {
-    "silo" when args.Length == 4 => await RunSiloAsync(args[1], args[2], args[3]),
+    "silo" when args.Length >= 4 => await RunSiloAsync(args[1], args[2], args[3], args.Contains("--hang"), args.Skip(4).Where(a => a != "--hang").ToArray()),
     "client" when args.Length == 5 => await RunClientAsync(new Uri(args[1]), args[2], args[3], int.Parse(args[4])),
     _ => Usage(),
 };
@@ -22,11 +24,11 @@ static int Usage()
     return 2;
 }
 
-static async Task<int> RunSiloAsync(string connection, string schema, string queue)
+static async Task<int> RunSiloAsync(string connection, string schema, string queue, bool hang, string[] configuration)
 {
     await using var recorder = NpgsqlDataSource.Create(connection);
     var insert = $"insert into {schema}.proof_executions (job_id, silo_id, attempt, started_at) values (@job, @silo, @attempt, clock_timestamp())";
-    var builder = SiloHost.CreateBuilder(["--Gateway:Port=0", $"--Store:ConnectionString={connection}", $"--Store:Schema={schema}"], silo =>
+    var builder = SiloHost.CreateBuilder(["--Gateway:Port=0", $"--Store:ConnectionString={connection}", $"--Store:Schema={schema}", .. configuration], silo =>
         silo.AddJobHandler(queue, async (job, ct) =>
         {
             await using (var command = recorder.CreateCommand(insert))
@@ -37,7 +39,7 @@ static async Task<int> RunSiloAsync(string connection, string schema, string que
                 await command.ExecuteNonQueryAsync(ct);
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(10), ct); // some work, so jobs are in flight when a silo dies
+            await Task.Delay(hang ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(10), ct); // some work, so jobs are in flight when a silo dies
             return null;
         }));
     builder.Logging.SetMinimumLevel(LogLevel.Warning);

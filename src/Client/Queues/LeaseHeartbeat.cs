@@ -73,7 +73,6 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
     {
         await _stop.CancelAsync();
         await _loop;
-        _stop.Dispose();
-        _lost.Dispose();
+        _stop.Dispose(); // _lost stays usable: holders may still look at LeaseLost after settling
     }
 }

@@ -41,29 +41,26 @@ public sealed class MarbleJob : IAsyncDisposable
 
     /// <summary>Marks the job done, with an optional result.</summary>
     /// <exception cref="JobLeaseLostException">The job was no longer held: it was recovered and may have run elsewhere.</exception>
-    public async Task FinishAsync(string? result = null)
-    {
-        await SettleAsync();
-        Check(await _queue.FinishAsync(JobId, Claim.LeaseToken, result), "finish");
-    }
+    public Task FinishAsync(string? result = null) =>
+        SettleAsync(async () => Check(await _queue.FinishAsync(JobId, Claim.LeaseToken, result), "finish"));
 
     /// <summary>Reports a failed attempt; returns whether the job will retry or was dead-lettered.</summary>
     /// <exception cref="JobLeaseLostException">The job was no longer held.</exception>
     public async Task<FailResult> FailAsync(string error)
     {
-        await SettleAsync();
-        var result = await _queue.FailAsync(JobId, Claim.LeaseToken, error);
-        if (result.Outcome == FailOutcome.LeaseLost) Check(JobUpdateOutcome.LeaseLost, "fail");
-        if (result.Outcome == FailOutcome.NotFound) Check(JobUpdateOutcome.NotFound, "fail");
-        return result;
+        FailResult? result = null;
+        await SettleAsync(async () =>
+        {
+            result = await _queue.FailAsync(JobId, Claim.LeaseToken, error);
+            if (result.Outcome == FailOutcome.LeaseLost) Check(JobUpdateOutcome.LeaseLost, "fail");
+            if (result.Outcome == FailOutcome.NotFound) Check(JobUpdateOutcome.NotFound, "fail");
+        });
+        return result!;
     }
 
     /// <summary>Gives the job back without counting the attempt.</summary>
-    public async Task ReleaseAsync()
-    {
-        await SettleAsync();
-        Check(await _queue.ReleaseAsync(JobId, Claim.LeaseToken), "release");
-    }
+    public Task ReleaseAsync() =>
+        SettleAsync(async () => Check(await _queue.ReleaseAsync(JobId, Claim.LeaseToken), "release"));
 
     /// <summary>
     /// Stops renewing the lease without settling the job. The job can still be settled afterwards; once its lease has
@@ -75,11 +72,21 @@ public sealed class MarbleJob : IAsyncDisposable
             await _heartbeat.DisposeAsync();
     }
 
-    private async Task SettleAsync()
+    /// <summary>Settles the job once. A call that did not reach a verdict (a network error) may be repeated.</summary>
+    private async Task SettleAsync(Func<Task> settle)
     {
         if (Interlocked.Exchange(ref _settled, 1) != 0)
             throw new InvalidOperationException($"Job {JobId} of queue '{Queue}' was already finished, failed or released.");
         await DisposeAsync();
+        try
+        {
+            await settle();
+        }
+        catch (Exception e) when (e is not InvalidOperationException and not KeyNotFoundException and not ArgumentException)
+        {
+            Volatile.Write(ref _settled, 0); // no verdict: let the caller try again
+            throw;
+        }
     }
 
     private void Check(JobUpdateOutcome outcome, string action)

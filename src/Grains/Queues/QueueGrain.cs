@@ -85,7 +85,13 @@ public sealed class QueueGrain(IOptions<QueueOptions> options) : Grain<QueueStat
         while (true)
         {
             var jobs = await ClaimAsync(claim, settings);
-            if (jobs.Count > 0) return jobs;
+            if (jobs.Count > 0)
+            {
+                if (!cancellationToken.IsCancellationRequested) return jobs;
+                // The waiter left while we claimed (a client that disconnected): give the jobs back, uncounted.
+                foreach (var job in jobs) await Store.ReleaseAsync(Queue, job.JobId, job.LeaseToken, Now, CancellationToken.None);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
 
             var now = Now;
             var remaining = deadline - now;
@@ -119,7 +125,7 @@ public sealed class QueueGrain(IOptions<QueueOptions> options) : Grain<QueueStat
     public async Task<FailResult> FailAsync(long jobId, Guid leaseToken, string error)
     {
         ValidateHold(jobId, leaseToken);
-        error = string.IsNullOrEmpty(error) ? "(no error message)" : error;
+        error = string.IsNullOrEmpty(error) ? "(no error message)" : QueueLimits.SanitizeText(error);
         if (error.Length > MaxErrorLength) error = error[..MaxErrorLength] + " …(truncated)";
         var settings = await SettingsAsync();
         return await Store.FailAsync(Queue, jobId, leaseToken, error, new RetryBackoff(settings.RetryDelay, settings.MaxRetryDelay), Now, CancellationToken.None);

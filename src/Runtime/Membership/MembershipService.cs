@@ -22,6 +22,10 @@ public sealed partial class MembershipService(
     private readonly SiloOptions _silo = siloOptions.Value;
     private readonly MembershipOptions _options = options.Value;
 
+    // Silos this silo declared dead whose jobs it has not yet recovered (the recovery failed): retried every round,
+    // because no other silo will declare them again.
+    private readonly HashSet<string> _unrecovered = new(StringComparer.Ordinal);
+
     /// <inheritdoc />
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -60,8 +64,15 @@ public sealed partial class MembershipService(
 
             foreach (var dead in await store.DeclareDeadSilosAsync(now - _options.DeathTimeout, cancellationToken))
             {
-                var recovered = await store.RecoverJobsOfOwnerAsync(dead.SiloId, now, cancellationToken);
-                LogDeclaredDead(dead.SiloId, dead.Node, now - dead.LastHeartbeat, recovered);
+                LogDeclaredDead(dead.SiloId, dead.Node, now - dead.LastHeartbeat);
+                _unrecovered.Add(dead.SiloId);
+            }
+
+            foreach (var siloId in _unrecovered.ToList())
+            {
+                var recovered = await store.RecoverJobsOfOwnerAsync(siloId, now, cancellationToken);
+                _unrecovered.Remove(siloId);
+                LogRecovered(recovered, siloId);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -85,8 +96,11 @@ public sealed partial class MembershipService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Silo {SiloId} left the cluster gracefully")]
     private partial void LogLeft(string siloId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Declared silo {SiloId} on node {Node} dead after {Silence} without a heartbeat; recovered {Recovered} of its monitored jobs")]
-    private partial void LogDeclaredDead(string siloId, string node, TimeSpan silence, int recovered);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Declared silo {SiloId} on node {Node} dead after {Silence} without a heartbeat")]
+    private partial void LogDeclaredDead(string siloId, string node, TimeSpan silence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Returned {Recovered} monitored jobs of dead silo {SiloId} to their queues")]
+    private partial void LogRecovered(int recovered, string siloId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Silo {SiloId} was declared dead by the cluster; its running jobs were given to others and are abandoned here; rejoining")]
     private partial void LogDeclaredDeadSelf(string siloId);

@@ -22,6 +22,12 @@ public sealed class ReminderOptions
 
     /// <summary>The most ticks a silo takes per poll.</summary>
     public int MaxTicksPerPoll { get; set; } = DefaultMaxTicksPerPoll;
+
+    /// <summary>Default of <see cref="MaxConcurrentTicks"/>.</summary>
+    public const int DefaultMaxConcurrentTicks = 8;
+
+    /// <summary>The most ticks a silo delivers at once; each is a grain turn holding a store connection.</summary>
+    public int MaxConcurrentTicks { get; set; } = DefaultMaxConcurrentTicks;
 }
 
 internal sealed class ReminderOptionsValidator : IValidateOptions<ReminderOptions>
@@ -33,6 +39,8 @@ internal sealed class ReminderOptionsValidator : IValidateOptions<ReminderOption
             failures.Add($"{nameof(ReminderOptions)}.{nameof(ReminderOptions.PollPeriod)} must be positive (was {options.PollPeriod}).");
         if (options.MinimumPeriod <= TimeSpan.Zero)
             failures.Add($"{nameof(ReminderOptions)}.{nameof(ReminderOptions.MinimumPeriod)} must be positive (was {options.MinimumPeriod}).");
+        if (options.MaxConcurrentTicks < 1)
+            failures.Add($"{nameof(ReminderOptions)}.{nameof(ReminderOptions.MaxConcurrentTicks)} must be at least 1 (was {options.MaxConcurrentTicks}).");
         if (options.MaxTicksPerPoll < 1)
             failures.Add($"{nameof(ReminderOptions)}.{nameof(ReminderOptions.MaxTicksPerPoll)} must be at least 1 (was {options.MaxTicksPerPoll}).");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -41,8 +41,13 @@ public sealed partial class ReminderService(
             return 0;
         }
 
-        var results = await Task.WhenAll(ticks.Select(DeliverAsync));
-        return results.Count(delivered => delivered);
+        // Each tick is a turn, and a turn holds a store connection: deliver a bounded number at a time.
+        var delivered = 0;
+        await Parallel.ForEachAsync(ticks, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrentTicks, CancellationToken = cancellationToken }, async (tick, _) =>
+        {
+            if (await DeliverAsync(tick)) Interlocked.Increment(ref delivered);
+        });
+        return delivered;
     }
 
     private async Task<bool> DeliverAsync(DueReminderTick tick)

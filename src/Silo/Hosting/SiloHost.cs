@@ -80,7 +80,7 @@ public static class SiloHost
         services.AddSingleton<JobWorkerService>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWorkerService>());
         services.AddOptions<SiloOptions>().Configure<IOptions<GatewayOptions>>((silo, gateway) =>
-            silo.GatewayAddress ??= gateway.Value.Port == 0 ? null : $"http://{gateway.Value.Host}:{gateway.Value.Port}");
+            silo.GatewayAddress ??= gateway.Value.Port == 0 ? null : $"http://{ReachableHost(gateway.Value.Host)}:{gateway.Value.Port}");
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
         {
             kestrel.Listen(IPAddress.TryParse(gateway.Value.Host, out var address) ? address : IPAddress.Loopback, gateway.Value.Port);
@@ -89,6 +89,10 @@ public static class SiloHost
         });
         return builder;
     }
+
+    // A wildcard address is where the gateway listens, not where others can reach it: record the host name instead.
+    private static string ReachableHost(string host) =>
+        IPAddress.TryParse(host, out var address) && (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)) ? Dns.GetHostName() : host;
 
     /// <summary>Builds the silo and maps its gateway.</summary>
     public static WebApplication BuildSilo(this WebApplicationBuilder builder)

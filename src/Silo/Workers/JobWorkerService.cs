@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,71 +11,104 @@ using Orleans.Jobs.Runtime.Jobs;
 namespace Orleans.Jobs.Silo.Workers;
 
 /// <summary>
-/// The worker grains of a silo: for every queue with a registered handler, claims batches of monitored jobs up to
-/// the silo's free concurrency, runs them with lease heartbeats, and finishes or fails them. On graceful shutdown
-/// it stops claiming, lets running jobs finish for <see cref="WorkerOptions.ShutdownTimeout"/>, then cancels and
-/// releases the rest. When the silo is killed it does nothing more: the lease monitor and membership recover its jobs.
+/// The worker grains of a silo. <see cref="WorkerOptions.MaxConcurrency"/> runners take claimed jobs from a local
+/// channel and run their handlers; one claim loop per registered queue keeps the channel filled with as many
+/// jobs as there are free runners, in one claim per round trip. A runner is free again as soon as its handler
+/// returns: the job is finished or failed in the background (with retries), so a slow write never idles a worker.
+/// Claim loops reserve nothing while they wait, so an idle queue never holds capacity another queue could use.
+/// <para>
+/// Graceful stop: claiming stops, jobs claimed but not started are released, running jobs get
+/// <see cref="WorkerOptions.ShutdownTimeout"/> to finish and are then cancelled and released. Kill: nothing more
+/// happens; the lease monitor and membership recover the jobs.
+/// </para>
 /// </summary>
-public sealed partial class JobWorkerService(
-    IEnumerable<JobHandlerRegistration> registrations,
-    IGrainFactory grains,
-    IServiceProvider services,
-    TimeProvider timeProvider,
-    SiloLifetime lifetime,
-    IOptions<SiloOptions> siloOptions,
-    IOptions<WorkerOptions> options,
-    ILogger<JobWorkerService> logger) : SiloBackgroundService(lifetime)
+public sealed partial class JobWorkerService : SiloBackgroundService
 {
-    private readonly WorkerOptions _options = options.Value;
-    private readonly string _siloId = siloOptions.Value.SiloId;
-    private readonly string _node = siloOptions.Value.Node;
-    private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrency, options.Value.MaxConcurrency);
-    private readonly CancellationTokenSource _abortJobs = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Killed);
-    private readonly HashSet<Task> _running = [];
-    private readonly IReadOnlyList<JobHandlerRegistration> _registrations = Validate(registrations);
+    private const int SettleAttempts = 6;
 
-    /// <summary>How many jobs this silo is running now.</summary>
-    public int RunningJobs
+    private readonly IGrainFactory _grains;
+    private readonly IServiceProvider _services;
+    private readonly TimeProvider _timeProvider;
+    private readonly WorkerOptions _options;
+    private readonly string _siloId;
+    private readonly string _node;
+    private readonly IReadOnlyList<JobHandlerRegistration> _registrations;
+    private readonly Channel<PendingJob> _claimed = Channel.CreateUnbounded<PendingJob>();
+    private readonly AsyncPulse _capacityFreed = new();
+    private readonly CancellationTokenSource _abortJobs;
+    private readonly HashSet<Task> _settling = [];
+    private Task _runners = Task.CompletedTask;
+    private int _running;
+    private int _waiting;
+    private volatile bool _draining;
+
+    /// <summary>Creates the workers of a silo.</summary>
+    public JobWorkerService(
+        IEnumerable<JobHandlerRegistration> registrations,
+        IGrainFactory grains,
+        IServiceProvider services,
+        TimeProvider timeProvider,
+        SiloLifetime lifetime,
+        IOptions<SiloOptions> siloOptions,
+        IOptions<WorkerOptions> options,
+        ILogger<JobWorkerService> logger) : base(lifetime)
     {
-        get { lock (_running) return _running.Count; }
+        _grains = grains;
+        _services = services;
+        _timeProvider = timeProvider;
+        _options = options.Value;
+        _siloId = siloOptions.Value.SiloId;
+        _node = siloOptions.Value.Node;
+        _logger = logger;
+        _registrations = Validate(registrations);
+        _abortJobs = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Killed);
+        lifetime.Killed.Register(() => _claimed.Writer.TryComplete());
     }
 
+    private readonly ILogger<JobWorkerService> _logger;
+
+    /// <summary>How many handlers are running now.</summary>
+    public int RunningJobs => Volatile.Read(ref _running);
+
     /// <inheritdoc />
-    protected override Task RunAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(_registrations.Select(r => ClaimLoopAsync(r, stoppingToken)));
+    protected override Task RunAsync(CancellationToken stoppingToken)
+    {
+        if (_registrations.Count == 0) return Task.CompletedTask;
+        _runners = Task.WhenAll(Enumerable.Range(0, _options.MaxConcurrency).Select(_ => Task.Run(RunnerAsync)));
+        return Task.WhenAll(_registrations.Select(r => ClaimLoopAsync(r, stoppingToken)));
+    }
 
     /// <inheritdoc />
     protected override async Task OnStoppedAsync(CancellationToken cancellationToken)
     {
-        Task[] running;
-        lock (_running) running = [.. _running];
-        if (running.Length == 0) return;
-
-        LogDraining(running.Length, _options.ShutdownTimeout);
-        var drained = Task.WhenAll(running);
-        if (await Task.WhenAny(drained, Task.Delay(_options.ShutdownTimeout, timeProvider, cancellationToken)) != drained)
+        _draining = true;                 // runners release what they take from now on instead of running it
+        _claimed.Writer.TryComplete();
+        var running = RunningJobs;
+        if (running > 0) LogDraining(running, _options.ShutdownTimeout);
+        if (await Task.WhenAny(_runners, Task.Delay(_options.ShutdownTimeout, _timeProvider, cancellationToken)) != _runners)
         {
-            await _abortJobs.CancelAsync(); // handlers stop; their jobs are released below, in RunJobAsync
-            await drained;
+            await _abortJobs.CancelAsync(); // handlers stop; their jobs are released in RunJobAsync
+            await _runners;
         }
+
+        Task[] settling;
+        lock (_settling) settling = [.. _settling];
+        await Task.WhenAll(settling);
     }
 
     private async Task ClaimLoopAsync(JobHandlerRegistration registration, CancellationToken stoppingToken)
     {
         var queueName = registration.Options.NodeLocal ? QueueName.Local(registration.Queue, _node).ToString() : registration.Queue;
-        var queue = grains.GetGrain<IQueueGrain>(queueName);
+        var queue = _grains.GetGrain<IQueueGrain>(queueName);
         while (!stoppingToken.IsCancellationRequested)
         {
-            await _slots.WaitAsync(stoppingToken);
-            var free = 1;
-            while (free < QueueLimits.MaxClaimBatch && _slots.Wait(0)) free++;
-
+            var free = await WaitForFreeRunnersAsync(stoppingToken);
             IReadOnlyList<ClaimedJob> jobs;
             try
             {
                 jobs = await queue.WaitAsync(_options.PollTimeout, new ClaimOptions
                 {
-                    MaxJobs = free,
+                    MaxJobs = Math.Min(free, QueueLimits.MaxClaimBatch),
                     Monitored = registration.Options.Monitored,
                     Owner = _siloId,
                     Node = _node,
@@ -83,77 +117,141 @@ public sealed partial class JobWorkerService(
             }
             catch (Exception e)
             {
-                _slots.Release(free);
                 if (stoppingToken.IsCancellationRequested) return;
                 LogClaimFailed(e, queueName);
-                await Task.Delay(TimeSpan.FromSeconds(1), timeProvider, stoppingToken);
+                await Task.Delay(TimeSpan.FromSeconds(1), _timeProvider, stoppingToken);
                 continue;
             }
 
-            if (free > jobs.Count) _slots.Release(free - jobs.Count);
             var incarnation = Lifetime.Incarnation;
+            Interlocked.Add(ref _waiting, jobs.Count);
             foreach (var job in jobs)
-                Track(RunJobAsync(queue, registration, job, incarnation));
+                _claimed.Writer.TryWrite(new PendingJob(queue, registration, job, new LeaseHeartbeat(queue, job, _timeProvider), incarnation));
         }
     }
 
-    private void Track(Task job)
+    /// <summary>Waits until some runner is neither running a job nor has one waiting for it; returns how many.</summary>
+    private async Task<int> WaitForFreeRunnersAsync(CancellationToken stoppingToken)
     {
-        lock (_running) _running.Add(job);
-        job.ContinueWith(t => { lock (_running) _running.Remove(t); }, TaskScheduler.Default);
+        while (true)
+        {
+            var changed = _capacityFreed.Next;
+            var free = _options.MaxConcurrency - Volatile.Read(ref _running) - Volatile.Read(ref _waiting);
+            if (free > 0) return free;
+            await changed.WaitAsync(stoppingToken);
+        }
     }
 
-    private async Task RunJobAsync(IQueueGrain queue, JobHandlerRegistration registration, ClaimedJob job, CancellationToken incarnation)
+    private async Task RunnerAsync()
     {
-        await Task.Yield(); // never run a handler on the claim loop
-        try
+        await foreach (var pending in _claimed.Reader.ReadAllAsync())
         {
-            await using var heartbeat = new LeaseHeartbeat(queue, job, timeProvider);
-            using var jobCancellation = CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token, heartbeat.LeaseLost, incarnation);
-            string? result;
+            Interlocked.Decrement(ref _waiting);
+            Interlocked.Increment(ref _running);
             try
             {
-                await using var scope = services.CreateAsyncScope();
-                var handler = registration.Create(scope.ServiceProvider);
-                result = await handler.HandleAsync(new JobContext(job, _siloId), jobCancellation.Token);
+                await RunJobAsync(pending);
             }
-            catch (Exception) when (Lifetime.IsKilled || incarnation.IsCancellationRequested)
+            finally
             {
-                return; // the cluster counts this silo (or this incarnation of it) as gone: report nothing
+                Interlocked.Decrement(ref _running);
+                _capacityFreed.Pulse();
             }
-            catch (OperationCanceledException) when (heartbeat.IsLost)
-            {
-                LogLeaseLost(job.Queue, job.JobId);
-                return;
-            }
-            catch (OperationCanceledException) when (_abortJobs.IsCancellationRequested)
-            {
-                await queue.ReleaseAsync(job.JobId, job.LeaseToken);
-                LogReleased(job.Queue, job.JobId);
-                return;
-            }
-            catch (Exception e)
-            {
-                var failed = await queue.FailAsync(job.JobId, job.LeaseToken, $"{e.GetType().Name}: {e.Message}");
-                LogFailed(e, job.Queue, job.JobId, job.Attempt, failed.Outcome);
-                return;
-            }
+        }
+    }
 
-            if (Lifetime.IsKilled || incarnation.IsCancellationRequested) return;
-            if (await queue.FinishAsync(job.JobId, job.LeaseToken, result) == JobUpdateOutcome.LeaseLost)
-                LogLeaseLost(job.Queue, job.JobId);
+    /// <summary>Runs one job's handler, then settles it in the background.</summary>
+    private async Task RunJobAsync(PendingJob pending)
+    {
+        var (queue, registration, job, heartbeat, incarnation) = pending;
+        if (Lifetime.IsKilled)
+        {
+            await heartbeat.DisposeAsync();
+            return;
+        }
+        if (_draining)
+        {
+            Track(SettleAsync(pending, q => q.ReleaseAsync(job.JobId, job.LeaseToken), "release"));
+            return;
+        }
+
+        // A monitored job is given to others when this silo's incarnation ends; an unmonitored one is not, so it runs on.
+        using var jobCancellation = job.IsMonitored
+            ? CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token, heartbeat.LeaseLost, incarnation)
+            : CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token);
+        Func<IQueueGrain, Task<object>> settle;
+        string action;
+        try
+        {
+            await using var scope = _services.CreateAsyncScope();
+            var handler = registration.Create(scope.ServiceProvider);
+            var result = await handler.HandleAsync(new JobContext(job, _siloId), jobCancellation.Token);
+            (settle, action) = (async q => await q.FinishAsync(job.JobId, job.LeaseToken, result), "finish");
+        }
+        catch (Exception) when (Lifetime.IsKilled || (job.IsMonitored && incarnation.IsCancellationRequested))
+        {
+            await heartbeat.DisposeAsync();
+            return; // the cluster counts this silo (or this incarnation of it) as gone: report nothing
+        }
+        catch (OperationCanceledException) when (heartbeat.IsLost)
+        {
+            await heartbeat.DisposeAsync();
+            LogLeaseLost(job.Queue, job.JobId);
+            return;
+        }
+        catch (OperationCanceledException) when (_abortJobs.IsCancellationRequested)
+        {
+            (settle, action) = (async q => await q.ReleaseAsync(job.JobId, job.LeaseToken), "release");
+        }
+        catch (Exception e)
+        {
+            var error = $"{e.GetType().Name}: {e.Message}";
+            (settle, action) = (async q => await q.FailAsync(job.JobId, job.LeaseToken, error), "fail");
+            LogFailed(e, job.Queue, job.JobId, job.Attempt);
+        }
+
+        Track(SettleAsync(pending, settle, action));
+    }
+
+    /// <summary>Records a job's outcome, retrying transient failures; the lease keeps being renewed until it is recorded.</summary>
+    private async Task SettleAsync<T>(PendingJob pending, Func<IQueueGrain, Task<T>> settle, string action)
+    {
+        var job = pending.Job;
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    var outcome = await settle(pending.Queue);
+                    if (outcome is JobUpdateOutcome.LeaseLost or FailResult { Outcome: FailOutcome.LeaseLost })
+                        LogLeaseLost(job.Queue, job.JobId);
+                    return;
+                }
+                catch (Exception e) when (attempt < SettleAttempts && !Lifetime.IsKilled)
+                {
+                    LogSettleRetry(e, action, job.Queue, job.JobId, attempt);
+                    await Task.Delay(TimeSpan.FromMilliseconds(100 * (1 << attempt)), _timeProvider);
+                }
+            }
         }
         catch (Exception e) when (!Lifetime.IsKilled)
         {
-            LogSettleFailed(e, job.Queue, job.JobId);
+            LogSettleFailed(e, action, job.Queue, job.JobId, job.IsMonitored ? "its lease will return it" : "it is unmonitored: inspect it, it stays running");
         }
         catch (Exception)
         {
         }
         finally
         {
-            _slots.Release();
+            await pending.Heartbeat.DisposeAsync();
         }
+    }
+
+    private void Track(Task settling)
+    {
+        lock (_settling) _settling.Add(settling);
+        settling.ContinueWith(t => { lock (_settling) _settling.Remove(t); }, TaskScheduler.Default);
     }
 
     private static List<JobHandlerRegistration> Validate(IEnumerable<JobHandlerRegistration> registrations)
@@ -164,21 +262,23 @@ public sealed partial class JobWorkerService(
         return list;
     }
 
+    private sealed record PendingJob(IQueueGrain Queue, JobHandlerRegistration Registration, ClaimedJob Job, LeaseHeartbeat Heartbeat, CancellationToken Incarnation);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: waiting up to {Timeout} for {Count} running jobs")]
     private partial void LogDraining(int count, TimeSpan timeout);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Claiming from queue {Queue} failed; retrying")]
     private partial void LogClaimFailed(Exception exception, string queue);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of queue {Queue} lost its lease; its result was not recorded")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of queue {Queue} lost its lease; its outcome was not recorded")]
     private partial void LogLeaseLost(string queue, long jobId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of queue {Queue} was released for another silo")]
-    private partial void LogReleased(string queue, long jobId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of queue {Queue} failed on attempt {Attempt}")]
+    private partial void LogFailed(Exception exception, string queue, long jobId, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of queue {Queue} failed on attempt {Attempt}: {Outcome}")]
-    private partial void LogFailed(Exception exception, string queue, long jobId, int attempt, FailOutcome outcome);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not {Action} job {JobId} of queue {Queue} (try {Attempt}); retrying")]
+    private partial void LogSettleRetry(Exception exception, string action, string queue, long jobId, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Could not record the outcome of job {JobId} of queue {Queue}; its lease will return it")]
-    private partial void LogSettleFailed(Exception exception, string queue, long jobId);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Gave up trying to {Action} job {JobId} of queue {Queue}; {Consequence}")]
+    private partial void LogSettleFailed(Exception exception, string action, string queue, long jobId, string consequence);
 }

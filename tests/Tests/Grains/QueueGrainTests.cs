@@ -39,6 +39,9 @@ public sealed class QueueGrainTests : IAsyncLifetime
         { "Queue name", q => q.SendAsync("x") }, // on a queue named "bad name", see the test
         { "payload", q => q.SendAsync(null!) },
         { "1048578 bytes of UTF-8", q => q.SendAsync(new string('é', QueueLimits.MaxPayloadBytes / 2 + 1)) },
+        { "a NUL character at position 3", q => q.SendAsync("abc\0def") },
+        { "an unpaired UTF-16 surrogate at position 1", q => q.ExpediteAsync("a\uD800b") },
+        { "jobs[1]", q => q.SendBatchAsync([new JobMessage("fine"), new JobMessage("nul\0")]) },
         { "Priority", q => q.SendAsync("x", new SendOptions { Priority = QueueLimits.MaxPriority + 1 }) },
         { "Delay", q => q.SendAsync("x", new SendOptions { Delay = TimeSpan.FromSeconds(-1) }) },
         { "MaxAttempts", q => q.ExpediteAsync("x", new SendOptions { MaxAttempts = 0 }) },
@@ -67,6 +70,29 @@ public sealed class QueueGrainTests : IAsyncLifetime
         Assert.Equal(new QueueCounts(1, 0, 0, 0, 0), await Queue().GetCountsAsync());
         Assert.Equal(new QueueSettings(), await Queue().GetSettingsAsync());
         Assert.Equal("existing work", Assert.Single(await Queue().ClaimAsync(Claim())).Payload);
+    }
+
+    [Fact]
+    public async Task A_result_that_cannot_be_stored_is_refused_and_an_error_text_is_cleaned()
+    {
+        await Queue().SendBatchAsync([new JobMessage("one"), new JobMessage("two")]);
+        var jobs = await Queue().ClaimAsync(Claim(max: 2));
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => Queue().FinishAsync(jobs[0].JobId, jobs[0].LeaseToken, "nul\0"));
+        Assert.Contains("result", refused.Message);
+        Assert.Equal(JobState.Running, (await Queue().GetJobAsync(jobs[0].JobId))!.State);
+
+        await Queue().ConfigureAsync(new QueueSettings { MaxAttempts = 1 });
+        await Queue().FailAsync(jobs[1].JobId, jobs[1].LeaseToken, "boom\0\uD800!");
+        Assert.Equal("boom\uFFFD\uFFFD!", (await Queue().GetJobAsync(jobs[1].JobId))!.LastError);
+    }
+
+    [Fact]
+    public async Task A_wait_cancelled_as_it_claims_gives_the_jobs_back_uncounted()
+    {
+        var id = await Queue().SendAsync("not lost");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Queue().WaitAsync(TimeSpan.FromSeconds(5), Claim(), new CancellationToken(canceled: true)));
+        var job = await Queue().GetJobAsync(id);
+        Assert.Equal((JobState.Available, 0), (job!.State, job.Attempt));
     }
 
     [Fact]

@@ -161,6 +161,23 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
     }
 
     [Fact]
+    public async Task An_idle_queue_never_holds_the_workers_another_queue_needs()
+    {
+        await using var cluster = Cluster(1).ConfigureSilo(s =>
+        {
+            s.Services.Configure<WorkerOptions>(o => { o.MaxConcurrency = 2; o.PollTimeout = TimeSpan.FromMinutes(4); });
+            s.AddJobHandler("idle", (_, _) => Task.FromResult<string?>(null));
+            s.AddJobHandler("busy", (_, _) => Task.FromResult<string?>("done"));
+        }).Build();
+        await cluster.DeployAsync();
+
+        // The idle queue's claim loop is parked in a four-minute wait; the busy queue's job must not wait for it.
+        var id = await cluster.Client.GetGrain<IQueueGrain>("busy").SendAsync("now");
+        var done = await CompletedAsync(cluster, "busy", id);
+        Assert.Equal("done", done.Result);
+    }
+
+    [Fact]
     public async Task Worker_grains_share_a_batch_across_silos_within_each_silos_concurrency_limit()
     {
         var log = new ExecutionLog();

@@ -118,6 +118,15 @@ public sealed class GatewayTests : IAsyncLifetime
         using var http = new HttpClient { BaseAddress = _cluster.Primary.GatewayUri };
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(GatewayProtocol.ClusterPath, Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(GatewayProtocol.HealthPath, Ct)).StatusCode);
+
+        // A grain call with a key of the right length but the wrong content changes nothing.
+        using var request = new HttpRequestMessage(HttpMethod.Post, GatewayProtocol.CallPath)
+        {
+            Content = new StringContent("""{"interface":"Orleans.Jobs.Grains.Interfaces.IQueueGrain","key":"guarded","method":"SendAsync","arguments":["x",null]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add(GatewayProtocol.ClusterKeyHeader, "test-cluster-kez");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(request, Ct)).StatusCode);
+        Assert.Equal(0, (await Queue("guarded").GetCountsAsync()).Available);
     }
 
     [Fact]

@@ -99,6 +99,46 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_completion_the_database_refuses_fails_alone_not_its_whole_batch()
+    {
+        await using var store = await TestPostgres.CreateStoreAsync(_schema);
+        var now = DateTimeOffset.UtcNow;
+        await store.EnqueueAsync("q", Enumerable.Range(0, 20).Select(i => new NewJob($"j{i}", 0, null, false, 3)).ToList(), now, Ct);
+        var claimed = await store.ClaimAsync("q", new JobClaim(20, TimeSpan.FromMinutes(1), "w"), now, Ct);
+
+        // The grain rejects such text before it gets here; the store must still not let one row sink the others.
+        var completions = claimed.Select((j, i) => store.CompleteAsync("q", j.JobId, j.LeaseToken, i == 7 ? "bad\0result" : "ok", now, Ct)).ToList();
+        await Assert.ThrowsAnyAsync<Exception>(() => completions[7]);
+        foreach (var completion in completions.Where((_, i) => i != 7))
+            Assert.Equal(JobUpdateOutcome.Updated, await completion);
+        Assert.Equal(new QueueCounts(0, 0, 1, 19, 0), await store.GetCountsAsync("q", now, Ct));
+    }
+
+    [Fact]
+    public async Task Held_turns_never_starve_the_connections_their_bodies_need()
+    {
+        var options = TestPostgres.Options(_schema);
+        options.TurnLockConnections = 3;
+        await using var store = new PostgresClusterStore(options);
+        await store.StartAsync(Ct);
+        var inside = 0;
+        var maxInside = 0;
+
+        // Sixty turns on twenty grains, each reading state while holding its turn; three lock connections in all.
+        await Eventually.WithinAsync(Task.WhenAll(Enumerable.Range(0, 60).Select(async i =>
+        {
+            var grain = new Orleans.Jobs.Runtime.GrainId("test", $"g{i % 20}");
+            await using var turn = await store.AcquireTurnAsync(grain, Ct);
+            var now = Interlocked.Increment(ref inside);
+            int seen;
+            while (now > (seen = Volatile.Read(ref maxInside)) && Interlocked.CompareExchange(ref maxInside, now, seen) != seen) { }
+            await store.ReadStateAsync(grain, Ct);
+            Interlocked.Decrement(ref inside);
+        })).ContinueWith(_ => true, Ct), "sixty turns", TimeSpan.FromSeconds(60));
+        Assert.InRange(maxInside, 1, 3);
+    }
+
+    [Fact]
     public async Task Finished_jobs_leave_the_hot_table_and_are_pruned_after_their_retention()
     {
         await using var store = await TestPostgres.CreateStoreAsync(_schema);

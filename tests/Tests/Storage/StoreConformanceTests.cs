@@ -226,6 +226,31 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Completions_written_together_are_judged_one_by_one_on_their_own_token()
+    {
+        var ids = await Store.EnqueueAsync("q", Enumerable.Range(0, 6).Select(i => Job($"j{i}")).ToList(), Now, None);
+        var held = await Store.ClaimAsync("q", Monitored(max: 6), Now, None);
+
+        // Job 0 changes hands: its first holder's token goes stale while the second holder finishes at the same time.
+        Clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(6, await Store.RecoverExpiredLeasesAsync("q", Now, None));
+        var again = await Store.ClaimAsync("q", Monitored(max: 6, owner: "silo-b"), Now, None);
+        var current = again.Single(j => j.JobId == ids[0]);
+        var stale = held.Single(j => j.JobId == ids[0]);
+
+        var outcomes = await Task.WhenAll(
+            Store.CompleteAsync("q", stale.JobId, stale.LeaseToken, "stale", Now, None),
+            Store.CompleteAsync("q", current.JobId, current.LeaseToken, "current", Now, None),
+            Store.CompleteAsync("q", 987_654, Guid.NewGuid(), "unknown", Now, None),
+            Store.CompleteAsync("q", again[1].JobId, again[1].LeaseToken, "ok 1", Now, None),
+            Store.CompleteAsync("q", again[2].JobId, held.Single(j => j.JobId == again[2].JobId).LeaseToken, "stale 2", Now, None));
+
+        Assert.Equal([JobUpdateOutcome.LeaseLost, JobUpdateOutcome.Updated, JobUpdateOutcome.NotFound, JobUpdateOutcome.Updated, JobUpdateOutcome.LeaseLost], outcomes);
+        Assert.Equal("current", (await Store.GetJobAsync("q", ids[0], None))!.Result);
+        Assert.Equal(JobState.Running, (await Store.GetJobAsync("q", again[2].JobId, None))!.State);
+    }
+
+    [Fact]
     public async Task An_expired_lease_returns_the_job_and_the_stale_holder_can_neither_renew_nor_finish()
     {
         await Store.EnqueueAsync("q", [Job("x", maxAttempts: 2)], Now, None);
@@ -338,8 +363,10 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.True(await Eventually.WithinAsync(waiting, "the subscription to wake on a send"));
 
         using var other = Store.SubscribeAvailability("quiet");
+        using var busy = Store.SubscribeAvailability("q");
         var idle = other.WaitAsync(TimeSpan.FromSeconds(10), Clock, None);
         await Store.EnqueueAsync("q", [Job("not for quiet")], Now, None);
+        Assert.True(await Eventually.WithinAsync(busy.WaitAsync(TimeSpan.FromHours(1), Clock, None), "the signal for q")); // delivered by now
         Assert.False(idle.IsCompleted);
         Clock.Advance(TimeSpan.FromSeconds(10));
         Assert.False(await Eventually.WithinAsync(idle, "the idle subscription to time out"));

@@ -20,9 +20,10 @@ public sealed partial class PostgresClusterStore
         batch.BatchCommands.Add(NotifyCommand(queue)); // one implicit transaction: waiters wake once the rows are visible
 
         var ids = new List<long>(jobs.Count);
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetInt64(0));
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetInt64(0));
         ids.Sort(); // identities are assigned in input order
+        _availability.Signal(queue); // this process's waiters need not wait for the NOTIFY round trip
         return ids;
     }
 
@@ -175,22 +176,45 @@ public sealed partial class PostgresClusterStore
 
     private async Task WriteCompletionsAsync(IReadOnlyList<PendingCompletion> batch)
     {
-        var completed = new HashSet<long>();
-        await using (var command = Command(_sql.CompleteBatch,
+        HashSet<(long, Guid)> completed;
+        try
+        {
+            completed = await CompleteBatchAsync(batch);
+        }
+        catch (Exception) when (batch.Count > 1)
+        {
+            // One bad row must not fail the others: write them one by one, each failing on its own.
+            foreach (var completion in batch)
+            {
+                try { await WriteCompletionsAsync([completion]); }
+                catch (Exception e) { completion.Outcome.TrySetException(e); }
+            }
+
+            return;
+        }
+
+        // Matched on id and token: a stale holder batched with the current one is not told it finished the job.
+        foreach (var completion in batch)
+        {
+            if (completed.Contains((completion.JobId, completion.LeaseToken)))
+                completion.Outcome.TrySetResult(JobUpdateOutcome.Updated);
+            else
+                completion.Outcome.TrySetResult(await WhyNotHeldAsync(completion.Queue, completion.JobId, CancellationToken.None));
+        }
+    }
+
+    private async Task<HashSet<(long, Guid)>> CompleteBatchAsync(IReadOnlyList<PendingCompletion> batch)
+    {
+        var completed = new HashSet<(long, Guid)>();
+        await using var command = Command(_sql.CompleteBatch,
             ("ids", batch.Select(c => c.JobId).ToArray()),
             ("queues", batch.Select(c => c.Queue).ToArray()),
             ("tokens", batch.Select(c => c.LeaseToken).ToArray()),
             ("results", batch.Select(c => c.Result).ToArray()),
-            ("finished", batch.Select(c => c.FinishedAt).ToArray())))
-        await using (var reader = await command.ExecuteReaderAsync())
-            while (await reader.ReadAsync()) completed.Add(reader.GetInt64(0));
-
-        foreach (var completion in batch.Where(c => completed.Contains(c.JobId)))
-            completion.Outcome.TrySetResult(JobUpdateOutcome.Updated);
-
-        // The rest were not held by their caller: tell a lost lease from an unknown job.
-        foreach (var completion in batch.Where(c => !completed.Contains(c.JobId)))
-            completion.Outcome.TrySetResult(await WhyNotHeldAsync(completion.Queue, completion.JobId, CancellationToken.None));
+            ("finished", batch.Select(c => c.FinishedAt).ToArray()));
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) completed.Add((reader.GetInt64(0), reader.GetGuid(1)));
+        return completed;
     }
 
     private async Task<JobUpdateOutcome> WhyNotHeldAsync(string queue, long jobId, CancellationToken cancellationToken)
@@ -222,6 +246,7 @@ public sealed partial class PostgresClusterStore
         await using var batch = _dataSource.CreateBatch();
         foreach (var queue in queues) batch.BatchCommands.Add(NotifyCommand(queue));
         await batch.ExecuteNonQueryAsync(cancellationToken);
+        foreach (var queue in queues) _availability.Signal(queue);
     }
 
     private NpgsqlBatchCommand NotifyCommand(string queue) => BatchCommand(_sql.Notify, ("channel", _sql.Channel), ("queue", queue));

@@ -18,6 +18,8 @@ public sealed partial class PostgresClusterStore : IClusterStore, IClusterStoreL
 {
     private readonly PostgresStoreOptions _options;
     private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _turnLockSource;
+    private readonly KeyedAsyncLock<GrainId> _localTurns = new();
     private readonly PostgresQueries _sql;
     private readonly AvailabilityBroadcaster _availability;
     private readonly TimeProvider _timeProvider;
@@ -41,6 +43,13 @@ public sealed partial class PostgresClusterStore : IClusterStore, IClusterStoreL
         var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
         builder.ConnectionStringBuilder.ApplicationName ??= "orleans-jobs";
         _dataSource = builder.Build();
+
+        // Turn locks hold a connection for the whole turn, while the turn itself needs the main pool: a separate,
+        // smaller pool keeps held locks from ever starving the work they wait on.
+        var locks = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        locks.ConnectionStringBuilder.ApplicationName = (builder.ConnectionStringBuilder.ApplicationName ?? "orleans-jobs") + "-turns";
+        locks.ConnectionStringBuilder.MaxPoolSize = options.TurnLockConnections;
+        _turnLockSource = locks.Build();
     }
 
     /// <inheritdoc />
@@ -78,24 +87,29 @@ public sealed partial class PostgresClusterStore : IClusterStore, IClusterStoreL
     {
         await StopAsync(CancellationToken.None);
         await _dataSource.DisposeAsync();
+        await _turnLockSource.DisposeAsync();
     }
 
     /// <inheritdoc />
     public async Task<IAsyncDisposable> AcquireTurnAsync(GrainId grain, CancellationToken cancellationToken)
     {
-        // A session-level advisory lock: if this process dies, PostgreSQL frees it with the connection.
-        var key = LockKey($"turn/{grain.Type}/{grain.Key}");
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        // One waiter per grain from this process, then a transaction-scoped advisory lock: it is released when the
+        // transaction ends — at the end of the turn, on any error, or when this process dies.
+        var local = await _localTurns.AcquireAsync(grain, cancellationToken);
+        NpgsqlConnection? connection = null;
         try
         {
-            await using var command = new NpgsqlCommand(_sql.TurnLock, connection);
-            command.Parameters.AddWithValue("key", key);
+            connection = await _turnLockSource.OpenConnectionAsync(cancellationToken);
+            var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using var command = new NpgsqlCommand(_sql.TurnLock, connection, transaction);
+            command.Parameters.AddWithValue("key", LockKey($"turn/{grain.Type}/{grain.Key}"));
             await command.ExecuteNonQueryAsync(cancellationToken);
-            return new TurnLock(connection, _sql.TurnUnlock, key);
+            return new TurnLock(connection, transaction, local);
         }
         catch
         {
-            await connection.DisposeAsync();
+            if (connection is not null) await connection.DisposeAsync();
+            await local.DisposeAsync();
             throw;
         }
     }
@@ -139,7 +153,7 @@ public sealed partial class PostgresClusterStore : IClusterStore, IClusterStoreL
 
     private static object Nullable(string? value) => value is { } v ? v : new NullOf(NpgsqlDbType.Text);
 
-    private sealed class TurnLock(NpgsqlConnection connection, string unlockSql, long key) : IAsyncDisposable
+    private sealed class TurnLock(NpgsqlConnection connection, NpgsqlTransaction transaction, IAsyncDisposable local) : IAsyncDisposable
     {
         private int _released;
 
@@ -148,13 +162,13 @@ public sealed partial class PostgresClusterStore : IClusterStore, IClusterStoreL
             if (Interlocked.Exchange(ref _released, 1) != 0) return;
             try
             {
-                await using var command = new NpgsqlCommand(unlockSql, connection);
-                command.Parameters.AddWithValue("key", key);
-                await command.ExecuteNonQueryAsync();
+                await transaction.RollbackAsync(); // ends the transaction and with it the advisory lock
             }
             finally
             {
+                await transaction.DisposeAsync();
                 await connection.DisposeAsync();
+                await local.DisposeAsync();
             }
         }
     }

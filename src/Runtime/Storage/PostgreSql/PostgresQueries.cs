@@ -23,8 +23,7 @@ internal sealed class PostgresQueries(string schema)
 
     // ---- turns ----
 
-    public string TurnLock => "select pg_advisory_lock(@key)";
-    public string TurnUnlock => "select pg_advisory_unlock(@key)";
+    public string TurnLock => "select pg_advisory_xact_lock(@key)";
 
     // ---- grain state ----
 
@@ -115,7 +114,7 @@ internal sealed class PostgresQueries(string schema)
         archived as (
             insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error)
             select id, queue, 2, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error from moved)
-        select id from moved
+        select id, lease_token from moved
         """);
 
     /// <summary>Of the given ids, those that exist in a queue (to tell a lost lease from an unknown job).</summary>

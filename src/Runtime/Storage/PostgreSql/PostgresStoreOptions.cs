@@ -28,6 +28,12 @@ public sealed partial class PostgresStoreOptions
     /// <summary>The most completions written in one statement.</summary>
     public int CompletionBatchSize { get; set; } = DefaultCompletionBatchSize;
 
+    /// <summary>Default of <see cref="TurnLockConnections"/>.</summary>
+    public const int DefaultTurnLockConnections = 20;
+
+    /// <summary>The most grain turns this process holds at once; each holds one connection of a pool of its own.</summary>
+    public int TurnLockConnections { get; set; } = DefaultTurnLockConnections;
+
     /// <summary>The connection string without its password, for logs and errors.</summary>
     public string DescribeConnection()
     {
@@ -67,6 +73,8 @@ internal sealed class PostgresStoreOptionsValidator : IValidateOptions<PostgresS
             failures.Add($"Store:Schema '{options.Schema}' must be 1 to 51 characters of a-z, 0-9 and '_', starting with a letter or '_'.");
         if (options.PollInterval < TimeSpan.FromMilliseconds(10) || options.PollInterval > TimeSpan.FromMinutes(1))
             failures.Add($"Store:PollInterval must be between 10 ms and 1 minute (was {options.PollInterval}).");
+        if (options.TurnLockConnections is < 1 or > 1_000)
+            failures.Add($"Store:TurnLockConnections must be between 1 and 1000 (was {options.TurnLockConnections}).");
         if (options.CompletionBatchSize is < 1 or > 10_000)
             failures.Add($"Store:CompletionBatchSize must be between 1 and 10000 (was {options.CompletionBatchSize}).");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
