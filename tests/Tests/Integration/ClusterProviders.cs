@@ -19,23 +19,13 @@ public sealed class InMemoryProvider : IClusterProvider
 }
 
 /// <summary>PostgreSQL on a fresh schema per test; every silo gets its own store instance, as separate processes would.</summary>
-public sealed class PostgresProvider : IClusterProvider
+public sealed class PostgresProvider : PostgresSchemaTest, IClusterProvider
 {
-    private readonly string _schema = TestPostgres.NewSchema();
-
     public TestClusterBuilder Create(int silos)
     {
-        var options = TestPostgres.Options(_schema);
+        var options = TestPostgres.Options(Schema);
         return FastCluster.Create(silos, () => new PostgresClusterStore(options));
     }
-
-    public ValueTask InitializeAsync()
-    {
-        _ = TestPostgres.ConnectionString; // skip or fail up front when there is no server
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync() => await TestPostgres.DropSchemaAsync(_schema);
 }
 
 /// <summary>Base of scenario classes that run on every provider.</summary>

@@ -9,20 +9,8 @@ using Orleans.Jobs.Silo.Hosting;
 namespace Orleans.Jobs.Tests.Integration;
 
 /// <summary>A silo that loses its database stops claiming, and resumes when the database is back.</summary>
-public sealed class DatabaseOutageTests : IAsyncLifetime
+public sealed class DatabaseOutageTests : PostgresSchemaTest
 {
-    private readonly string _schema = TestPostgres.NewSchema();
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public ValueTask InitializeAsync()
-    {
-        _ = TestPostgres.ConnectionString;
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync() => await TestPostgres.DropSchemaAsync(_schema);
-
     [Fact]
     public async Task A_silo_cut_off_from_the_database_stops_claiming_and_resumes_when_it_returns()
     {
@@ -31,10 +19,10 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         var throughProxy = new NpgsqlConnectionStringBuilder(TestPostgres.ConnectionString) { Port = proxy.Port, Timeout = 2, CommandTimeout = 5 }.ConnectionString;
 
         var log = new ExecutionLog();
-        await using var cluster = FastCluster.Create(1, () => new PostgresClusterStore(TestPostgres.Options(_schema, throughProxy)))
+        await using var cluster = FastCluster.Create(1, () => new PostgresClusterStore(TestPostgres.Options(Schema, throughProxy)))
             .ConfigureSilo(s => s.AddJobHandler("work", (job, _) => { log.Started(job); return Task.FromResult<string?>("ok"); }))
             .Build();
-        await using var direct = await TestPostgres.CreateStoreAsync(_schema); // the test's own view, not through the proxy
+        await using var direct = await TestPostgres.CreateStoreAsync(Schema); // the test's own view, not through the proxy
         await cluster.DeployAsync();
         var silo = cluster.Primary;
 

@@ -11,23 +11,14 @@ namespace Orleans.Jobs.Tests.Integration;
 /// middle of 10,000 monitored jobs. Every job completes, none is lost, and only jobs in flight on the dead silo
 /// run twice. Silos use the default membership and lease settings.
 /// </summary>
-public sealed class MultiProcessTests : IAsyncLifetime
+public sealed class MultiProcessTests : PostgresSchemaTest
 {
     private const int JobCount = 10_000;
     private const string Queue = "proof";
     private const string ClusterKey = "dev-cluster-key";
-    private readonly string _schema = TestPostgres.NewSchema();
     private readonly List<Process> _processes = [];
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public ValueTask InitializeAsync()
-    {
-        _ = TestPostgres.ConnectionString;
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         foreach (var process in _processes.Where(p => !p.HasExited))
         {
@@ -36,14 +27,14 @@ public sealed class MultiProcessTests : IAsyncLifetime
         }
 
         foreach (var process in _processes) process.Dispose();
-        await TestPostgres.DropSchemaAsync(_schema);
+        await base.DisposeAsync();
     }
 
     [Fact]
     public async Task Killing_a_silo_process_mid_run_loses_no_job_and_redoes_only_its_jobs_in_flight()
     {
-        await using var store = await TestPostgres.CreateStoreAsync(_schema);
-        await ExecuteAsync($"create table {_schema}.proof_executions (job_id bigint not null, silo_id text not null, attempt int not null, started_at timestamptz not null)");
+        await using var store = await TestPostgres.CreateStoreAsync(Schema);
+        await ExecuteAsync($"create table {Schema}.proof_executions (job_id bigint not null, silo_id text not null, attempt int not null, started_at timestamptz not null)");
 
         var silos = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => StartSiloAsync()));
         var client = Start("client", silos[0].Gateway, ClusterKey, Queue, JobCount.ToString());
@@ -102,7 +93,7 @@ public sealed class MultiProcessTests : IAsyncLifetime
 
     private async Task<(Process Process, string SiloId, string Gateway)> StartSiloAsync()
     {
-        var process = Start("silo", TestPostgres.ConnectionString, _schema, Queue);
+        var process = Start("silo", TestPostgres.ConnectionString, Schema, Queue);
         var ready = await ReadLineAsync(process, "a silo process to start");
         var parts = ready.Split(' ');
         Assert.Equal("READY", parts[0]);
@@ -126,14 +117,14 @@ public sealed class MultiProcessTests : IAsyncLifetime
     {
         await using var connection = new NpgsqlConnection(TestPostgres.ConnectionString);
         await connection.OpenAsync(Ct);
-        await using var command = new NpgsqlCommand($"select job_id, silo_id, attempt, started_at from {_schema}.proof_executions", connection);
+        await using var command = new NpgsqlCommand($"select job_id, silo_id, attempt, started_at from {Schema}.proof_executions", connection);
         await using var reader = await command.ExecuteReaderAsync(Ct);
         var rows = new List<(long, string, int, DateTime)>();
         while (await reader.ReadAsync(Ct)) rows.Add((reader.GetInt64(0), reader.GetString(1), reader.GetInt32(2), reader.GetDateTime(3)));
         return rows;
     }
 
-    private Task<long> CountAsync(string sql) => ScalarAsync<long>(string.Format(sql, _schema));
+    private Task<long> CountAsync(string sql) => ScalarAsync<long>(string.Format(sql, Schema));
 
     private Task ExecuteAsync(string sql) => ScalarAsync<object>($"{sql}; select 1");
 

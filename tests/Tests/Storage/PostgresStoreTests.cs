@@ -5,28 +5,16 @@ using Orleans.Jobs.Runtime.Storage.PostgreSql;
 namespace Orleans.Jobs.Tests.Storage;
 
 /// <summary>What only the PostgreSQL provider has to show: migrations, secrets, notifications and their fallback, the archive.</summary>
-public sealed class PostgresStoreTests : IAsyncLifetime
+public sealed class PostgresStoreTests : PostgresSchemaTest
 {
-    private readonly string _schema = TestPostgres.NewSchema();
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public ValueTask InitializeAsync()
-    {
-        _ = TestPostgres.ConnectionString;
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync() => await TestPostgres.DropSchemaAsync(_schema);
-
     [Fact]
     public async Task Silos_starting_at_once_on_an_empty_database_all_come_up_and_migrate_once()
     {
-        var stores = Enumerable.Range(0, 6).Select(_ => new PostgresClusterStore(TestPostgres.Options(_schema))).ToList();
+        var stores = Enumerable.Range(0, 6).Select(_ => new PostgresClusterStore(TestPostgres.Options(Schema))).ToList();
         try
         {
             await Task.WhenAll(stores.Select(s => s.StartAsync(Ct)));
-            var versions = await TestPostgres.ScalarAsync<long>($"select count(*) from {_schema}.schema_migrations");
+            var versions = await TestPostgres.ScalarAsync<long>($"select count(*) from {Schema}.schema_migrations");
             Assert.Equal(PostgresMigrator.Migrations.Count, versions);
 
             // Every one of them works on the shared schema.
@@ -34,9 +22,9 @@ public sealed class PostgresStoreTests : IAsyncLifetime
             Assert.Equal(ids[0], (await stores[5].GetJobAsync("q", ids[0], Ct))!.JobId);
 
             // A restart finds nothing to do.
-            await using var again = new PostgresClusterStore(TestPostgres.Options(_schema));
+            await using var again = new PostgresClusterStore(TestPostgres.Options(Schema));
             await again.StartAsync(Ct);
-            Assert.Equal(versions, await TestPostgres.ScalarAsync<long>($"select count(*) from {_schema}.schema_migrations"));
+            Assert.Equal(versions, await TestPostgres.ScalarAsync<long>($"select count(*) from {Schema}.schema_migrations"));
         }
         finally
         {
@@ -49,14 +37,14 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     {
         const string secret = "s3cret-Pa55word";
         var logger = new ListLogger<PostgresClusterStore>();
-        var options = TestPostgres.Options(_schema, TestPostgres.ConnectionString + $";Password={secret}");
+        var options = TestPostgres.Options(Schema, TestPostgres.ConnectionString + $";Password={secret}");
         await using (var store = new PostgresClusterStore(options, logger: logger))
         {
             await store.StartAsync(Ct);
         }
 
         Assert.NotEmpty(logger.Lines);
-        Assert.Contains(logger.Lines, l => l.Contains("Host=127.0.0.1") && l.Contains(_schema));
+        Assert.Contains(logger.Lines, l => l.Contains("Host=127.0.0.1") && l.Contains(Schema));
         Assert.DoesNotContain(logger.Lines, l => l.Contains(secret));
 
         var invalid = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
@@ -68,7 +56,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     [Fact]
     public async Task A_waiter_finds_work_even_when_its_notification_is_lost()
     {
-        await using var store = await TestPostgres.CreateStoreAsync(_schema);
+        await using var store = await TestPostgres.CreateStoreAsync(Schema);
         await Eventually.TrueAsync(() => store.IsListening, "the store to LISTEN"); // connecting wakes every waiter once
         using var subscription = store.SubscribeAvailability("quiet");
 
@@ -77,7 +65,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
         {
             await connection.OpenAsync(Ct);
             await using var insert = new NpgsqlCommand(
-                $"insert into {_schema}.jobs (queue, state, payload, priority, position, enqueued_at, visible_at, max_attempts) values ('quiet', 0, 'unannounced', 0, 0, now(), now(), 1)",
+                $"insert into {Schema}.jobs (queue, state, payload, priority, position, enqueued_at, visible_at, max_attempts) values ('quiet', 0, 'unannounced', 0, 0, now(), now(), 1)",
                 connection);
             await insert.ExecuteNonQueryAsync(Ct);
         }
@@ -90,8 +78,8 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     [Fact]
     public async Task A_send_on_one_store_wakes_a_waiter_on_another_through_notify()
     {
-        await using var sender = await TestPostgres.CreateStoreAsync(_schema);
-        await using var receiver = await TestPostgres.CreateStoreAsync(_schema);
+        await using var sender = await TestPostgres.CreateStoreAsync(Schema);
+        await using var receiver = await TestPostgres.CreateStoreAsync(Schema);
         await Eventually.TrueAsync(() => receiver.IsListening, "the receiver to LISTEN");
         using var subscription = receiver.SubscribeAvailability("q");
         await sender.EnqueueAsync("q", [new NewJob("ping", 0, null, false, 1)], DateTimeOffset.UtcNow, Ct);
@@ -101,7 +89,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     [Fact]
     public async Task A_completion_the_database_refuses_fails_alone_not_its_whole_batch()
     {
-        await using var store = await TestPostgres.CreateStoreAsync(_schema);
+        await using var store = await TestPostgres.CreateStoreAsync(Schema);
         var now = DateTimeOffset.UtcNow;
         await store.EnqueueAsync("q", Enumerable.Range(0, 20).Select(i => new NewJob($"j{i}", 0, null, false, 3)).ToList(), now, Ct);
         var claimed = await store.ClaimAsync("q", new JobClaim(20, TimeSpan.FromMinutes(1), "w"), now, Ct);
@@ -117,7 +105,7 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     [Fact]
     public async Task Held_turns_never_starve_the_connections_their_bodies_need()
     {
-        var options = TestPostgres.Options(_schema);
+        var options = TestPostgres.Options(Schema);
         options.TurnLockConnections = 3;
         await using var store = new PostgresClusterStore(options);
         await store.StartAsync(Ct);
@@ -141,15 +129,15 @@ public sealed class PostgresStoreTests : IAsyncLifetime
     [Fact]
     public async Task Finished_jobs_leave_the_hot_table_and_are_pruned_after_their_retention()
     {
-        await using var store = await TestPostgres.CreateStoreAsync(_schema);
+        await using var store = await TestPostgres.CreateStoreAsync(Schema);
         var now = DateTimeOffset.UtcNow;
         await store.EnqueueAsync("q", Enumerable.Range(0, 10).Select(i => new NewJob($"j{i}", 0, null, false, 1)).ToList(), now, Ct);
         var claimed = await store.ClaimAsync("q", new JobClaim(10, TimeSpan.FromMinutes(1), "w"), now, Ct);
         await Task.WhenAll(claimed.Take(8).Select(j => store.CompleteAsync("q", j.JobId, j.LeaseToken, "ok", now, Ct)));
         await Task.WhenAll(claimed.Skip(8).Select(j => store.FailAsync("q", j.JobId, j.LeaseToken, "bad", new RetryBackoff(TimeSpan.Zero, TimeSpan.Zero), now, Ct)));
 
-        Assert.Equal(0L, await TestPostgres.ScalarAsync<long>($"select count(*) from {_schema}.jobs"));
-        Assert.Equal(10L, await TestPostgres.ScalarAsync<long>($"select count(*) from {_schema}.finished_jobs"));
+        Assert.Equal(0L, await TestPostgres.ScalarAsync<long>($"select count(*) from {Schema}.jobs"));
+        Assert.Equal(10L, await TestPostgres.ScalarAsync<long>($"select count(*) from {Schema}.finished_jobs"));
         Assert.Equal(new QueueCounts(0, 0, 0, 8, 2), await store.GetCountsAsync("q", now, Ct));
         Assert.Equal("ok", (await store.GetJobAsync("q", claimed[0].JobId, Ct))!.Result);
 
