@@ -17,8 +17,12 @@ public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter lo
     private const string Schema = "bench_orleans_jobs";
     private static readonly int SilosForConcurrency = int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_SILOS"), out var n) ? n : 1;
 
-    /// <summary>Insert the jobs in batches of 1,000, ANALYZE, then drain them with silos of total <paramref name="concurrency"/>.</summary>
-    public async Task<WorkloadResult> BurndownAsync(int jobs, int concurrency)
+    /// <summary>
+    /// Insert the jobs in batches of 1,000, ANALYZE, then drain them with silos of total <paramref name="concurrency"/>.
+    /// "fast" adds a prefetch of 500 claimed jobs per silo (<see cref="WorkerOptions.Prefetch"/>), like graphile-worker's
+    /// documented fast path (localQueue.size 500).
+    /// </summary>
+    public async Task<WorkloadResult> BurndownAsync(string settings, int jobs, int concurrency)
     {
         var database = await ResetAsync();
         await using (var producer = await StoreAsync(database))
@@ -34,12 +38,12 @@ public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter lo
         {
             Interlocked.Increment(ref done);
             return Task.FromResult<string?>(null);
-        });
+        }, prefetch: settings == "fast" ? 500 : 0);
         await WaitUntilAsync(() => Volatile.Read(ref done) >= jobs, TimeSpan.FromMinutes(10));
         await WaitUntilAsync(async () => (await cluster.Store.GetCountsAsync(Queue, DateTimeOffset.UtcNow, CancellationToken.None)).Completed == jobs, TimeSpan.FromMinutes(1));
         clock.Stop();
-        log.WriteLine($"  orleans-jobs burndown: {jobs / clock.Elapsed.TotalSeconds:N0} jobs/s");
-        return WorkloadResult.Burndown("orleans-jobs", "default", jobs, concurrency, clock.Elapsed.TotalSeconds);
+        log.WriteLine($"  orleans-jobs burndown ({settings}): {jobs / clock.Elapsed.TotalSeconds:N0} jobs/s");
+        return WorkloadResult.Burndown("orleans-jobs", settings, jobs, concurrency, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>Workers idle, then jobs enqueued one at a time 10 ms apart; enqueue-to-handler-start percentiles.</summary>
@@ -144,12 +148,12 @@ public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter lo
         return store;
     }
 
-    private static async Task<TestCluster> StartClusterAsync(string connection, int concurrency, Func<JobContext, CancellationToken, Task<string?>> handler)
+    private static async Task<TestCluster> StartClusterAsync(string connection, int concurrency, Func<JobContext, CancellationToken, Task<string?>> handler, int prefetch = 0)
     {
         var options = new PostgresStoreOptions { ConnectionString = connection, Schema = Schema };
         var builder = new TestClusterBuilder(SilosForConcurrency).ConfigureSilo(s =>
         {
-            s.Services.Configure<WorkerOptions>(o => o.MaxConcurrency = concurrency / SilosForConcurrency);
+            s.Services.Configure<WorkerOptions>(o => { o.MaxConcurrency = concurrency / SilosForConcurrency; o.Prefetch = prefetch; });
             s.AddJobHandler(Queue, handler);
         });
         builder.Options.StorePerSilo = () => new PostgresClusterStore(options);

@@ -41,7 +41,11 @@ if (sections.Contains("ceilings"))
 }
 
 var ours = new OrleansJobsWorkloads(server, log);
-if (sections.Contains("burndown")) results.Workloads.Add(await ours.BurndownAsync(burndownJobs, Concurrency));
+if (sections.Contains("burndown"))
+{
+    foreach (var settings in new[] { "default", "fast" })
+        results.Workloads.Add(await ours.BurndownAsync(settings, burndownJobs, Concurrency));
+}
 if (sections.Contains("latency")) results.Workloads.Add(await ours.LatencyAsync(latencyJobs, Concurrency));
 if (sections.Contains("recovery"))
 {

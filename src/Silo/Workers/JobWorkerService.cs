@@ -130,14 +130,19 @@ public sealed partial class JobWorkerService : SiloBackgroundService
         }
     }
 
-    /// <summary>Waits until some runner is neither running a job nor has one waiting for it; returns how many.</summary>
+    /// <summary>
+    /// Waits until there is room for more claimed jobs: free runners plus <see cref="WorkerOptions.Prefetch"/>, less
+    /// what is running or waiting. With prefetch it waits for room for a quarter of the prefetch, so claims stay large.
+    /// </summary>
     private async Task<int> WaitForFreeRunnersAsync(CancellationToken stoppingToken)
     {
+        var capacity = _options.MaxConcurrency + _options.Prefetch;
+        var worthClaiming = Math.Max(1, _options.Prefetch / 4);
         while (true)
         {
             var changed = _capacityFreed.Next;
-            var free = _options.MaxConcurrency - Volatile.Read(ref _running) - Volatile.Read(ref _waiting);
-            if (free > 0) return free;
+            var room = capacity - Volatile.Read(ref _running) - Volatile.Read(ref _waiting);
+            if (room >= worthClaiming || (room > 0 && Volatile.Read(ref _waiting) == 0)) return room;
             await changed.WaitAsync(stoppingToken);
         }
     }

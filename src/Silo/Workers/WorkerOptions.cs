@@ -26,6 +26,14 @@ public sealed class WorkerOptions
 
     /// <summary>The lease of jobs claimed by workers; null uses each queue's setting.</summary>
     public TimeSpan? LeaseDuration { get; set; }
+
+    /// <summary>
+    /// Jobs claimed ahead of free workers and held in this silo (their leases renewed) so workers never wait for a
+    /// round trip and claims come in large batches: much higher throughput for short jobs. The default, 0, claims
+    /// only for free workers, which spreads long jobs fairly over silos; a prefetched job waits for a worker here
+    /// even when another silo is idle.
+    /// </summary>
+    public int Prefetch { get; set; }
 }
 
 internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
@@ -39,6 +47,8 @@ internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.ShutdownTimeout)} must not be negative.");
         if (options.PollTimeout <= TimeSpan.Zero || options.PollTimeout > QueueLimits.MaxWait)
             failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.PollTimeout)} must be between 0 and {QueueLimits.MaxWait} (was {options.PollTimeout}).");
+        if (options.Prefetch is < 0 or > 100_000)
+            failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.Prefetch)} must be between 0 and 100000 (was {options.Prefetch}).");
         if (options.LeaseDuration is { } lease && (lease < QueueLimits.MinLeaseDuration || lease > QueueLimits.MaxLeaseDuration))
             failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.LeaseDuration)} must be between {QueueLimits.MinLeaseDuration} and {QueueLimits.MaxLeaseDuration}.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

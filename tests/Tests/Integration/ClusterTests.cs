@@ -161,6 +161,38 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
     }
 
     [Fact]
+    public async Task Prefetched_jobs_run_and_those_not_started_at_a_graceful_stop_go_back_uncounted()
+    {
+        var log = new ExecutionLog();
+        string? stopping = null;
+        await using var cluster = Cluster(1).ConfigureSilo(s =>
+        {
+            s.Services.Configure<WorkerOptions>(o => { o.MaxConcurrency = 1; o.Prefetch = 8; });
+            s.AddJobHandler("work", Handler(log, silo => silo == stopping));
+        }).Build();
+        await cluster.DeployAsync();
+        var first = cluster.Primary;
+        var queue = cluster.Client.GetGrain<IQueueGrain>("work");
+
+        // With one worker and a prefetch of 8, a batch still drains: claims run ahead of the worker.
+        var warmup = await queue.SendBatchAsync(Enumerable.Range(0, 20).Select(i => new JobMessage($"warm {i}")).ToList());
+        foreach (var id in warmup) await CompletedAsync(cluster, "work", id);
+
+        // Now the worker hangs on a job while the rest sit prefetched in this silo, holding leases.
+        stopping = first.SiloId;
+        var ids = await queue.SendBatchAsync(Enumerable.Range(0, 5).Select(i => new JobMessage($"job {i}")).ToList());
+        await Eventually.TrueAsync(async () => (await queue.GetCountsAsync()).Running == 5, "all five to be claimed (one running, four prefetched)");
+        var second = await cluster.StartAdditionalSiloAsync();
+        await cluster.StopSiloAsync(first);
+
+        foreach (var id in ids)
+        {
+            var done = await CompletedAsync(cluster, "work", id);
+            Assert.Equal($"done by {second.SiloId} on attempt 1", done.Result);
+        }
+    }
+
+    [Fact]
     public async Task An_idle_queue_never_holds_the_workers_another_queue_needs()
     {
         await using var cluster = Cluster(1).ConfigureSilo(s =>
