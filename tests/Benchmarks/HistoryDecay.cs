@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Npgsql;
 using Orleans.Jobs.Runtime.Jobs;
 using Orleans.Jobs.Runtime.Storage.PostgreSql;
 
@@ -13,6 +12,7 @@ namespace Orleans.Jobs.Benchmarks;
 /// </summary>
 public sealed class HistoryDecay(string connectionString, int jobsPerRound, int rounds, TextWriter log)
 {
+    private readonly BenchmarkDatabase _db = new(connectionString);
     private const string Queue = "bench";
     private const int Workers = 16;
     private const int ClaimBatch = 50;
@@ -26,7 +26,7 @@ public sealed class HistoryDecay(string connectionString, int jobsPerRound, int 
             foreach (var history in Histories)
             {
                 var schema = $"bench_history_{history}";
-                await ExecuteAsync($"drop schema if exists {schema} cascade");
+                await _db.ExecuteAsync($"drop schema if exists {schema} cascade");
                 var store = new PostgresClusterStore(new PostgresStoreOptions { ConnectionString = connectionString, Schema = schema });
                 await store.StartAsync(CancellationToken.None);
                 stores[history] = store;
@@ -41,7 +41,7 @@ public sealed class HistoryDecay(string connectionString, int jobsPerRound, int 
                 foreach (var history in round % 2 == 1 ? Histories : Histories.Reverse())
                 {
                     var schema = $"bench_history_{history}";
-                    var archive = await ScalarAsync($"select count(*) from {schema}.finished_jobs");
+                    var archive = await _db.ScalarAsync<long>($"select count(*) from {schema}.finished_jobs");
                     var rate = await DrainAsync(stores[history], schema);
                     results.Add(new HistoryRound(history, archive, round, rate));
                     log.WriteLine($"  round {round}, history {history,9:N0} (archive {archive,9:N0}): {rate,8:N0} jobs/s");
@@ -55,7 +55,7 @@ public sealed class HistoryDecay(string connectionString, int jobsPerRound, int 
             foreach (var (history, store) in stores)
             {
                 await store.DisposeAsync();
-                await ExecuteAsync($"drop schema if exists bench_history_{history} cascade");
+                await _db.ExecuteAsync($"drop schema if exists bench_history_{history} cascade");
             }
         }
     }
@@ -63,12 +63,12 @@ public sealed class HistoryDecay(string connectionString, int jobsPerRound, int 
     /// <summary>Fills the archive with finished jobs of the benchmark queue (ids below zero never clash with real ones).</summary>
     private async Task SeedHistoryAsync(string schema, int count)
     {
-        await ExecuteAsync($"""
+        await _db.ExecuteAsync($"""
             insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error)
             select -g, '{Queue}', case when g % 100 = 0 then 3 else 2 end, 'history ' || g, 0, now() - interval '1 hour', now() - interval '1 hour', 1, 1, 'silo-x', now() - interval '30 minutes', 'ok', null
             from generate_series(1, {count}) g
             """);
-        await ExecuteAsync($"vacuum analyze {schema}.finished_jobs");
+        await _db.ExecuteAsync($"vacuum analyze {schema}.finished_jobs");
     }
 
     private async Task<double> DrainAsync(PostgresClusterStore store, string schema)
@@ -76,7 +76,7 @@ public sealed class HistoryDecay(string connectionString, int jobsPerRound, int 
         var now = DateTimeOffset.UtcNow;
         for (var sent = 0; sent < jobsPerRound; sent += 1000)
             await store.EnqueueAsync(Queue, Enumerable.Range(0, Math.Min(1000, jobsPerRound - sent)).Select(i => new NewJob($"job {sent + i}", 0, null, false, 3)).ToList(), now, CancellationToken.None);
-        await ExecuteAsync($"analyze {schema}.jobs"); // see BENCHMARKING.md: statistics must not depend on autovacuum timing
+        await _db.ExecuteAsync($"analyze {schema}.jobs"); // see BENCHMARKING.md: statistics must not depend on autovacuum timing
 
         var clock = Stopwatch.StartNew();
         var claimed = 0;
@@ -94,22 +94,6 @@ public sealed class HistoryDecay(string connectionString, int jobsPerRound, int 
         clock.Stop();
         if (claimed != jobsPerRound) throw new InvalidOperationException($"Drained {claimed} jobs, expected {jobsPerRound}.");
         return jobsPerRound / clock.Elapsed.TotalSeconds;
-    }
-
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 600 };
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private async Task<long> ScalarAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (long)(await command.ExecuteScalarAsync())!;
     }
 }
 

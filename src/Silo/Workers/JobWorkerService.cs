@@ -33,6 +33,7 @@ public sealed partial class JobWorkerService : SiloBackgroundService
     private readonly string _siloId;
     private readonly string _node;
     private readonly IReadOnlyList<JobHandlerRegistration> _registrations;
+    private readonly ILogger<JobWorkerService> _logger;
     private readonly Channel<PendingJob> _claimed = Channel.CreateUnbounded<PendingJob>();
     private readonly AsyncPulse _capacityFreed = new();
     private readonly CancellationTokenSource _abortJobs;
@@ -64,8 +65,6 @@ public sealed partial class JobWorkerService : SiloBackgroundService
         _abortJobs = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Killed);
         lifetime.Killed.Register(() => _claimed.Writer.TryComplete());
     }
-
-    private readonly ILogger<JobWorkerService> _logger;
 
     /// <summary>How many handlers are running now.</summary>
     public int RunningJobs => Volatile.Read(ref _running);
