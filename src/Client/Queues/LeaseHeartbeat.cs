@@ -63,8 +63,9 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (Exception) when (_stop.IsCancellationRequested)
         {
+            // Stopping: a renewal that was in flight may fail any way it likes; the holder is done with the lease.
         }
     }
 

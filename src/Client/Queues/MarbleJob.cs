@@ -77,9 +77,9 @@ public sealed class MarbleJob : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _settled, 1) != 0)
             throw new InvalidOperationException($"Job {JobId} of queue '{Queue}' was already finished, failed or released.");
-        await DisposeAsync();
         try
         {
+            await DisposeAsync();
             await settle();
         }
         catch (Exception e) when (e is not InvalidOperationException and not KeyNotFoundException and not ArgumentException)

@@ -89,7 +89,8 @@ public sealed class QueueGrain(IOptions<QueueOptions> options) : Grain<QueueStat
             {
                 if (!cancellationToken.IsCancellationRequested) return jobs;
                 // The waiter left while we claimed (a client that disconnected): give the jobs back, uncounted.
-                foreach (var job in jobs) await Store.ReleaseAsync(Queue, job.JobId, job.LeaseToken, Now, CancellationToken.None);
+                var releases = jobs.Select(job => Store.ReleaseAsync(Queue, job.JobId, job.LeaseToken, Now, CancellationToken.None)).ToList();
+                await Task.WhenAll(releases); // every release is tried even if one fails
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
@@ -125,8 +126,9 @@ public sealed class QueueGrain(IOptions<QueueOptions> options) : Grain<QueueStat
     public async Task<FailResult> FailAsync(long jobId, Guid leaseToken, string error)
     {
         ValidateHold(jobId, leaseToken);
-        error = string.IsNullOrEmpty(error) ? "(no error message)" : QueueLimits.SanitizeText(error);
+        if (string.IsNullOrEmpty(error)) error = "(no error message)";
         if (error.Length > MaxErrorLength) error = error[..MaxErrorLength] + " …(truncated)";
+        error = QueueLimits.SanitizeText(error); // after the cut, which may split a surrogate pair
         var settings = await SettingsAsync();
         return await Store.FailAsync(Queue, jobId, leaseToken, error, new RetryBackoff(settings.RetryDelay, settings.MaxRetryDelay), Now, CancellationToken.None);
     }

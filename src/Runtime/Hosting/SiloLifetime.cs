@@ -23,8 +23,7 @@ public sealed class SiloLifetime : IDisposable
     {
         var next = CancellationTokenSource.CreateLinkedTokenSource(_killed.Token);
         var previous = Interlocked.Exchange(ref _incarnation, next);
-        previous.Cancel();
-        previous.Dispose();
+        previous.Cancel(); // not disposed: tokens of the ended incarnation are still read by work that held them
     }
 
     /// <summary>Cancelled when the silo is killed.</summary>

@@ -108,7 +108,10 @@ public interface IJobStore
     /// <summary>Returns the monitored jobs of a queue whose lease expired; those on their last attempt are dead-lettered. Returns how many were handled.</summary>
     Task<int> RecoverExpiredLeasesAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Returns at once the monitored jobs held by a dead owner (a silo), as if their leases had expired.</summary>
+    /// <summary>
+    /// Returns at once the monitored jobs held by <paramref name="owner"/>, as if their leases had expired — only while
+    /// that owner is a silo declared dead, so a silo that has rejoined keeps the jobs of its new incarnation.
+    /// </summary>
     Task<int> RecoverJobsOfOwnerAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Returns a job of a queue, or null.</summary>

@@ -87,12 +87,12 @@ public sealed partial class JobWorkerService : SiloBackgroundService
         if (await Task.WhenAny(_runners, Task.Delay(_options.ShutdownTimeout, _timeProvider, cancellationToken)) != _runners)
         {
             await _abortJobs.CancelAsync(); // handlers stop; their jobs are released in RunJobAsync
-            await _runners;
+            await _runners.WaitAsync(cancellationToken); // a handler that ignores cancellation cannot hold the host past its own timeout
         }
 
         Task[] settling;
         lock (_settling) settling = [.. _settling];
-        await Task.WhenAll(settling);
+        await Task.WhenAll(settling).WaitAsync(cancellationToken);
     }
 
     private async Task ClaimLoopAsync(JobHandlerRegistration registration, CancellationToken stoppingToken)
@@ -102,6 +102,7 @@ public sealed partial class JobWorkerService : SiloBackgroundService
         while (!stoppingToken.IsCancellationRequested)
         {
             var free = await WaitForFreeRunnersAsync(stoppingToken);
+            var incarnation = Lifetime.Incarnation; // before the claim: jobs claimed in it belong to it
             IReadOnlyList<ClaimedJob> jobs;
             try
             {
@@ -122,10 +123,40 @@ public sealed partial class JobWorkerService : SiloBackgroundService
                 continue;
             }
 
-            var incarnation = Lifetime.Incarnation;
-            Interlocked.Add(ref _waiting, jobs.Count);
-            foreach (var job in jobs)
-                _claimed.Writer.TryWrite(new PendingJob(queue, registration, job, new LeaseHeartbeat(queue, job, _timeProvider), incarnation));
+            // Other queues' loops claimed at the same time: keep what fits, give the rest back uncounted at once.
+            var kept = Reserve(jobs.Count);
+            foreach (var job in jobs.Take(kept))
+            {
+                var pending = new PendingJob(queue, registration, job, new LeaseHeartbeat(queue, job, _timeProvider), incarnation);
+                if (!_claimed.Writer.TryWrite(pending)) Track(SettleAsync(pending, q => q.ReleaseAsync(job.JobId, job.LeaseToken), "release"));
+            }
+
+            foreach (var job in jobs.Skip(kept))
+                Track(ReleaseUnheldAsync(queue, job));
+        }
+    }
+
+    /// <summary>Takes room for up to <paramref name="count"/> claimed jobs; returns how many fit.</summary>
+    private int Reserve(int count)
+    {
+        var capacity = _options.MaxConcurrency + _options.Prefetch;
+        while (true)
+        {
+            var waiting = Volatile.Read(ref _waiting);
+            var take = Math.Clamp(capacity - Volatile.Read(ref _running) - waiting, 0, count);
+            if (take == 0 || Interlocked.CompareExchange(ref _waiting, waiting + take, waiting) == waiting) return take;
+        }
+    }
+
+    private async Task ReleaseUnheldAsync(IQueueGrain queue, ClaimedJob job)
+    {
+        try
+        {
+            await queue.ReleaseAsync(job.JobId, job.LeaseToken);
+        }
+        catch (Exception e) when (!Lifetime.IsKilled)
+        {
+            LogSettleFailed(e, "release", job.Queue, job.JobId, job.IsMonitored ? "its lease will return it" : "it is unmonitored: inspect it, it stays running");
         }
     }
 
@@ -156,6 +187,10 @@ public sealed partial class JobWorkerService : SiloBackgroundService
             {
                 await RunJobAsync(pending);
             }
+            catch (Exception e)
+            {
+                LogRunnerFault(e, pending.Job.Queue, pending.Job.JobId); // a runner must never die: the silo would lose a worker for good
+            }
             finally
             {
                 Interlocked.Decrement(ref _running);
@@ -175,7 +210,14 @@ public sealed partial class JobWorkerService : SiloBackgroundService
         }
         if (_draining)
         {
-            Track(SettleAsync(pending, q => q.ReleaseAsync(job.JobId, job.LeaseToken), "release"));
+            await SettleAsync(pending, q => q.ReleaseAsync(job.JobId, job.LeaseToken), "release"); // inline: at most one per runner at a time
+            return;
+        }
+
+        if (job.IsMonitored && (heartbeat.IsLost || incarnation.IsCancellationRequested))
+        {
+            await heartbeat.DisposeAsync(); // it waited here too long: the job was given to someone else
+            LogLeaseLost(job.Queue, job.JobId);
             return;
         }
 
@@ -282,6 +324,9 @@ public sealed partial class JobWorkerService : SiloBackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not {Action} job {JobId} of queue {Queue} (try {Attempt}); retrying")]
     private partial void LogSettleRetry(Exception exception, string action, string queue, long jobId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "A worker failed outside its job handler on job {JobId} of queue {Queue}; it carries on")]
+    private partial void LogRunnerFault(Exception exception, string queue, long jobId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Gave up trying to {Action} job {JobId} of queue {Queue}; {Consequence}")]
     private partial void LogSettleFailed(Exception exception, string action, string queue, long jobId, string consequence);

@@ -84,6 +84,13 @@ public sealed class QueueGrainTests : IAsyncLifetime
         await Queue().ConfigureAsync(new QueueSettings { MaxAttempts = 1 });
         await Queue().FailAsync(jobs[1].JobId, jobs[1].LeaseToken, "boom\0\uD800!");
         Assert.Equal("boom\uFFFD\uFFFD!", (await Queue().GetJobAsync(jobs[1].JobId))!.LastError);
+
+        // A long error is cut at 8 KiB; a cut through an emoji's surrogate pair must not leave half of it behind.
+        await Queue().SendAsync("three");
+        var third = Assert.Single(await Queue().ClaimAsync(Claim()));
+        await Queue().FailAsync(third.JobId, third.LeaseToken, new string('x', 8 * 1024 - 1) + "\U0001F600 and more");
+        var stored = (await Queue().GetJobAsync(third.JobId))!.LastError!;
+        Assert.StartsWith(new string('x', 8 * 1024 - 1) + "\uFFFD …(truncated)", stored);
     }
 
     [Fact]

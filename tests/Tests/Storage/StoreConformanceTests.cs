@@ -294,19 +294,32 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Recovering_a_dead_owner_returns_only_its_monitored_jobs()
+    public async Task Recovering_a_dead_owner_returns_only_its_monitored_jobs_and_never_those_of_a_rejoined_silo()
     {
+        await Store.RegisterSiloAsync(new SiloRecord("silo-a", "n1", null, SiloStatus.Active, Now, Now), None);
+        await Store.RegisterSiloAsync(new SiloRecord("silo-b", "n2", null, SiloStatus.Active, Now, Now), None);
         await Store.EnqueueAsync("q1", [Job("a1"), Job("b1")], Now, None);
         await Store.EnqueueAsync("q2", [Job("a2")], Now, None);
         var a1 = await ClaimOneAsync("q1", Monitored(owner: "silo-a"));
         var b1 = await ClaimOneAsync("q1", Monitored(owner: "silo-b"));
         var a2 = await ClaimOneAsync("q2", Monitored(owner: "silo-a"));
 
+        Assert.Equal(0, await Store.RecoverJobsOfOwnerAsync("silo-a", Now, None)); // alive: nothing to recover
+        Clock.Advance(TimeSpan.FromSeconds(20));
+        Assert.True(await Store.HeartbeatAsync("silo-b", Now, None));
+        Assert.Equal("silo-a", Assert.Single(await Store.DeclareDeadSilosAsync(Now - TimeSpan.FromSeconds(10), None)).SiloId);
+
         Assert.Equal(2, await Store.RecoverJobsOfOwnerAsync("silo-a", Now, None));
         Assert.Equal(JobState.Available, (await Store.GetJobAsync("q1", a1.JobId, None))!.State);
         Assert.Equal(JobState.Available, (await Store.GetJobAsync("q2", a2.JobId, None))!.State);
         Assert.Equal(JobState.Running, (await Store.GetJobAsync("q1", b1.JobId, None))!.State);
         Assert.Equal(2, (await ClaimOneAsync("q2")).Attempt);
+
+        // silo-a rejoins under the same id and claims again: a late retry of its recovery must not take that job.
+        await Store.RegisterSiloAsync(new SiloRecord("silo-a", "n1", null, SiloStatus.Active, Now, Now), None);
+        var again = await ClaimOneAsync("q1", Monitored(owner: "silo-a"));
+        Assert.Equal(0, await Store.RecoverJobsOfOwnerAsync("silo-a", Now, None));
+        Assert.Equal(JobState.Running, (await Store.GetJobAsync("q1", again.JobId, None))!.State);
     }
 
     [Fact]

@@ -137,6 +137,12 @@ public sealed partial class InMemoryClusterStore
     /// <inheritdoc />
     public Task<int> RecoverJobsOfOwnerAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        lock (_silos)
+        {
+            if (!_silos.TryGetValue(owner, out var silo) || silo.Status != Membership.SiloStatus.Dead)
+                return Task.FromResult(0);
+        }
+
         var total = 0;
         foreach (var rows in _queues.Values)
         {

@@ -181,9 +181,10 @@ public sealed partial class PostgresClusterStore
         {
             completed = await CompleteBatchAsync(batch);
         }
-        catch (Exception) when (batch.Count > 1)
+        catch (PostgresException dataError) when (batch.Count > 1 && dataError.SqlState[..2] is "22" or "23" or "54")
         {
-            // One bad row must not fail the others: write them one by one, each failing on its own.
+            // A data error in one row must not fail the others: write them one by one, each failing on its own.
+            // (Connection errors fail the batch as a whole; the callers retry.)
             foreach (var completion in batch)
             {
                 try { await WriteCompletionsAsync([completion]); }

@@ -163,7 +163,9 @@ internal sealed class PostgresQueries(string schema)
         """;
 
     public string RecoverExpired => S(RecoverLost.Replace("{filter}", "queue = @queue and state = 1 and lease_expires_at <= @now", StringComparison.Ordinal));
-    public string RecoverOwner => S(RecoverLost.Replace("{filter}", "owner = @owner and state = 1 and lease_expires_at is not null", StringComparison.Ordinal));
+    public string RecoverOwner => S(RecoverLost.Replace("{filter}",
+        "owner = @owner and state = 1 and lease_expires_at is not null and exists (select 1 from {schema}.silos s where s.silo_id = @owner and s.status = 2)",
+        StringComparison.Ordinal));
 
     public string ReadJob => S($$"""
         select {{JobColumns}} from {schema}.jobs where id = @id and queue = @queue
