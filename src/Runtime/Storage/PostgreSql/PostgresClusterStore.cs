@@ -73,22 +73,34 @@ public sealed partial class PostgresClusterStore : IClusterStore, IClusterStoreL
         _listener.Start();
     }
 
-    /// <summary>Stops listening and writes the completions still queued.</summary>
+    /// <summary>Stops listening and writes the completions still queued, for as long as <paramref name="cancellationToken"/> allows.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_completions is { } completions) await completions.DisposeAsync();
-        if (_listener is { } listener) await listener.DisposeAsync();
+        var (completions, listener) = (_completions, _listener);
         _completions = null;
         _listener = null;
+        if (completions is not null) await completions.DisposeAsync().AsTask().WaitAsync(cancellationToken);
+        if (listener is not null) await listener.DisposeAsync().AsTask().WaitAsync(cancellationToken);
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await StopAsync(CancellationToken.None);
+        using var deadline = new CancellationTokenSource(StopDeadline);
+        try
+        {
+            await StopAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            LogStopTimedOut(StopDeadline); // connections close below either way
+        }
+
         await _dataSource.DisposeAsync();
         await _turnLockSource.DisposeAsync();
     }
+
+    private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(30);
 
     /// <inheritdoc />
     public async Task<IAsyncDisposable> AcquireTurnAsync(GrainId grain, CancellationToken cancellationToken)
@@ -172,6 +184,9 @@ public sealed partial class PostgresClusterStore : IClusterStore, IClusterStoreL
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The PostgreSQL store did not stop within {Deadline}; closing its connections anyway")]
+    private partial void LogStopTimedOut(TimeSpan deadline);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "PostgreSQL store at {Connection}, schema {Schema}")]
     private partial void LogStarting(string connection, string schema);
