@@ -6,6 +6,7 @@
 // Progress goes to stderr; exactly one JSON line goes to stdout at the end.
 // `__recovery-child` is the hidden sub-command the recovery workload spawns (a worker whose handler hangs).
 
+import { parseContractArgs } from './contract.mjs';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -20,7 +21,7 @@ const VERSION = createRequire(import.meta.url)('bullmq/package.json').version;
 const SYSTEM = 'bullmq';
 const QUEUE = 'bench';
 const SCHEMA = 'bullmq'; // the backend's default schema (DEFAULT_SCHEMA), i.e. what "default" gets
-const DEFAULT_JOBS = { burndown: 100000, latency: 1000, recovery: 20 };
+const WORKLOADS = { burndown: { jobs: 100000 }, latency: { jobs: 1000 }, recovery: { jobs: 20 } };
 
 // Fast recovery settings. BullMQ documents no lower bound for either value (worker-options.d.ts only gives the
 // 30000 ms defaults; the constructor only requires stalledInterval > 0), so "fast" uses one second for both: the
@@ -35,35 +36,6 @@ const round = (x, digits = 2) => (x == null ? null : Math.round(x * 10 ** digits
 
 // ---------------------------------------------------------------------------------------------------------------
 // Arguments
-
-function parseArgs(argv) {
-  const [workload, ...rest] = argv;
-  const opts = { workload, settings: 'default', concurrency: 32, timeout: 120 };
-  for (let i = 0; i < rest.length; i++) {
-    const key = rest[i];
-    const value = rest[i + 1];
-    if (!key.startsWith('--') || value === undefined) throw new Error(`bad argument '${key}'`);
-    i++;
-    switch (key) {
-      case '--connection': opts.connection = value; break;
-      case '--settings': opts.settings = value; break;
-      case '--concurrency': opts.concurrency = Number(value); break;
-      case '--jobs': opts.jobs = Number(value); break;
-      case '--timeout': opts.timeout = Number(value); break;
-      default: throw new Error(`unknown option '${key}'`);
-    }
-  }
-  if (!['burndown', 'latency', 'recovery', '__recovery-child'].includes(workload)) {
-    throw new Error(`usage: node bullmq.mjs <burndown|latency|recovery> --connection <postgres url> [--settings default|fast] [--concurrency N] [--jobs N] [--timeout s]`);
-  }
-  if (!opts.connection) throw new Error('--connection is required');
-  if (!['default', 'fast'].includes(opts.settings)) throw new Error(`--settings must be default or fast, not '${opts.settings}'`);
-  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error('--concurrency must be a positive integer');
-  opts.jobs ??= DEFAULT_JOBS[workload] ?? 0;
-  if (!Number.isInteger(opts.jobs) || opts.jobs < 0) throw new Error('--jobs must be a non-negative integer');
-  if (!(opts.timeout > 0)) throw new Error('--timeout must be positive');
-  return opts;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // BullMQ settings
@@ -450,7 +422,7 @@ async function recoveryChild(opts) {
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseContractArgs(process.argv.slice(2), { driver: 'bullmq.mjs', workloads: WORKLOADS, hidden: ['__recovery-child'] });
   if (opts.workload === '__recovery-child') return recoveryChild(opts);
   log(`${opts.workload} settings=${opts.settings} jobs=${opts.jobs} concurrency=${opts.concurrency}`);
   const run = { burndown, latency, recovery }[opts.workload];

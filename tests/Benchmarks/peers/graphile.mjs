@@ -9,6 +9,7 @@
 // (32 -> 2 x 16); recovery uses one child with the whole concurrency plus a fresh
 // worker in this process. Progress goes to stderr; one JSON line goes to stdout.
 
+import { parseContractArgs } from './contract.mjs';
 import { fork } from "node:child_process";
 import { EventEmitter, once } from "node:events";
 import { readFileSync } from "node:fs";
@@ -41,20 +42,6 @@ const round = (x, d) => (x == null ? null : Math.round(x * 10 ** d) / 10 ** d);
 const delay = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 // ---------------------------------------------------------------- options
-
-function parseArgs(argv) {
-  const [command, ...rest] = argv;
-  const o = { command };
-  for (let i = 0; i < rest.length; i++) {
-    const k = rest[i];
-    if (!k.startsWith("--")) throw new Error(`unexpected argument '${k}'`);
-    const v = rest[i + 1];
-    if (v === undefined || v.startsWith("--")) throw new Error(`missing value for ${k}`);
-    o[k.slice(2)] = v;
-    i++;
-  }
-  return o;
-}
 
 const quietLogger = new gw.Logger(() => (level, message) => {
   if (level === "error" || level === "warning") log(`${level}:`, message);
@@ -521,24 +508,18 @@ async function workerMain(o) {
 // ---------------------------------------------------------------- main
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
-  if (o.command === "__worker") return workerMain(o);
-  const workloads = { burndown, latency, recovery };
-  const run = workloads[o.command];
-  if (!run) throw new Error(`usage: node graphile.mjs <burndown|latency|recovery> --connection <url> [--settings default|fast] [--concurrency 32] [--jobs N] [--timeout S]`);
-  if (!o.connection) throw new Error("--connection is required");
-  o.settings ??= "default";
-  if (!["default", "fast"].includes(o.settings)) throw new Error(`--settings must be default or fast`);
-  o.concurrency = Number(o.concurrency ?? 32);
-  o.jobs = Number(o.jobs ?? { burndown: 100000, latency: 1000, recovery: 20 }[o.command]);
   // --timeout: the recovery cap (contract default 120 s); for burndown/latency a safety deadline.
-  o.timeout = Number(o.timeout ?? (o.command === "recovery" ? 120 : 600));
-  for (const k of ["concurrency", "jobs", "timeout"]) {
-    if (!Number.isFinite(o[k]) || o[k] <= 0) throw new Error(`--${k} must be a positive number`);
-  }
+  const o = parseContractArgs(process.argv.slice(2), {
+    driver: "graphile.mjs",
+    workloads: { burndown: { jobs: 100000, timeout: 600 }, latency: { jobs: 1000, timeout: 600 }, recovery: { jobs: 20, timeout: 120 } },
+    hidden: ["__worker"],
+    extra: ["mode"],
+  });
+  if (o.workload === "__worker") return workerMain(o);
+  const run = { burndown, latency, recovery }[o.workload];
   const result = await run(o);
   process.stdout.write(
-    JSON.stringify({ system: SYSTEM, version: VERSION, workload: o.command, settings: o.settings, ...result }) + "\n",
+    JSON.stringify({ system: SYSTEM, version: VERSION, workload: o.workload, settings: o.settings, ...result }) + "\n",
   );
 }
 

@@ -4,6 +4,7 @@
 //                   [--concurrency N] [--jobs N] [--timeout seconds]
 //
 // Progress goes to stderr; exactly one JSON line goes to stdout at the end.
+import { parseContractArgs } from './contract.mjs';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
@@ -30,46 +31,6 @@ const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
-
-function parseArgs(argv) {
-  const [workload, ...rest] = argv;
-  const opts = { workload, settings: 'default', concurrency: 32, timeout: 120 };
-  for (let i = 0; i < rest.length; i++) {
-    const key = rest[i];
-    const value = rest[i + 1];
-    if (!key.startsWith('--') || value === undefined) throw new Error(`bad argument ${key}`);
-    i++;
-    switch (key) {
-      case '--connection': opts.connection = value; break;
-      case '--settings': opts.settings = value; break;
-      case '--concurrency': opts.concurrency = positiveInt(key, value); break;
-      case '--jobs': opts.jobs = positiveInt(key, value); break;
-      case '--timeout': opts.timeout = positiveNumber(key, value); break;
-      case '--queue': opts.queue = value; break; // child only
-      case '--app': opts.app = value; break; // child only
-      default: throw new Error(`unknown option ${key}`);
-    }
-  }
-  if (workload !== CHILD_COMMAND && !WORKLOADS[workload]) {
-    throw new Error(`usage: node pgboss.mjs <${Object.keys(WORKLOADS).join('|')}> --connection <url> [--settings default|fast] [--concurrency N] [--jobs N] [--timeout s]`);
-  }
-  if (!opts.connection) throw new Error('--connection is required');
-  if (!['default', 'fast'].includes(opts.settings)) throw new Error(`--settings must be default or fast, not ${opts.settings}`);
-  opts.jobs ??= WORKLOADS[workload]?.jobs;
-  return opts;
-}
-
-function positiveInt(key, value) {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${key} must be a positive integer`);
-  return n;
-}
-
-function positiveNumber(key, value) {
-  const n = Number(value);
-  if (!(n > 0)) throw new Error(`${key} must be a positive number`);
-  return n;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Settings. pgboss.md explains every value and where pg-boss documents it.
@@ -400,7 +361,7 @@ async function recoveryChild(opts) {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseContractArgs(process.argv.slice(2), { driver: 'pgboss.mjs', workloads: WORKLOADS, hidden: [CHILD_COMMAND], extra: ['queue', 'app'] });
   if (opts.workload === CHILD_COMMAND) return recoveryChild(opts);
 
   await ensureDatabase(opts.connection);
