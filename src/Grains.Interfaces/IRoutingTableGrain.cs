@@ -1,4 +1,4 @@
-using Orleans.Jobs.Runtime;
+using Orleans.Concurrency;
 
 namespace Orleans.Jobs.Grains.Interfaces;
 
@@ -6,14 +6,16 @@ namespace Orleans.Jobs.Grains.Interfaces;
 /// The routing table between nodes, for elevation (MarbleRun's Elevator): data sent from a node to the same queue on
 /// another tier. Use the key <see cref="RoutingTable.DefaultKey"/>.
 /// </summary>
-[GrainType("routing")]
+[Alias("jobs.routing")]
 public interface IRoutingTableGrain : IGrainWithStringKey
 {
     /// <summary>Replaces the routing table.</summary>
     /// <exception cref="ArgumentException">The table is invalid.</exception>
+    [Alias("configure")]
     Task ConfigureAsync(RoutingTable table);
 
     /// <summary>Returns the routing table (a mesh without a hub until configured).</summary>
+    [Alias("get")]
     Task<RoutingTable> GetAsync();
 
     /// <summary>
@@ -22,6 +24,7 @@ public interface IRoutingTableGrain : IGrainWithStringKey
     /// </summary>
     /// <exception cref="ArgumentException">The route is not allowed, no hub is configured, or an argument is invalid; nothing was sent.</exception>
     [AlwaysInterleave]
+    [Alias("elevate")]
     Task<ElevatedJob> ElevateAsync(string fromNode, string queue, string payload, string? toNode = null, SendOptions? options = null);
 }
 
@@ -29,9 +32,11 @@ public interface IRoutingTableGrain : IGrainWithStringKey
 /// <param name="Node">The node it was sent to.</param>
 /// <param name="Queue">The node-local queue it is in.</param>
 /// <param name="JobId">Its job id.</param>
-public sealed record ElevatedJob(string Node, string Queue, long JobId);
+[GenerateSerializer, Immutable, Alias("jobs.ElevatedJob")]
+public sealed record ElevatedJob([property: Id(0)] string Node, [property: Id(1)] string Queue, [property: Id(2)] long JobId);
 
 /// <summary>How the shape of a routing table is described.</summary>
+[GenerateSerializer, Alias("jobs.RoutingMode")]
 public enum RoutingMode
 {
     /// <summary>Any node may send to any node.</summary>
@@ -45,18 +50,22 @@ public enum RoutingMode
 }
 
 /// <summary>Which node may elevate to which, and the hub that elevation goes to by default.</summary>
+[GenerateSerializer, Alias("jobs.RoutingTable")]
 public sealed record RoutingTable
 {
     /// <summary>The key of the cluster's routing table grain.</summary>
     public const string DefaultKey = "default";
 
     /// <summary>The node elevation goes to when no node is named; null: a node must always be named.</summary>
+    [Id(0)]
     public string? Hub { get; init; }
 
     /// <summary>The shape of the table.</summary>
+    [Id(1)]
     public RoutingMode Mode { get; init; }
 
     /// <summary>For <see cref="RoutingMode.Custom"/>: each node and the nodes it may send to.</summary>
+    [Id(2)]
     public IReadOnlyDictionary<string, string[]> Links { get; init; } = new Dictionary<string, string[]>();
 
     /// <summary>A mesh: every node may send to every other; <paramref name="hub"/> is the default target.</summary>

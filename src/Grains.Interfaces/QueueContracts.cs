@@ -1,17 +1,23 @@
+using Orleans;
+
 using System.Text.RegularExpressions;
 
 namespace Orleans.Jobs.Grains.Interfaces;
 
 /// <summary>Options of a single send or expedite.</summary>
+[GenerateSerializer, Alias("jobs.SendOptions")]
 public sealed record SendOptions
 {
     /// <summary>Higher runs first. Must be between <see cref="QueueLimits.MinPriority"/> and <see cref="QueueLimits.MaxPriority"/>.</summary>
+    [Id(0)]
     public int Priority { get; init; }
 
     /// <summary>The job becomes claimable after this delay; null or zero: at once.</summary>
+    [Id(1)]
     public TimeSpan? Delay { get; init; }
 
     /// <summary>Overrides the queue's <see cref="QueueSettings.MaxAttempts"/> for this job.</summary>
+    [Id(2)]
     public int? MaxAttempts { get; init; }
 }
 
@@ -19,52 +25,67 @@ public sealed record SendOptions
 /// <param name="Payload">The job's data.</param>
 /// <param name="Options">Its options; null for defaults.</param>
 /// <param name="Expedite">True to put it at the front of the queue.</param>
-public sealed record JobMessage(string Payload, SendOptions? Options = null, bool Expedite = false);
+[GenerateSerializer, Immutable, Alias("jobs.JobMessage")]
+public sealed record JobMessage([property: Id(0)] string Payload, [property: Id(1)] SendOptions? Options = null, [property: Id(2)] bool Expedite = false);
 
 /// <summary>How to claim jobs.</summary>
+[GenerateSerializer, Alias("jobs.ClaimOptions")]
 public sealed record ClaimOptions
 {
     /// <summary>The most jobs to claim at once (batch claim).</summary>
+    [Id(0)]
     public int MaxJobs { get; init; } = 1;
 
     /// <summary>
     /// Monitored claims (the default) hold a lease that the claimer must renew; a job whose lease expires comes back.
     /// Unmonitored claims take no lease: if the claimer dies, the job is not redone.
     /// </summary>
+    [Id(1)]
     public bool Monitored { get; init; } = true;
 
     /// <summary>The lease length for monitored claims; null uses the queue's <see cref="QueueSettings.LeaseDuration"/>.</summary>
+    [Id(2)]
     public TimeSpan? LeaseDuration { get; init; }
 
     /// <summary>Who claims, for recovery and inspection: a silo id or a client id.</summary>
+    [Id(3)]
     public string Owner { get; init; } = "anonymous";
 
     /// <summary>The node the claimer runs on. Required to claim from a node-local queue, which only its own node may claim.</summary>
+    [Id(4)]
     public string? Node { get; init; }
 }
 
 /// <summary>The persistent settings of a queue.</summary>
+[GenerateSerializer, Alias("jobs.QueueSettings")]
 public sealed record QueueSettings
 {
     /// <summary>How many times a job may be tried before it is dead-lettered.</summary>
+    [Id(0)]
     public int MaxAttempts { get; init; } = QueueLimits.DefaultMaxAttempts;
 
     /// <summary>The lease of a monitored claim; claimers renew it about three times per lease.</summary>
+    [Id(1)]
     public TimeSpan LeaseDuration { get; init; } = QueueLimits.DefaultLeaseDuration;
 
     /// <summary>The delay before the first retry of a failed job; it doubles per attempt.</summary>
+    [Id(2)]
     public TimeSpan RetryDelay { get; init; } = QueueLimits.DefaultRetryDelay;
 
     /// <summary>The longest delay between retries.</summary>
+    [Id(3)]
     public TimeSpan MaxRetryDelay { get; init; } = QueueLimits.DefaultMaxRetryDelay;
 
     /// <summary>How often the queue's monitor looks for expired leases and prunes finished jobs.</summary>
+    [Id(4)]
     public TimeSpan MonitorPeriod { get; init; } = QueueLimits.DefaultMonitorPeriod;
 
     /// <summary>How long completed jobs (and their results) are kept.</summary>
+    [Id(5)]
     public TimeSpan CompletedRetention { get; init; } = QueueLimits.DefaultCompletedRetention;
 
     /// <summary>How long dead-lettered jobs are kept for inspection and requeue.</summary>
+    [Id(6)]
     public TimeSpan DeadLetterRetention { get; init; } = QueueLimits.DefaultDeadLetterRetention;
 
     /// <summary>Checks every setting; throws naming the first that is out of range.</summary>
@@ -110,6 +131,12 @@ public static partial class QueueLimits
 
     /// <summary>The longest a job may be delayed.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromDays(365);
+
+    /// <summary>
+    /// The response timeout of a wait call: longer than <see cref="MaxWait"/>, so a wait ends by its own timeout, not
+    /// by Orleans' 30 s default.
+    /// </summary>
+    public const string WaitResponseTimeout = "00:05:30";
 
     /// <summary>The longest a single wait may block.</summary>
     public static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(5);

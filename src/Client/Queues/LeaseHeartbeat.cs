@@ -1,5 +1,4 @@
 using Orleans.Jobs.Grains.Interfaces;
-using Orleans.Jobs.Runtime.Jobs;
 
 namespace Orleans.Jobs.Client.Queues;
 
@@ -14,8 +13,8 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
     private readonly CancellationTokenSource _lost = new();
     private readonly Task _loop;
 
-    /// <summary>Starts renewing the lease of <paramref name="job"/>; does nothing for unmonitored jobs.</summary>
-    public LeaseHeartbeat(IQueueGrain queue, ClaimedJob job, TimeProvider timeProvider)
+    /// <summary>Starts renewing the lease of <paramref name="job"/> through <paramref name="renew"/> (given the lease length); does nothing for unmonitored jobs.</summary>
+    public LeaseHeartbeat(Func<TimeSpan, Task<JobUpdateOutcome>> renew, ClaimedJob job, TimeProvider timeProvider)
     {
         if (job.LeaseDuration is not { } lease)
         {
@@ -25,7 +24,7 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
 
         var expiresAt = timeProvider.GetUtcNow() + lease;
         var interval = TimeSpan.FromTicks(Math.Max(lease.Ticks / 3, TimeSpan.FromMilliseconds(20).Ticks));
-        _loop = RenewAsync(queue, job, expiresAt, lease, interval, timeProvider);
+        _loop = RenewAsync(renew, expiresAt, lease, interval, timeProvider);
     }
 
     /// <summary>Cancelled when the holder lost the job.</summary>
@@ -34,7 +33,7 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
     /// <summary>True when the holder lost the job.</summary>
     public bool IsLost => _lost.IsCancellationRequested;
 
-    private async Task RenewAsync(IQueueGrain queue, ClaimedJob job, DateTimeOffset expiresAt, TimeSpan lease, TimeSpan interval, TimeProvider timeProvider)
+    private async Task RenewAsync(Func<TimeSpan, Task<JobUpdateOutcome>> renew, DateTimeOffset expiresAt, TimeSpan lease, TimeSpan interval, TimeProvider timeProvider)
     {
         using var timer = new PeriodicTimer(interval, timeProvider);
         try
@@ -43,7 +42,7 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
             {
                 try
                 {
-                    var outcome = await queue.RenewLeaseAsync(job.JobId, job.LeaseToken, lease);
+                    var outcome = await renew(lease);
                     if (outcome != JobUpdateOutcome.Updated)
                     {
                         await _lost.CancelAsync();

@@ -1,5 +1,4 @@
 using Orleans.Jobs.Grains.Interfaces;
-using Orleans.Jobs.Runtime;
 
 namespace Orleans.Jobs.Client.Queues;
 
@@ -83,11 +82,11 @@ public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) 
         await job.FinishAsync(result);
     }
 
-    /// <summary>Reports that <see cref="Current"/> failed.</summary>
-    public async Task FailAsync(string error)
+    /// <summary>Reports that <see cref="Current"/> failed; returns whether it will retry or was dead-lettered.</summary>
+    public async Task<FailResult> FailAsync(string error)
     {
         var job = TakeCurrent("fail");
-        await job.FailAsync(error);
+        return await job.FailAsync(error);
     }
 
     /// <summary>Gives the current job, if any, back to its queue without counting the attempt.</summary>

@@ -1,5 +1,4 @@
 using Orleans.Jobs.Grains.Interfaces;
-using Orleans.Jobs.Runtime.Jobs;
 
 namespace Orleans.Jobs.Client.Queues;
 
@@ -18,7 +17,7 @@ public sealed class MarbleJob : IAsyncDisposable
     {
         _queue = queue;
         Claim = claim;
-        _heartbeat = new LeaseHeartbeat(queue, claim, timeProvider);
+        _heartbeat = new LeaseHeartbeat(lease => queue.RenewLeaseAsync(claim.JobId, claim.LeaseToken, lease), claim, timeProvider);
     }
 
     /// <summary>The claim: job id, payload, attempt, lease.</summary>

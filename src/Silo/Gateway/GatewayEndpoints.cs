@@ -1,17 +1,15 @@
+using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Orleans.Jobs.Client.Gateway;
-using Orleans.Jobs.Runtime;
-using Orleans.Jobs.Runtime.Hosting;
-using Orleans.Jobs.Runtime.Membership;
-using Orleans.Jobs.Runtime.Proxies;
+using Orleans.Jobs.Silo.Hosting;
+using Orleans.Runtime;
 
 namespace Orleans.Jobs.Silo.Gateway;
 
-/// <summary>The gateway's HTTP endpoints: one generic shape for every grain call, the cluster status and a health probe.</summary>
+/// <summary>The HTTP gateway for other languages: grain calls by alias, the cluster status and a health probe.</summary>
 public static partial class GatewayEndpoints
 {
     /// <summary>Maps the gateway endpoints; every path under /v1 requires the cluster key.</summary>
@@ -33,15 +31,15 @@ public static partial class GatewayEndpoints
         return await next(context);
     }
 
-    private static async Task<IResult> ClusterAsync(IClusterStore store, IOptions<SiloOptions> silo, CancellationToken cancellationToken)
+    private static async Task<IResult> ClusterAsync(IGrainFactory grains, JobsSiloStatus silo)
     {
-        var silos = await store.GetSilosAsync(cancellationToken);
+        var hosts = await grains.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: false);
         return Results.Json(
-            new ClusterStatus(store.ProviderName, silo.Value.SiloId, silos.Select(s => new ClusterSilo(s.SiloId, s.Node, s.Gateway, s.Status.ToString(), s.StartedAt, s.LastHeartbeat)).ToList()),
+            new ClusterStatus(silo.Store, silo.Address, hosts.Select(h => new ClusterSilo(h.SiloAddress.ToString(), h.SiloName, h.HostName, h.Status.ToString(), h.StartTime, h.IAmAliveTime)).ToList()),
             GatewayProtocol.Json);
     }
 
-    private static async Task<IResult> CallAsync(HttpContext http, GrainRegistry registry, LocalGrainRuntime runtime, ILoggerFactory loggers)
+    private static async Task<IResult> CallAsync(HttpContext http, IGrainFactory grains, ILoggerFactory loggers)
     {
         GatewayCall? call;
         try
@@ -58,18 +56,15 @@ public static partial class GatewayEndpoints
         }
 
         if (call is null || call.Interface is null || call.Key is null || call.Method is null || call.Arguments is null)
-            return Error(StatusCodes.Status400BadRequest, "System.ArgumentException", "A grain call needs 'interface', 'key', 'method' and 'arguments'.");
+            return Error(StatusCodes.Status400BadRequest, "System.ArgumentException", "A grain call needs 'interface' (an alias such as jobs.queue), 'key', 'method' (an alias such as send) and 'arguments'.");
 
+        Type grainInterface;
+        MethodInfo method;
         object?[] arguments;
-        GrainId grain;
-        GrainMethod method;
         try
         {
-            var registration = registry.ForInterfaceName(call.Interface);
-            method = registration.Interface.Methods.GetValueOrDefault(call.Method)
-                ?? throw new ArgumentException($"Grain interface {registration.Interface.Type.Name} has no method '{call.Method}'.", "method");
-            grain = GrainId.Create(registration.Interface.GrainType, call.Key);
-            arguments = ReadArguments(method, call.Arguments, http.RequestAborted);
+            (grainInterface, method) = GrainAliases.Default.Resolve(call.Interface, call.Method);
+            arguments = ReadArguments(call, method, http.RequestAborted);
         }
         catch (ArgumentException e)
         {
@@ -78,8 +73,11 @@ public static partial class GatewayEndpoints
 
         try
         {
-            var result = await runtime.InvokeAsync(grain, method, arguments);
-            var json = method.ResultType is null ? (JsonElement?)null : JsonSerializer.SerializeToElement(result, method.ResultType, GatewayProtocol.Json);
+            var grain = grains.GetGrain(grainInterface, call.Key);
+            var task = (Task)method.Invoke(grain, arguments)!;
+            await task;
+            var resultType = method.ReturnType.IsGenericType ? method.ReturnType.GetGenericArguments()[0] : null;
+            var json = resultType is null ? (JsonElement?)null : JsonSerializer.SerializeToElement(task.GetType().GetProperty("Result")!.GetValue(task), resultType, GatewayProtocol.Json);
             return Results.Json(new GatewayResult(json), GatewayProtocol.Json);
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
@@ -91,40 +89,48 @@ public static partial class GatewayEndpoints
             var status = e switch
             {
                 ArgumentException => StatusCodes.Status400BadRequest,
-                InconsistentStateException => StatusCodes.Status409Conflict,
-                SiloUnavailableException => StatusCodes.Status503ServiceUnavailable,
+                SiloUnavailableException or OrleansMessageRejectionException => StatusCodes.Status503ServiceUnavailable,
+                TimeoutException => StatusCodes.Status504GatewayTimeout,
                 _ => StatusCodes.Status500InternalServerError,
             };
             if (status == StatusCodes.Status500InternalServerError)
-                LogCallFailed(loggers.CreateLogger(typeof(GatewayEndpoints)), e, grain.ToString(), method.Name);
+                LogCallFailed(loggers.CreateLogger(typeof(GatewayEndpoints)), e, call.Interface, call.Key, call.Method);
             return Error(status, GatewayErrors.FromException(e));
         }
     }
 
-    private static object?[] ReadArguments(GrainMethod method, JsonElement[] wire, CancellationToken requestAborted)
+    private static object?[] ReadArguments(GatewayCall call, MethodInfo method, CancellationToken requestAborted)
     {
-        var expected = method.Parameters.Count - (method.CancellationTokenIndex >= 0 ? 1 : 0);
-        if (wire.Length != expected)
-            throw new ArgumentException($"{method.Interface.Type.Name}.{method.Name} takes {expected} arguments; the call sent {wire.Length}.", "arguments");
+        var parameters = method.GetParameters();
+        var expected = parameters.Count(p => p.ParameterType != typeof(CancellationToken));
+        var required = parameters.Count(p => p.ParameterType != typeof(CancellationToken) && !p.HasDefaultValue);
+        if (call.Arguments.Length < required || call.Arguments.Length > expected)
+            throw new ArgumentException($"{call.Interface}.{call.Method} takes {(required == expected ? $"{expected}" : $"{required} to {expected}")} arguments; the call sent {call.Arguments.Length}.", "arguments");
 
-        var arguments = new object?[method.Parameters.Count];
+        var arguments = new object?[parameters.Length];
         var next = 0;
-        for (var i = 0; i < arguments.Length; i++)
+        for (var i = 0; i < parameters.Length; i++)
         {
-            var parameter = method.Parameters[i];
-            if (i == method.CancellationTokenIndex)
+            var parameter = parameters[i];
+            if (parameter.ParameterType == typeof(CancellationToken))
             {
                 arguments[i] = requestAborted;
                 continue;
             }
 
+            if (next >= call.Arguments.Length)
+            {
+                arguments[i] = parameter.DefaultValue;
+                continue;
+            }
+
             try
             {
-                arguments[i] = wire[next++].Deserialize(parameter.ParameterType, GatewayProtocol.Json);
+                arguments[i] = call.Arguments[next++].Deserialize(parameter.ParameterType, GatewayProtocol.Json);
             }
             catch (JsonException e)
             {
-                throw new ArgumentException($"Argument '{parameter.Name}' of {method.Interface.Type.Name}.{method.Name} is not a valid {parameter.ParameterType.Name}: {e.Message}", parameter.Name);
+                throw new ArgumentException($"Argument '{parameter.Name}' of {call.Interface}.{call.Method} is not a valid {parameter.ParameterType.Name}: {e.Message}", parameter.Name);
             }
         }
 
@@ -136,6 +142,6 @@ public static partial class GatewayEndpoints
     private static JsonHttpResult<GatewayError> Error(int status, GatewayError error) =>
         TypedResults.Json(error, GatewayProtocol.Json, statusCode: status);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Grain call {Grain}.{Method} failed")]
-    private static partial void LogCallFailed(ILogger logger, Exception exception, string grain, string method);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Grain call {Interface}/{Key}.{Method} failed")]
+    private static partial void LogCallFailed(ILogger logger, Exception exception, string @interface, string key, string method);
 }

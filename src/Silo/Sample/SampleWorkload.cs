@@ -1,20 +1,18 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
 using Microsoft.Extensions.Options;
-using Orleans.Jobs.Client;
-using Orleans.Jobs.Client.Gateway;
 using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
-using Orleans.Jobs.Runtime;
-using Orleans.Jobs.Runtime.Hosting;
-using Orleans.Jobs.Runtime.Jobs;
 using Orleans.Jobs.Silo.Gateway;
 using Orleans.Jobs.Silo.Hosting;
+using Orleans.Runtime;
 
 namespace Orleans.Jobs.Silo.Sample;
 
 /// <summary>
-/// The built-in sample: every capability shipped so far, run against a live silo through its HTTP gateway, with
-/// each result checked. It is the README's first command.
+/// The built-in sample: every capability shipped so far, run against a live silo through Orleans (the silo's own
+/// cluster client) and its HTTP gateway, with each result checked. It is the README's first command.
 /// </summary>
 public sealed class SampleWorkload(WebApplication silo, TextWriter output)
 {
@@ -30,7 +28,7 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
     private readonly List<string> _failures = [];
 
     /// <summary>Registers the sample's job handlers on the silo.</summary>
-    public static void Configure(ISiloBuilder silo)
+    public static void Configure(Orleans.Hosting.ISiloBuilder silo)
     {
         silo.AddJobHandler(ThumbnailQueue, async (job, ct) =>
         {
@@ -46,14 +44,14 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
     {
         var gateway = silo.GatewayUri()!;
         var key = silo.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.ClusterKey;
-        using var client = new ClusterClient(new ClientOptions { Gateways = { gateway }, ClusterKey = key });
+        var client = silo.Services.GetRequiredService<IClusterClient>();
         var total = Stopwatch.StartNew();
 
         try
         {
-            await Step("Cluster", () => ClusterAsync(client));
+            await Step("Cluster", () => ClusterAsync(client, gateway, key));
             await Step("Queue order: send, expedite, priority, delay", () => OrderAsync(client));
-            await Step("Worker grains: a batch of 20 jobs on the silo's handler", () => WorkersAsync(client, cancellationToken));
+            await Step("Workers: a batch of 20 jobs on the silo's handler", () => WorkersAsync(client, cancellationToken));
             await Step("Monitored job: a worker crashes and its job is redone", () => CrashAsync(client, cancellationToken));
             await Step("Unmonitored job: a crashed worker's job is not redone", () => UnmonitoredAsync(client));
             await Step("Retries and the dead-letter list", () => DeadLetterAsync(client, cancellationToken));
@@ -76,15 +74,24 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
         return false;
     }
 
-    private async Task ClusterAsync(ClusterClient client)
+    private async Task ClusterAsync(IClusterClient client, Uri gateway, string key)
     {
-        var status = await client.GetClusterStatusAsync();
-        foreach (var s in status.Silos.Where(s => s.Status == "Active"))
-            Say($"silo {s.SiloId} on node {s.Node}: {s.Status}, gateway {s.Gateway ?? "-"} ({status.Store} store)");
-        Check(status.Silos.Any(s => s.SiloId == status.ServedBy && s.Status == "Active"), "this silo is active in the membership table");
+        var status = silo.Services.GetRequiredService<JobsSiloStatus>();
+        var hosts = await client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        foreach (var (address, hostStatus) in hosts)
+            Say($"Orleans silo {address}: {hostStatus} (node {status.Node}, {status.Store} job store, membership {status.MembershipTable})");
+        var me = silo.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
+        Check(hosts.TryGetValue(me, out var state) && state == SiloStatus.Active, "this silo is active in Orleans membership");
+
+        using var http = new HttpClient { BaseAddress = gateway };
+        http.DefaultRequestHeaders.Add(GatewayProtocol.ClusterKeyHeader, key);
+        var call = new GatewayCall("jobs.queue", OrderQueue, "get-counts", []);
+        using var response = await http.PostAsJsonAsync(GatewayProtocol.CallPath, call, GatewayProtocol.Json);
+        Say($"HTTP gateway {gateway}: POST {GatewayProtocol.CallPath} jobs.queue/get-counts -> {(int)response.StatusCode}");
+        Check(response.StatusCode == HttpStatusCode.OK, "the HTTP gateway serves grain calls by alias for other languages");
     }
 
-    private async Task OrderAsync(ClusterClient client)
+    private async Task OrderAsync(IClusterClient client)
     {
         var marble = new Marble(client, new MarbleOptions { Monitored = false });
         await marble.SendAsync(OrderQueue, "sent first");
@@ -104,7 +111,7 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
         Check(order.SequenceEqual(["urgent (priority 10)", "expedited", "sent first", "sent second", "delayed 300 ms"]), "priority, then expedite, then send order, then the delayed job once visible");
     }
 
-    private async Task WorkersAsync(ClusterClient client, CancellationToken cancellationToken)
+    private async Task WorkersAsync(IClusterClient client, CancellationToken cancellationToken)
     {
         var queue = client.GetGrain<IQueueGrain>(ThumbnailQueue);
         var images = Enumerable.Range(1, 20).Select(i => new JobMessage($$"""{"name":"photo-{{i}}.jpg","width":{{800 + i}},"height":600}""")).ToList();
@@ -114,7 +121,7 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
         Check(jobs.All(j => j.State == JobState.Completed && j.Result is not null), "every batch job completed with a result");
     }
 
-    private async Task CrashAsync(ClusterClient client, CancellationToken cancellationToken)
+    private async Task CrashAsync(IClusterClient client, CancellationToken cancellationToken)
     {
         var queue = client.GetGrain<IQueueGrain>(MarbleQueue);
         await queue.ConfigureAsync(new QueueSettings { LeaseDuration = TimeSpan.FromSeconds(2), MonitorPeriod = TimeSpan.FromSeconds(1), MaxAttempts = 3 });
@@ -146,7 +153,7 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
         }
     }
 
-    private async Task UnmonitoredAsync(ClusterClient client)
+    private async Task UnmonitoredAsync(IClusterClient client)
     {
         var queueName = MarbleQueue + ".unmonitored";
         var queue = client.GetGrain<IQueueGrain>(queueName);
@@ -161,28 +168,44 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
         Check(again is null && counts.Running == 1, "an unmonitored job is not redone");
     }
 
-    private async Task DeadLetterAsync(ClusterClient client, CancellationToken cancellationToken)
+    private async Task DeadLetterAsync(IClusterClient client, CancellationToken cancellationToken)
     {
         var queue = client.GetGrain<IQueueGrain>(FlakyQueue);
         await queue.ConfigureAsync(new QueueSettings { MaxAttempts = 3, RetryDelay = TimeSpan.FromMilliseconds(100) });
         var id = await queue.SendAsync("always fails");
         var dead = (await WaitForJobsAsync(queue, [id], JobState.DeadLettered, cancellationToken)).Single();
         Say($"job {id} failed {dead.Attempt} times and is in the dead-letter list: \"{dead.LastError}\"");
-        Check(dead.JobId == id && dead.Attempt == 3, "a job that keeps failing is dead-lettered after its last attempt, not dropped");
+        Check(dead.JobId == id && dead.State == JobState.DeadLettered && dead.Attempt == 3, "a job that keeps failing is dead-lettered after its last attempt, not dropped");
 
-        await queue.RequeueDeadLetterAsync(id);
-        var requeued = await queue.GetJobAsync(id);
-        Say($"requeued by hand: state {requeued?.State}");
-        Check(requeued?.State is JobState.Available or JobState.Running or JobState.DeadLettered, "a dead letter can be requeued");
+        // Requeue on a queue no handler consumes, so what happens after the requeue is ours to see.
+        var manualName = MarbleQueue + ".requeue";
+        var manual = client.GetGrain<IQueueGrain>(manualName);
+        await manual.ConfigureAsync(new QueueSettings { MaxAttempts = 1 });
+        var marble = new Marble(client);
+        var deadId = await marble.SendAsync(manualName, "fails once, then is fixed");
+        await marble.WaitAsync(manualName, TimeSpan.FromSeconds(5));
+        var failed = await marble.FailAsync("a bug, fixed since");
+        var outcome = await manual.RequeueDeadLetterAsync(deadId);
+        var requeued = await manual.GetJobAsync(deadId);
+        Say($"dead-lettered ({failed.Outcome}), requeued by hand ({outcome}): state {requeued?.State}, attempt {requeued?.Attempt}");
+        var retried = await marble.WaitAsync(manualName, TimeSpan.FromSeconds(5));
+        if (retried is not null) await marble.FinishAsync("fixed");
+        var done = await manual.GetJobAsync(deadId);
+        Check(failed.Outcome == FailOutcome.DeadLettered && outcome == JobUpdateOutcome.Updated && requeued?.State == JobState.Available
+              && retried?.JobId == deadId && done?.State == JobState.Completed,
+            "a requeued dead letter is available again with fresh attempts, and then completes");
     }
 
-    private async Task BadInputAsync(ClusterClient client, Uri gateway)
+    private async Task BadInputAsync(IClusterClient client, Uri gateway)
     {
         await ExpectError<ArgumentException>(() => client.GetGrain<IQueueGrain>("no spaces allowed!").SendAsync("x"), "a bad queue name");
         await ExpectError<ArgumentException>(() => client.GetGrain<IQueueGrain>(OrderQueue).SendAsync(new string('x', QueueLimits.MaxPayloadBytes + 1)), "an oversized payload");
         await ExpectError<ArgumentOutOfRangeException>(() => client.GetGrain<IQueueGrain>(OrderQueue).FinishAsync(-1, Guid.NewGuid()), "a bad job id");
-        using var stranger = new ClusterClient(new ClientOptions { Gateways = { gateway }, ClusterKey = "wrong-key" });
-        await ExpectError<ClusterKeyRejectedException>(() => stranger.ConnectAsync(), "a wrong cluster key");
+        using var stranger = new HttpClient { BaseAddress = gateway };
+        stranger.DefaultRequestHeaders.Add(GatewayProtocol.ClusterKeyHeader, "wrong-key");
+        using var refused = await stranger.PostAsJsonAsync(GatewayProtocol.CallPath, new GatewayCall("jobs.queue", OrderQueue, "get-counts", []), GatewayProtocol.Json);
+        Say($"the HTTP gateway with a wrong cluster key: {(int)refused.StatusCode} {refused.StatusCode}");
+        Check(refused.StatusCode == HttpStatusCode.Unauthorized, "a wrong cluster key is refused");
     }
 
     private async Task ExpectError<TException>(Func<Task> call, string what) where TException : Exception

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Orleans.Jobs.Runtime.Jobs;
+using Orleans.Jobs.Grains.Interfaces;
 
 namespace Orleans.Jobs.Silo.Workers;
 
@@ -32,7 +32,7 @@ public sealed class JobContext(ClaimedJob claim, string siloId)
     /// <summary>Which attempt this is, from 1.</summary>
     public int Attempt => Claim.Attempt;
 
-    /// <summary>The silo running the job.</summary>
+    /// <summary>The silo running the job: its Orleans silo address, generation included.</summary>
     public string SiloId { get; } = siloId;
 
     /// <summary>Reads the payload as JSON.</summary>

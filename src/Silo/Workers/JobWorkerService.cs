@@ -1,84 +1,94 @@
 using System.Threading.Channels;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
-using Orleans.Jobs.Runtime;
-using Orleans.Jobs.Runtime.Hosting;
-using Orleans.Jobs.Runtime.Jobs;
+using Orleans.Jobs.Grains.Queues;
+using Orleans.Jobs.Silo.Hosting;
+using Orleans.Runtime;
 
 namespace Orleans.Jobs.Silo.Workers;
 
 /// <summary>
-/// The worker grains of a silo. <see cref="WorkerOptions.MaxConcurrency"/> runners take claimed jobs from a local
-/// channel and run their handlers; one claim loop per registered queue keeps the channel filled with as many
-/// jobs as there are free runners, in one claim per round trip. A runner is free again as soon as its handler
-/// returns: the job is finished or failed in the background (with retries), so a slow write never idles a worker.
-/// Claim loops reserve nothing while they wait, so an idle queue never holds capacity another queue could use.
+/// The workers of a silo. One claim loop per registered queue claims straight from the job store (through this silo's
+/// <see cref="QueueDataPlane"/>, no grain call per job) as many jobs as <see cref="WorkerCapacity"/> has room for, and
+/// hands them to <see cref="WorkerOptions.MaxConcurrency"/> runners over a local channel. A runner is free again as
+/// soon as its handler returns: the outcome (decided by <see cref="JobOutcomes"/>) is recorded in the background with
+/// retries, so a slow write never idles a worker.
 /// <para>
-/// Graceful stop: claiming stops, jobs claimed but not started are released, running jobs get
-/// <see cref="WorkerOptions.ShutdownTimeout"/> to finish and are then cancelled and released. Kill: nothing more
-/// happens; the lease monitor and membership recover the jobs.
+/// Claims are owned by this silo incarnation (its Orleans silo address, generation included): when Orleans declares
+/// the silo dead, <see cref="DeadSiloJobRecovery"/> on the others returns its monitored jobs at once. Graceful stop:
+/// claiming stops, jobs claimed but not started are released, running jobs get <see cref="WorkerOptions.ShutdownTimeout"/>
+/// to finish and are then cancelled and released. Kill: nothing more is written.
 /// </para>
 /// </summary>
-public sealed partial class JobWorkerService : SiloBackgroundService
+public sealed partial class JobWorkerService : SiloBackgroundLoop
 {
-    private const int SettleAttempts = 6;
+    private const int SettleTries = 6;
 
-    private readonly IGrainFactory _grains;
+    private readonly QueueDataPlane _plane;
     private readonly IServiceProvider _services;
     private readonly TimeProvider _timeProvider;
     private readonly WorkerOptions _options;
-    private readonly string _siloId;
+    private readonly ILocalSiloDetails _silo;
     private readonly string _node;
     private readonly IReadOnlyList<JobHandlerRegistration> _registrations;
     private readonly ILogger<JobWorkerService> _logger;
     private readonly Channel<PendingJob> _claimed = Channel.CreateUnbounded<PendingJob>();
-    private readonly AsyncPulse _capacityFreed = new();
-    private readonly CancellationTokenSource _abortJobs;
+    private readonly WorkerCapacity _capacity;
+    private readonly CancellationTokenSource _abortJobs = new();
     private readonly HashSet<Task> _settling = [];
     private Task _runners = Task.CompletedTask;
-    private int _running;
-    private int _waiting;
     private volatile bool _draining;
 
-    /// <summary>Creates the workers of a silo.</summary>
+    /// <summary>Creates the workers of a silo; they start with the silo.</summary>
     public JobWorkerService(
         IEnumerable<JobHandlerRegistration> registrations,
-        IGrainFactory grains,
+        QueueDataPlane plane,
         IServiceProvider services,
         TimeProvider timeProvider,
-        SiloLifetime lifetime,
-        IOptions<SiloOptions> siloOptions,
+        ILocalSiloDetails silo,
+        IOptions<JobsSiloOptions> siloOptions,
         IOptions<WorkerOptions> options,
-        ILogger<JobWorkerService> logger) : base(lifetime)
+        ILogger<JobWorkerService> logger) : base(logger)
     {
-        _grains = grains;
+        _plane = plane;
         _services = services;
         _timeProvider = timeProvider;
         _options = options.Value;
-        _siloId = siloOptions.Value.SiloId;
+        _silo = silo;
         _node = siloOptions.Value.Node;
         _logger = logger;
         _registrations = Validate(registrations);
-        _abortJobs = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Killed);
-        lifetime.Killed.Register(() => _claimed.Writer.TryComplete());
+        _capacity = new WorkerCapacity(_options.MaxConcurrency, _options.Prefetch);
     }
 
+    /// <summary>Who owns this silo's claims: its silo address with its generation, unique to this incarnation.</summary>
+    public string Owner => _silo.SiloAddress.ToParsableString();
+
+    /// <summary>The node this silo runs on (its node-local queues are <c>queue@node</c>).</summary>
+    public string Node => _node;
+
     /// <summary>How many handlers are running now.</summary>
-    public int RunningJobs => Volatile.Read(ref _running);
+    public int RunningJobs => _capacity.Running;
+
+    /// <summary>The most handlers that ran at once on this silo since it started.</summary>
+    public int PeakRunningJobs { get; private set; }
+
+    /// <inheritdoc />
+    protected override int Stage => ServiceLifecycleStage.Active;
 
     /// <inheritdoc />
     protected override Task RunAsync(CancellationToken stoppingToken)
     {
         if (_registrations.Count == 0) return Task.CompletedTask;
+        Killed.Register(() => { _claimed.Writer.TryComplete(); _abortJobs.Cancel(); });
         _runners = Task.WhenAll(Enumerable.Range(0, _options.MaxConcurrency).Select(_ => Task.Run(RunnerAsync)));
         return Task.WhenAll(_registrations.Select(r => ClaimLoopAsync(r, stoppingToken)));
     }
 
     /// <inheritdoc />
-    protected override async Task OnStoppedAsync(CancellationToken cancellationToken)
+    protected override async Task OnStoppingAsync(CancellationToken cancellationToken)
     {
         _draining = true;                 // runners release what they take from now on instead of running it
         _claimed.Writer.TryComplete();
@@ -86,8 +96,8 @@ public sealed partial class JobWorkerService : SiloBackgroundService
         if (running > 0) LogDraining(running, _options.ShutdownTimeout);
         if (await Task.WhenAny(_runners, Task.Delay(_options.ShutdownTimeout, _timeProvider, cancellationToken)) != _runners)
         {
-            await _abortJobs.CancelAsync(); // handlers stop; their jobs are released in RunJobAsync
-            await _runners.WaitAsync(cancellationToken); // a handler that ignores cancellation cannot hold the host past its own timeout
+            await _abortJobs.CancelAsync(); // handlers stop; their jobs are released
+            await _runners.WaitAsync(cancellationToken); // a handler that ignores cancellation cannot hold the silo past the lifecycle's own timeout
         }
 
         Task[] settling;
@@ -97,20 +107,18 @@ public sealed partial class JobWorkerService : SiloBackgroundService
 
     private async Task ClaimLoopAsync(JobHandlerRegistration registration, CancellationToken stoppingToken)
     {
-        var queueName = registration.Options.NodeLocal ? QueueName.Local(registration.Queue, _node).ToString() : registration.Queue;
-        var queue = _grains.GetGrain<IQueueGrain>(queueName);
+        var queue = registration.Options.NodeLocal ? QueueName.Local(registration.Queue, _node).ToString() : registration.Queue;
         while (!stoppingToken.IsCancellationRequested)
         {
-            var free = await WaitForFreeRunnersAsync(stoppingToken);
-            var incarnation = Lifetime.Incarnation; // before the claim: jobs claimed in it belong to it
+            var room = await _capacity.WaitForRoomAsync(stoppingToken);
             IReadOnlyList<ClaimedJob> jobs;
             try
             {
-                jobs = await queue.WaitAsync(_options.PollTimeout, new ClaimOptions
+                jobs = await _plane.WaitAsync(queue, _options.PollTimeout, new ClaimOptions
                 {
-                    MaxJobs = Math.Min(free, QueueLimits.MaxClaimBatch),
+                    MaxJobs = Math.Min(room, QueueLimits.MaxClaimBatch),
                     Monitored = registration.Options.Monitored,
-                    Owner = _siloId,
+                    Owner = Owner,
                     Node = _node,
                     LeaseDuration = _options.LeaseDuration,
                 }, stoppingToken);
@@ -118,62 +126,22 @@ public sealed partial class JobWorkerService : SiloBackgroundService
             catch (Exception e)
             {
                 if (stoppingToken.IsCancellationRequested) return;
-                LogClaimFailed(e, queueName);
+                LogClaimFailed(e, queue);
                 await Task.Delay(TimeSpan.FromSeconds(1), _timeProvider, stoppingToken);
                 continue;
             }
 
             // Other queues' loops claimed at the same time: keep what fits, give the rest back uncounted at once.
-            var kept = Reserve(jobs.Count);
+            var kept = _capacity.Reserve(jobs.Count);
             foreach (var job in jobs.Take(kept))
             {
-                var pending = new PendingJob(queue, registration, job, new LeaseHeartbeat(queue, job, _timeProvider), incarnation);
-                if (!_claimed.Writer.TryWrite(pending)) Track(SettleAsync(pending, q => q.ReleaseAsync(job.JobId, job.LeaseToken), "release"));
+                var heartbeat = new LeaseHeartbeat(lease => _plane.RenewLeaseAsync(job.Queue, job.JobId, job.LeaseToken, lease), job, _timeProvider);
+                var pending = new PendingJob(registration, job, heartbeat);
+                if (!_claimed.Writer.TryWrite(pending)) Track(SettleAsync(pending, new SettleAction(SettleKind.Release)));
             }
 
             foreach (var job in jobs.Skip(kept))
-                Track(ReleaseUnheldAsync(queue, job));
-        }
-    }
-
-    /// <summary>Takes room for up to <paramref name="count"/> claimed jobs; returns how many fit.</summary>
-    private int Reserve(int count)
-    {
-        var capacity = _options.MaxConcurrency + _options.Prefetch;
-        while (true)
-        {
-            var waiting = Volatile.Read(ref _waiting);
-            var take = Math.Clamp(capacity - Volatile.Read(ref _running) - waiting, 0, count);
-            if (take == 0 || Interlocked.CompareExchange(ref _waiting, waiting + take, waiting) == waiting) return take;
-        }
-    }
-
-    private async Task ReleaseUnheldAsync(IQueueGrain queue, ClaimedJob job)
-    {
-        try
-        {
-            await queue.ReleaseAsync(job.JobId, job.LeaseToken);
-        }
-        catch (Exception e) when (!Lifetime.IsKilled)
-        {
-            LogSettleFailed(e, "release", job.Queue, job.JobId, job.IsMonitored ? "its lease will return it" : "it is unmonitored: inspect it, it stays running");
-        }
-    }
-
-    /// <summary>
-    /// Waits until there is room for more claimed jobs: free runners plus <see cref="WorkerOptions.Prefetch"/>, less
-    /// what is running or waiting. With prefetch it waits for room for a quarter of the prefetch, so claims stay large.
-    /// </summary>
-    private async Task<int> WaitForFreeRunnersAsync(CancellationToken stoppingToken)
-    {
-        var capacity = _options.MaxConcurrency + _options.Prefetch;
-        var worthClaiming = Math.Max(1, _options.Prefetch / 4);
-        while (true)
-        {
-            var changed = _capacityFreed.Next;
-            var room = capacity - Volatile.Read(ref _running) - Volatile.Read(ref _waiting);
-            if (room >= worthClaiming || (room > 0 && Volatile.Read(ref _waiting) == 0)) return room;
-            await changed.WaitAsync(stoppingToken);
+                Track(SettleAsync(new PendingJob(registration, job, null), new SettleAction(SettleKind.Release)));
         }
     }
 
@@ -181,8 +149,8 @@ public sealed partial class JobWorkerService : SiloBackgroundService
     {
         await foreach (var pending in _claimed.Reader.ReadAllAsync())
         {
-            Interlocked.Decrement(ref _waiting);
-            Interlocked.Increment(ref _running);
+            _capacity.Start();
+            PeakRunningJobs = Math.Max(PeakRunningJobs, _capacity.Running);
             try
             {
                 await RunJobAsync(pending);
@@ -193,104 +161,98 @@ public sealed partial class JobWorkerService : SiloBackgroundService
             }
             finally
             {
-                Interlocked.Decrement(ref _running);
-                _capacityFreed.Pulse();
+                _capacity.Finish();
             }
         }
     }
 
-    /// <summary>Runs one job's handler, then settles it in the background.</summary>
+    /// <summary>Runs one job's handler, then records its outcome in the background.</summary>
     private async Task RunJobAsync(PendingJob pending)
     {
-        var (queue, registration, job, heartbeat, incarnation) = pending;
-        if (Lifetime.IsKilled)
+        var (registration, job, heartbeat) = pending;
+        if (IsKilled || _draining || heartbeat?.IsLost == true)
         {
-            await heartbeat.DisposeAsync();
-            return;
-        }
-        if (_draining)
-        {
-            await SettleAsync(pending, q => q.ReleaseAsync(job.JobId, job.LeaseToken), "release"); // inline: at most one per runner at a time
+            // Not started: give it back (draining), or leave it (killed, or it waited so long its lease was lost).
+            var before = JobOutcomes.AfterHandler(null, null, IsKilled, heartbeat?.IsLost == true, shuttingDown: true);
+            await SettleAsync(pending, before.Kind == SettleKind.Finish ? new SettleAction(SettleKind.Release) : before);
             return;
         }
 
-        if (job.IsMonitored && (heartbeat.IsLost || incarnation.IsCancellationRequested))
-        {
-            await heartbeat.DisposeAsync(); // it waited here too long: the job was given to someone else
-            LogLeaseLost(job.Queue, job.JobId);
-            return;
-        }
-
-        // A monitored job is given to others when this silo's incarnation ends; an unmonitored one is not, so it runs on.
-        using var jobCancellation = job.IsMonitored
-            ? CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token, heartbeat.LeaseLost, incarnation)
-            : CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token);
-        Func<IQueueGrain, Task<object>> settle;
-        string action;
+        using var jobCancellation = heartbeat is null
+            ? CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token)
+            : CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token, heartbeat.LeaseLost);
+        Exception? error = null;
+        string? result = null;
         try
         {
             await using var scope = _services.CreateAsyncScope();
             var handler = registration.Create(scope.ServiceProvider);
-            var result = await handler.HandleAsync(new JobContext(job, _siloId), jobCancellation.Token);
-            (settle, action) = (async q => await q.FinishAsync(job.JobId, job.LeaseToken, result), "finish");
-        }
-        catch (Exception) when (Lifetime.IsKilled || (job.IsMonitored && incarnation.IsCancellationRequested))
-        {
-            await heartbeat.DisposeAsync();
-            return; // the cluster counts this silo (or this incarnation of it) as gone: report nothing
-        }
-        catch (OperationCanceledException) when (heartbeat.IsLost)
-        {
-            await heartbeat.DisposeAsync();
-            LogLeaseLost(job.Queue, job.JobId);
-            return;
-        }
-        catch (OperationCanceledException) when (_abortJobs.IsCancellationRequested)
-        {
-            (settle, action) = (async q => await q.ReleaseAsync(job.JobId, job.LeaseToken), "release");
+            result = await handler.HandleAsync(new JobContext(job, Owner), jobCancellation.Token);
         }
         catch (Exception e)
         {
-            var error = $"{e.GetType().Name}: {e.Message}";
-            (settle, action) = (async q => await q.FailAsync(job.JobId, job.LeaseToken, error), "fail");
-            LogFailed(e, job.Queue, job.JobId, job.Attempt);
+            error = e;
         }
 
-        Track(SettleAsync(pending, settle, action));
+        var action = JobOutcomes.AfterHandler(error, result, IsKilled, heartbeat?.IsLost == true, _abortJobs.IsCancellationRequested);
+        if (action.Kind == SettleKind.Fail) LogFailed(error!, job.Queue, job.JobId, job.Attempt);
+        Track(SettleAsync(pending, action));
     }
 
-    /// <summary>Records a job's outcome, retrying transient failures; the lease keeps being renewed until it is recorded.</summary>
-    private async Task SettleAsync<T>(PendingJob pending, Func<IQueueGrain, Task<T>> settle, string action)
+    /// <summary>Records a job's outcome, retrying when there is no verdict; the lease is renewed until it is recorded.</summary>
+    private async Task SettleAsync(PendingJob pending, SettleAction action)
     {
         var job = pending.Job;
         try
         {
+            if (action.Kind == SettleKind.Abandon)
+            {
+                if (!IsKilled) LogAbandoned(job.Queue, job.JobId, action.Text ?? "");
+                return;
+            }
+
             for (var attempt = 1; ; attempt++)
             {
+                object? outcome = null;
+                Exception? error = null;
                 try
                 {
-                    var outcome = await settle(pending.Queue);
-                    if (outcome is JobUpdateOutcome.LeaseLost or FailResult { Outcome: FailOutcome.LeaseLost })
-                        LogLeaseLost(job.Queue, job.JobId);
-                    return;
+                    outcome = action.Kind switch
+                    {
+                        SettleKind.Finish => await _plane.FinishAsync(job.Queue, job.JobId, job.LeaseToken, action.Text),
+                        SettleKind.Fail => await _plane.FailAsync(job.Queue, job.JobId, job.LeaseToken, action.Text ?? ""),
+                        _ => await _plane.ReleaseAsync(job.Queue, job.JobId, job.LeaseToken),
+                    };
                 }
-                catch (Exception e) when (attempt < SettleAttempts && !Lifetime.IsKilled)
+                catch (Exception e)
                 {
-                    LogSettleRetry(e, action, job.Queue, job.JobId, attempt);
-                    await Task.Delay(TimeSpan.FromMilliseconds(100 * (1 << attempt)), _timeProvider);
+                    error = e;
+                }
+
+                if (IsKilled) return;
+                switch (JobOutcomes.AfterSettle(outcome, error, attempt, SettleTries))
+                {
+                    case SettleVerdict.Recorded:
+                        return;
+                    case SettleVerdict.LeaseLost or SettleVerdict.NotFound:
+                        LogAbandoned(job.Queue, job.JobId, "its lease was lost before its outcome was recorded");
+                        return;
+                    case SettleVerdict.Retry:
+                        LogSettleRetry(error!, action.Kind, job.Queue, job.JobId, attempt);
+                        await Task.Delay(TimeSpan.FromMilliseconds(100 * (1 << attempt)), _timeProvider, Killed);
+                        break;
+                    default:
+                        LogSettleFailed(error, action.Kind, job.Queue, job.JobId, job.IsMonitored ? "its lease will return it" : "it is unmonitored: inspect it, it stays running");
+                        return;
                 }
             }
         }
-        catch (Exception e) when (!Lifetime.IsKilled)
-        {
-            LogSettleFailed(e, action, job.Queue, job.JobId, job.IsMonitored ? "its lease will return it" : "it is unmonitored: inspect it, it stays running");
-        }
-        catch (Exception)
+        catch (OperationCanceledException) when (IsKilled)
         {
         }
         finally
         {
-            await pending.Heartbeat.DisposeAsync();
+            if (pending.Heartbeat is { } heartbeat) await heartbeat.DisposeAsync();
         }
     }
 
@@ -308,7 +270,7 @@ public sealed partial class JobWorkerService : SiloBackgroundService
         return list;
     }
 
-    private sealed record PendingJob(IQueueGrain Queue, JobHandlerRegistration Registration, ClaimedJob Job, LeaseHeartbeat Heartbeat, CancellationToken Incarnation);
+    private sealed record PendingJob(JobHandlerRegistration Registration, ClaimedJob Job, LeaseHeartbeat? Heartbeat);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: waiting up to {Timeout} for {Count} running jobs")]
     private partial void LogDraining(int count, TimeSpan timeout);
@@ -316,18 +278,18 @@ public sealed partial class JobWorkerService : SiloBackgroundService
     [LoggerMessage(Level = LogLevel.Error, Message = "Claiming from queue {Queue} failed; retrying")]
     private partial void LogClaimFailed(Exception exception, string queue);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of queue {Queue} lost its lease; its outcome was not recorded")]
-    private partial void LogLeaseLost(string queue, long jobId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of queue {Queue} was left unrecorded: {Reason}")]
+    private partial void LogAbandoned(string queue, long jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of queue {Queue} failed on attempt {Attempt}")]
     private partial void LogFailed(Exception exception, string queue, long jobId, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not {Action} job {JobId} of queue {Queue} (try {Attempt}); retrying")]
-    private partial void LogSettleRetry(Exception exception, string action, string queue, long jobId, int attempt);
+    private partial void LogSettleRetry(Exception exception, SettleKind action, string queue, long jobId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not {Action} job {JobId} of queue {Queue}; giving up: {Consequence}")]
+    private partial void LogSettleFailed(Exception? exception, SettleKind action, string queue, long jobId, string consequence);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "A worker failed outside its job handler on job {JobId} of queue {Queue}; it carries on")]
     private partial void LogRunnerFault(Exception exception, string queue, long jobId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Gave up trying to {Action} job {JobId} of queue {Queue}; {Consequence}")]
-    private partial void LogSettleFailed(Exception exception, string action, string queue, long jobId, string consequence);
 }

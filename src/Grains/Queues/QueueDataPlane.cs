@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Orleans.Jobs.Grains.Interfaces;
+using Orleans.Jobs.Storage;
+
+namespace Orleans.Jobs.Grains.Queues;
+
+/// <summary>
+/// The data plane of every queue on this silo: validates input and runs sends, claims, waits, renewals and
+/// completions straight against the job store. <see cref="QueueGrain"/> (the stateless-worker front door for clients)
+/// and the silo's workers both use it, so neither a hot queue's grain activation nor a grain call per job stands
+/// between workers and the store. Settings come from the queue's control grain, cached for
+/// <see cref="QueueOptions.SettingsCacheDuration"/>.
+/// </summary>
+public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptions<QueueOptions> options, TimeProvider timeProvider)
+{
+    private const int MaxErrorLength = 8 * 1024;
+    private const int MaxOwnerLength = 128;
+
+    private readonly QueueOptions _options = options.Value;
+    private readonly ConcurrentDictionary<string, CachedSettings> _settings = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task> _monitorsEnsured = new(StringComparer.Ordinal);
+
+    /// <summary>The job store this silo uses.</summary>
+    public IJobStore Store => store;
+
+    private DateTimeOffset Now => timeProvider.GetUtcNow();
+
+    /// <summary>Adds jobs, all or none; returns their ids in order.</summary>
+    /// <exception cref="ArgumentException">A job or option breaks a rule; nothing was stored.</exception>
+    public async Task<IReadOnlyList<long>> SendAsync(string queue, IReadOnlyList<JobMessage> jobs)
+    {
+        QueueName.Parse(queue);
+        ArgumentNullException.ThrowIfNull(jobs);
+        if (jobs.Count is 0 or > QueueLimits.MaxBatchSize)
+            throw new ArgumentOutOfRangeException(nameof(jobs), jobs.Count, $"A batch must hold 1 to {QueueLimits.MaxBatchSize} jobs.");
+        var settings = await GetSettingsAsync(queue);
+        var rows = new NewJob[jobs.Count];
+        var single = jobs.Count == 1;
+        for (var i = 0; i < jobs.Count; i++)
+            rows[i] = ToNewJob(jobs[i] ?? throw new ArgumentNullException($"jobs[{i}]"), settings, single ? "payload" : $"jobs[{i}]");
+        var ids = await store.EnqueueAsync(queue, rows, Now, CancellationToken.None);
+        await EnsureMonitorAsync(queue);
+        return ids;
+    }
+
+    /// <summary>Claims up to <see cref="ClaimOptions.MaxJobs"/> jobs now; may return none.</summary>
+    public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string queue, ClaimOptions options)
+    {
+        var claim = await ToClaimAsync(queue, options);
+        return await ClaimAsync(queue, claim);
+    }
+
+    /// <summary>Claims jobs, blocking (without polling) up to <paramref name="timeout"/> until one is sent or becomes visible.</summary>
+    public async Task<IReadOnlyList<ClaimedJob>> WaitAsync(string queue, TimeSpan timeout, ClaimOptions options, CancellationToken cancellationToken)
+    {
+        if (timeout < TimeSpan.Zero || timeout > QueueLimits.MaxWait)
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, $"A wait's timeout must be between 0 and {QueueLimits.MaxWait}.");
+        var claim = await ToClaimAsync(queue, options);
+        var deadline = Now + timeout;
+
+        // Subscribe before the first claim: a job sent between an empty claim and the wait still wakes us.
+        using var subscription = store.SubscribeAvailability(queue);
+        while (true)
+        {
+            var jobs = await ClaimAsync(queue, claim);
+            if (jobs.Count > 0)
+            {
+                if (!cancellationToken.IsCancellationRequested) return jobs;
+                // The waiter left while we claimed (a client that disconnected): give the jobs back, uncounted.
+                await Task.WhenAll(jobs.Select(job => store.ReleaseAsync(queue, job.JobId, job.LeaseToken, Now, CancellationToken.None)));
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            var now = Now;
+            var remaining = deadline - now;
+            if (remaining <= TimeSpan.Zero) return jobs;
+
+            // Delayed jobs send no signal when they become visible: wake up when the next one does.
+            if (await store.GetNextVisibleAtAsync(queue, cancellationToken) is { } nextVisible && nextVisible - now < remaining)
+                remaining = TimeSpan.FromTicks(Math.Max((nextVisible - now).Ticks, TimeSpan.FromMilliseconds(10).Ticks));
+            await subscription.WaitAsync(remaining, timeProvider, cancellationToken);
+        }
+    }
+
+    /// <summary>Extends a monitored lease to now plus <paramref name="leaseDuration"/> (default: the queue's lease).</summary>
+    public async Task<JobUpdateOutcome> RenewLeaseAsync(string queue, long jobId, Guid leaseToken, TimeSpan? leaseDuration)
+    {
+        ValidateHold(jobId, leaseToken);
+        var lease = leaseDuration ?? (await GetSettingsAsync(queue)).LeaseDuration;
+        ValidateLease(lease);
+        return await store.RenewLeaseAsync(queue, jobId, leaseToken, Now + lease, CancellationToken.None);
+    }
+
+    /// <summary>Completes a held job with an optional result.</summary>
+    public Task<JobUpdateOutcome> FinishAsync(string queue, long jobId, Guid leaseToken, string? result)
+    {
+        ValidateHold(jobId, leaseToken);
+        if (result is not null) QueueLimits.ValidatePayload(result, nameof(result));
+        return store.CompleteAsync(queue, jobId, leaseToken, result, Now, CancellationToken.None);
+    }
+
+    /// <summary>Fails a held job: it retries after the queue's backoff, or is dead-lettered after its last attempt.</summary>
+    public async Task<FailResult> FailAsync(string queue, long jobId, Guid leaseToken, string error)
+    {
+        ValidateHold(jobId, leaseToken);
+        if (string.IsNullOrEmpty(error)) error = "(no error message)";
+        if (error.Length > MaxErrorLength) error = error[..MaxErrorLength] + " …(truncated)";
+        error = QueueLimits.SanitizeText(error); // after the cut, which may split a surrogate pair
+        var settings = await GetSettingsAsync(queue);
+        return await store.FailAsync(queue, jobId, leaseToken, error, new RetryBackoff(settings.RetryDelay, settings.MaxRetryDelay), Now, CancellationToken.None);
+    }
+
+    /// <summary>Returns a held job to the queue without counting the attempt.</summary>
+    public Task<JobUpdateOutcome> ReleaseAsync(string queue, long jobId, Guid leaseToken)
+    {
+        ValidateHold(jobId, leaseToken);
+        return store.ReleaseAsync(queue, jobId, leaseToken, Now, CancellationToken.None);
+    }
+
+    /// <summary>The queue's settings, cached for <see cref="QueueOptions.SettingsCacheDuration"/>.</summary>
+    public async Task<QueueSettings> GetSettingsAsync(string queue)
+    {
+        var now = Now;
+        if (_settings.TryGetValue(queue, out var cached) && now - cached.ReadAt < _options.SettingsCacheDuration) return cached.Settings;
+        var settings = await grains.GetGrain<IQueueControlGrain>(queue).GetSettingsAsync();
+        _settings[queue] = new CachedSettings(settings, now);
+        return settings;
+    }
+
+    /// <summary>Forgets the cached settings of a queue (after a change made on this silo).</summary>
+    public void ForgetSettings(string queue) => _settings.TryRemove(queue, out _);
+
+    /// <summary>Validates a job id.</summary>
+    public static void ValidateJobId(long jobId) => Require(jobId > 0, nameof(jobId), jobId, "Job ids are positive numbers.");
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming <paramref name="name"/> and the rule unless <paramref name="ok"/>.</summary>
+    public static void Require(bool ok, string name, object? value, string rule)
+    {
+        if (!ok) throw new ArgumentOutOfRangeException(name, value, rule);
+    }
+
+    private async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string queue, JobClaim claim)
+    {
+        var jobs = await store.ClaimAsync(queue, claim, Now, CancellationToken.None);
+        if (claim.LeaseDuration is not null && jobs.Count > 0) await EnsureMonitorAsync(queue);
+        return jobs;
+    }
+
+    /// <summary>Wakes the queue's monitor once per silo; a failed attempt is retried by the next send or claim.</summary>
+    private Task EnsureMonitorAsync(string queue)
+    {
+        var ensured = _monitorsEnsured.GetOrAdd(queue, q => grains.GetGrain<IQueueControlGrain>(q).EnsureMonitorAsync());
+        if (ensured.IsFaulted || ensured.IsCanceled) _monitorsEnsured.TryRemove(new KeyValuePair<string, Task>(queue, ensured));
+        return ensured.IsCompletedSuccessfully ? Task.CompletedTask : ensured;
+    }
+
+    private NewJob ToNewJob(JobMessage message, QueueSettings settings, string field)
+    {
+        QueueLimits.ValidatePayload(message.Payload, field);
+        var options = message.Options ?? new SendOptions();
+        Require(options.Priority is >= QueueLimits.MinPriority and <= QueueLimits.MaxPriority, $"{field}.Priority", options.Priority,
+            $"Priority must be between {QueueLimits.MinPriority} and {QueueLimits.MaxPriority}.");
+        var delay = options.Delay ?? TimeSpan.Zero;
+        Require(delay >= TimeSpan.Zero && delay <= QueueLimits.MaxDelay, $"{field}.Delay", delay, $"Delay must be between 0 and {QueueLimits.MaxDelay}.");
+        var maxAttempts = options.MaxAttempts ?? settings.MaxAttempts;
+        Require(maxAttempts is >= 1 and <= QueueLimits.MaxMaxAttempts, $"{field}.MaxAttempts", maxAttempts, $"MaxAttempts must be between 1 and {QueueLimits.MaxMaxAttempts}.");
+        return new NewJob(message.Payload, options.Priority, delay > TimeSpan.Zero ? Now + delay : null, message.Expedite, maxAttempts);
+    }
+
+    private async Task<JobClaim> ToClaimAsync(string queue, ClaimOptions options)
+    {
+        var name = QueueName.Parse(queue);
+        ArgumentNullException.ThrowIfNull(options);
+        Require(options.MaxJobs is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(options.MaxJobs), options.MaxJobs, $"MaxJobs must be between 1 and {QueueLimits.MaxClaimBatch}.");
+        if (string.IsNullOrWhiteSpace(options.Owner) || options.Owner.Length > MaxOwnerLength)
+            throw new ArgumentException($"Owner must be 1 to {MaxOwnerLength} characters and not blank.", nameof(options.Owner));
+        if (name.Node is { } node && options.Node != node)
+            throw new ArgumentException($"Queue '{queue}' is local to node '{node}'; a claimer on node '{options.Node ?? "(unnamed)"}' cannot take its jobs. Elevate data to that node instead.", nameof(options.Node));
+        TimeSpan? lease = null;
+        if (options.Monitored)
+        {
+            lease = options.LeaseDuration ?? (await GetSettingsAsync(queue)).LeaseDuration;
+            ValidateLease(lease.Value);
+        }
+
+        return new JobClaim(options.MaxJobs, lease, options.Owner, options.Node);
+    }
+
+    private static void ValidateHold(long jobId, Guid leaseToken)
+    {
+        ValidateJobId(jobId);
+        if (leaseToken == Guid.Empty)
+            throw new ArgumentException("The lease token must be the one returned by the claim; it is empty.", nameof(leaseToken));
+    }
+
+    private static void ValidateLease(TimeSpan lease) =>
+        Require(lease >= QueueLimits.MinLeaseDuration && lease <= QueueLimits.MaxLeaseDuration, "leaseDuration", lease,
+            $"A lease must be between {QueueLimits.MinLeaseDuration} and {QueueLimits.MaxLeaseDuration}.");
+
+    private sealed record CachedSettings(QueueSettings Settings, DateTimeOffset ReadAt);
+}

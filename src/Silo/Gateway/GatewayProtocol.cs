@@ -1,0 +1,44 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Orleans.Jobs.Silo.Gateway;
+
+/// <summary>
+/// The HTTP protocol of a silo's gateway, for clients in other languages (.NET clients are Orleans clients). Grains
+/// are named by their stable Orleans alias (such as <c>jobs.queue</c>) and methods by theirs (such as <c>send</c>).
+/// </summary>
+public static class GatewayProtocol
+{
+    /// <summary>The header carrying the cluster key.</summary>
+    public const string ClusterKeyHeader = "X-Orleans-Jobs-Cluster-Key";
+
+    /// <summary>The path of grain calls (POST, body <see cref="GatewayCall"/>).</summary>
+    public const string CallPath = "/v1/grains/call";
+
+    /// <summary>The path of the cluster status (GET).</summary>
+    public const string ClusterPath = "/v1/cluster";
+
+    /// <summary>The path of the liveness probe (GET, no key needed).</summary>
+    public const string HealthPath = "/healthz";
+
+    /// <summary>The JSON options used on the wire.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+    };
+}
+
+/// <summary>A grain call: the grain interface's alias, the grain key, the method's alias, and its arguments (one JSON value per parameter, cancellation tokens left out).</summary>
+public sealed record GatewayCall(string Interface, string Key, string Method, JsonElement[] Arguments);
+
+/// <summary>A successful call's result (null for a plain Task).</summary>
+public sealed record GatewayResult(JsonElement? Result);
+
+/// <summary>A failed call: the exception type, its message and, for argument errors, the parameter.</summary>
+public sealed record GatewayError(string Type, string Message, string? ParamName = null);
+
+/// <summary>The silos of a cluster, as the gateway sees them.</summary>
+public sealed record ClusterStatus(string Store, string ServedBy, IReadOnlyList<ClusterSilo> Silos);
+
+/// <summary>One silo of <see cref="ClusterStatus"/>.</summary>
+public sealed record ClusterSilo(string Address, string Name, string HostName, string Status, DateTimeOffset StartedAt, DateTimeOffset? IAmAliveTime);

@@ -1,0 +1,74 @@
+using Orleans.Jobs.Grains.Interfaces;
+
+namespace Orleans.Jobs.Storage;
+
+/// <summary>
+/// Job rows. Jobs are claimed concurrently without turns; every change that depends on a claim checks the lease token.
+/// </summary>
+public interface IJobStore
+{
+    /// <summary>A short name for logs, errors and status, such as "in-memory" or "postgresql".</summary>
+    string ProviderName { get; }
+
+    /// <summary>Adds jobs to a queue, all or none; returns their ids in order.</summary>
+    Task<IReadOnlyList<long>> EnqueueAsync(string queue, IReadOnlyList<NewJob> jobs, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Claims up to <see cref="JobClaim.MaxJobs"/> visible jobs, highest priority first, then front (expedited, newest first), then back in send order.
+    /// Each claim raises the job's attempt by one.
+    /// </summary>
+    Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Extends a monitored lease to <paramref name="expiresAt"/> if <paramref name="leaseToken"/> still holds the job.</summary>
+    Task<JobUpdateOutcome> RenewLeaseAsync(string queue, long jobId, Guid leaseToken, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+
+    /// <summary>Completes a running job if <paramref name="leaseToken"/> still holds it.</summary>
+    Task<JobUpdateOutcome> CompleteAsync(string queue, long jobId, Guid leaseToken, string? result, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Fails a running job if <paramref name="leaseToken"/> still holds it: it retries after a backoff, or is dead-lettered after its last attempt.</summary>
+    Task<FailResult> FailAsync(string queue, long jobId, Guid leaseToken, string error, RetryBackoff backoff, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Returns a running job to the queue without counting the attempt (graceful shutdown).</summary>
+    Task<JobUpdateOutcome> ReleaseAsync(string queue, long jobId, Guid leaseToken, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Returns the monitored jobs of a queue whose lease expired; those on their last attempt are dead-lettered. Returns how many were handled.</summary>
+    Task<int> RecoverExpiredLeasesAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Returns at once the monitored jobs held by <paramref name="owner"/>, as if their leases had expired. Callers pass
+    /// the owner of a silo that Orleans membership declared dead; owners name one silo incarnation (address and
+    /// generation), so a restarted silo never shares an owner with its dead predecessor.
+    /// </summary>
+    Task<int> RecoverJobsOfOwnerAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Returns a job of a queue, or null.</summary>
+    Task<JobInfo?> GetJobAsync(string queue, long jobId, CancellationToken cancellationToken);
+
+    /// <summary>Counts a queue's jobs by state.</summary>
+    Task<QueueCounts> GetCountsAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Lists a queue's dead-lettered jobs, oldest first.</summary>
+    Task<IReadOnlyList<JobInfo>> GetDeadLettersAsync(string queue, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Makes a dead-lettered job available again with a fresh set of attempts.</summary>
+    Task<JobUpdateOutcome> RequeueDeadLetterAsync(string queue, long jobId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a queue's completed jobs finished before <paramref name="completedBefore"/> and dead letters before <paramref name="deadLetteredBefore"/>; returns how many.</summary>
+    Task<int> PruneFinishedAsync(string queue, DateTimeOffset completedBefore, DateTimeOffset deadLetteredBefore, CancellationToken cancellationToken);
+
+    /// <summary>The earliest visible-at time among a queue's available jobs, or null when it has none.</summary>
+    Task<DateTimeOffset?> GetNextVisibleAtAsync(string queue, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Subscribes to "jobs may have become available" signals for a queue. Subscribe before claiming, so a job
+    /// sent between an empty claim and the wait is not missed.
+    /// </summary>
+    IJobAvailabilitySubscription SubscribeAvailability(string queue);
+}
+
+/// <summary>A subscription to a queue's availability signals.</summary>
+public interface IJobAvailabilitySubscription : IDisposable
+{
+    /// <summary>Waits until a signal arrived since subscribing (or since the last wait) or <paramref name="timeout"/> passes; true when signalled.</summary>
+    Task<bool> WaitAsync(TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken);
+}

@@ -1,0 +1,356 @@
+using System.Collections.Concurrent;
+using Orleans.Jobs.Grains.Interfaces;
+
+namespace Orleans.Jobs.Storage.InMemory;
+
+public sealed partial class InMemoryJobStore
+{
+    private readonly ConcurrentDictionary<string, QueueRows> _queues = new(StringComparer.Ordinal);
+    private readonly AvailabilityBroadcaster _availability = new();
+    private long _lastJobId;
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<long>> EnqueueAsync(string queue, IReadOnlyList<NewJob> jobs, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        var ids = new long[jobs.Count];
+        lock (rows)
+        {
+            for (var i = 0; i < jobs.Count; i++)
+            {
+                var job = jobs[i];
+                var visibleAt = job.VisibleAt is { } at && at > now ? at : now;
+                var row = new JobRow
+                {
+                    Id = Interlocked.Increment(ref _lastJobId),
+                    Queue = queue,
+                    Payload = job.Payload,
+                    Priority = job.Priority,
+                    Position = JobRules.Position(job.Front, visibleAt),
+                    EnqueuedAt = now,
+                    VisibleAt = visibleAt,
+                    MaxAttempts = job.MaxAttempts,
+                };
+                rows.All.Add(row.Id, row);
+                rows.MakeAvailable(row, now);
+                ids[i] = row.Id;
+            }
+        }
+
+        _availability.Signal(queue);
+        return Task.FromResult<IReadOnlyList<long>>(ids);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        var claimed = new List<ClaimedJob>();
+        lock (rows)
+        {
+            rows.PromoteVisible(now);
+            while (claimed.Count < claim.MaxJobs && rows.Available.Min is { } row)
+            {
+                rows.Available.Remove(row);
+                row.State = JobState.Running;
+                row.Attempt++;
+                row.LeaseToken = Guid.NewGuid();
+                row.LeaseExpiresAt = claim.LeaseDuration is { } lease ? now + lease : null;
+                row.Owner = claim.Owner;
+                rows.Running.Add(row.Id, row);
+                claimed.Add(new ClaimedJob(row.Id, queue, row.Payload, row.Priority, row.Attempt, row.MaxAttempts, row.LeaseToken, claim.LeaseDuration, row.LeaseExpiresAt, row.EnqueuedAt));
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<ClaimedJob>>(claimed);
+    }
+
+    /// <inheritdoc />
+    public Task<JobUpdateOutcome> RenewLeaseAsync(string queue, long jobId, Guid leaseToken, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        UpdateHeld(queue, jobId, leaseToken, (rows, row) =>
+        {
+            if (row.LeaseExpiresAt is null) return JobUpdateOutcome.LeaseLost; // unmonitored claims hold no lease to renew
+            row.LeaseExpiresAt = expiresAt;
+            return JobUpdateOutcome.Updated;
+        });
+
+    /// <inheritdoc />
+    public Task<JobUpdateOutcome> CompleteAsync(string queue, long jobId, Guid leaseToken, string? result, DateTimeOffset now, CancellationToken cancellationToken) =>
+        UpdateHeld(queue, jobId, leaseToken, (rows, row) =>
+        {
+            rows.Finish(row, JobState.Completed, now);
+            row.Result = result;
+            return JobUpdateOutcome.Updated;
+        });
+
+    /// <inheritdoc />
+    public async Task<FailResult> FailAsync(string queue, long jobId, Guid leaseToken, string error, RetryBackoff backoff, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        DateTimeOffset? retryAt = null;
+        var outcome = await UpdateHeld(queue, jobId, leaseToken, (rows, row) =>
+        {
+            row.LastError = error;
+            if (row.Attempt >= row.MaxAttempts)
+            {
+                rows.Finish(row, JobState.DeadLettered, now);
+                return JobUpdateOutcome.Updated;
+            }
+
+            rows.Running.Remove(row.Id);
+            row.VisibleAt = now + backoff.DelayAfter(row.Attempt);
+            row.Position = JobRules.Position(front: false, row.VisibleAt);
+            rows.MakeAvailable(row, now);
+            retryAt = row.VisibleAt;
+            return JobUpdateOutcome.Updated;
+        });
+
+        return outcome switch
+        {
+            JobUpdateOutcome.NotFound => new FailResult(FailOutcome.NotFound),
+            JobUpdateOutcome.LeaseLost => new FailResult(FailOutcome.LeaseLost),
+            _ when retryAt is null => new FailResult(FailOutcome.DeadLettered),
+            _ => new FailResult(FailOutcome.WillRetry, retryAt),
+        };
+    }
+
+    /// <inheritdoc />
+    public Task<JobUpdateOutcome> ReleaseAsync(string queue, long jobId, Guid leaseToken, DateTimeOffset now, CancellationToken cancellationToken) =>
+        UpdateHeld(queue, jobId, leaseToken, (rows, row) =>
+        {
+            rows.Running.Remove(row.Id);
+            row.Attempt--; // a released job was not tried: the attempt does not count
+            rows.MakeAvailable(row, now);
+            return JobUpdateOutcome.Updated;
+        });
+
+    /// <inheritdoc />
+    public Task<int> RecoverExpiredLeasesAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        int recovered;
+        lock (rows)
+            recovered = rows.Recover(r => r.LeaseExpiresAt is { } expiry && expiry <= now, now, JobRules.LeaseExpiredReason);
+        if (recovered > 0) _availability.Signal(queue);
+        return Task.FromResult(recovered);
+    }
+
+    /// <inheritdoc />
+    public Task<int> RecoverJobsOfOwnerAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        foreach (var rows in _queues.Values)
+        {
+            int recovered;
+            lock (rows)
+                recovered = rows.Recover(r => r.LeaseExpiresAt is not null && r.Owner == owner, now, JobRules.OwnerDiedReason(owner));
+            if (recovered > 0) _availability.Signal(rows.Queue);
+            total += recovered;
+        }
+
+        return Task.FromResult(total);
+    }
+
+    /// <inheritdoc />
+    public Task<JobInfo?> GetJobAsync(string queue, long jobId, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        lock (rows)
+            return Task.FromResult(rows.All.TryGetValue(jobId, out var row) ? row.ToInfo() : null);
+    }
+
+    /// <inheritdoc />
+    public Task<QueueCounts> GetCountsAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        lock (rows)
+        {
+            rows.PromoteVisible(now);
+            return Task.FromResult(new QueueCounts(rows.Available.Count, rows.Delayed.Count, rows.Running.Count, rows.CompletedCount, rows.DeadLetters.Count));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<JobInfo>> GetDeadLettersAsync(string queue, int limit, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        lock (rows)
+            return Task.FromResult<IReadOnlyList<JobInfo>>(rows.DeadLetters.Values.Take(limit).Select(r => r.ToInfo()).ToList());
+    }
+
+    /// <inheritdoc />
+    public Task<JobUpdateOutcome> RequeueDeadLetterAsync(string queue, long jobId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        lock (rows)
+        {
+            if (!rows.All.TryGetValue(jobId, out var row)) return Task.FromResult(JobUpdateOutcome.NotFound);
+            if (row.State != JobState.DeadLettered) return Task.FromResult(JobUpdateOutcome.LeaseLost);
+            rows.DeadLetters.Remove(row.Id);
+            row.Attempt = 0;
+            row.FinishedAt = null;
+            row.VisibleAt = now;
+            row.Position = JobRules.Position(front: false, now);
+            rows.MakeAvailable(row, now);
+        }
+
+        _availability.Signal(queue);
+        return Task.FromResult(JobUpdateOutcome.Updated);
+    }
+
+    /// <inheritdoc />
+    public Task<DateTimeOffset?> GetNextVisibleAtAsync(string queue, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        lock (rows)
+        {
+            DateTimeOffset? next = rows.Available.Count > 0 ? DateTimeOffset.MinValue : rows.Delayed.Min?.VisibleAt;
+            return Task.FromResult(next);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<int> PruneFinishedAsync(string queue, DateTimeOffset completedBefore, DateTimeOffset deadLetteredBefore, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        lock (rows)
+            return Task.FromResult(rows.Prune(completedBefore, deadLetteredBefore));
+    }
+
+    /// <inheritdoc />
+    public IJobAvailabilitySubscription SubscribeAvailability(string queue) => _availability.Subscribe(queue);
+
+    private QueueRows Rows(string queue) => _queues.GetOrAdd(queue, static q => new QueueRows(q));
+
+    private Task<JobUpdateOutcome> UpdateHeld(string queue, long jobId, Guid leaseToken, Func<QueueRows, JobRow, JobUpdateOutcome> update)
+    {
+        var rows = Rows(queue);
+        JobUpdateOutcome outcome;
+        var signal = false;
+        lock (rows)
+        {
+            if (!rows.All.TryGetValue(jobId, out var row))
+                return Task.FromResult(JobUpdateOutcome.NotFound);
+            if (row.State != JobState.Running || row.LeaseToken != leaseToken)
+                return Task.FromResult(JobUpdateOutcome.LeaseLost);
+            outcome = update(rows, row);
+            signal = row.State == JobState.Available;
+        }
+
+        if (signal) _availability.Signal(queue);
+        return Task.FromResult(outcome);
+    }
+
+    private sealed class JobRow
+    {
+        public long Id;
+        public required string Queue;
+        public required string Payload;
+        public int Priority;
+        public long Position;
+        public DateTimeOffset EnqueuedAt;
+        public DateTimeOffset VisibleAt;
+        public JobState State;
+        public int Attempt;
+        public int MaxAttempts;
+        public Guid LeaseToken;
+        public DateTimeOffset? LeaseExpiresAt;
+        public string? Owner;
+        public DateTimeOffset? FinishedAt;
+        public string? Result;
+        public string? LastError;
+
+        public JobInfo ToInfo() => new(Id, Queue, State, Payload, Priority, Attempt, MaxAttempts, EnqueuedAt, VisibleAt, Owner, LeaseExpiresAt, FinishedAt, Result, LastError);
+    }
+
+    /// <summary>The rows of one queue. Every member is used under a lock on the instance.</summary>
+    private sealed class QueueRows(string queue)
+    {
+        private static readonly Comparer<JobRow> ClaimOrder = Comparer<JobRow>.Create(static (a, b) =>
+        {
+            var byPriority = b.Priority.CompareTo(a.Priority);
+            if (byPriority != 0) return byPriority;
+            var byPosition = a.Position.CompareTo(b.Position);
+            return byPosition != 0 ? byPosition : a.Id.CompareTo(b.Id);
+        });
+
+        private static readonly Comparer<JobRow> VisibilityOrder = Comparer<JobRow>.Create(static (a, b) =>
+        {
+            var byTime = a.VisibleAt.CompareTo(b.VisibleAt);
+            return byTime != 0 ? byTime : a.Id.CompareTo(b.Id);
+        });
+
+        public string Queue => queue;
+        public Dictionary<long, JobRow> All { get; } = [];
+        public SortedSet<JobRow> Available { get; } = new(ClaimOrder);
+        public SortedSet<JobRow> Delayed { get; } = new(VisibilityOrder);
+        public Dictionary<long, JobRow> Running { get; } = [];
+        public SortedDictionary<long, JobRow> DeadLetters { get; } = [];
+        public long CompletedCount { get; private set; }
+
+        public void MakeAvailable(JobRow row, DateTimeOffset now)
+        {
+            row.State = JobState.Available;
+            row.LeaseExpiresAt = null;
+            row.Owner = null;
+            row.LeaseToken = Guid.Empty;
+            if (row.VisibleAt <= now) Available.Add(row);
+            else Delayed.Add(row);
+        }
+
+        public void PromoteVisible(DateTimeOffset now)
+        {
+            while (Delayed.Min is { } row && row.VisibleAt <= now)
+            {
+                Delayed.Remove(row);
+                Available.Add(row);
+            }
+        }
+
+        public void Finish(JobRow row, JobState state, DateTimeOffset now)
+        {
+            Running.Remove(row.Id);
+            row.State = state;
+            row.FinishedAt = now;
+            row.LeaseExpiresAt = null;
+            row.LeaseToken = Guid.Empty;
+            if (state == JobState.DeadLettered) DeadLetters.Add(row.Id, row);
+            else CompletedCount++;
+        }
+
+        public int Prune(DateTimeOffset completedBefore, DateTimeOffset deadLetteredBefore)
+        {
+            var expired = All.Values.Where(r =>
+                (r.State == JobState.Completed && r.FinishedAt < completedBefore) ||
+                (r.State == JobState.DeadLettered && r.FinishedAt < deadLetteredBefore)).ToList();
+            foreach (var row in expired)
+            {
+                All.Remove(row.Id);
+                if (row.State == JobState.Completed) CompletedCount--;
+                else DeadLetters.Remove(row.Id);
+            }
+
+            return expired.Count;
+        }
+
+        /// <summary>Returns the running jobs matching <paramref name="lost"/> to the queue, or dead-letters them on their last attempt.</summary>
+        public int Recover(Func<JobRow, bool> lost, DateTimeOffset now, string reason)
+        {
+            var rows = Running.Values.Where(lost).ToList();
+            foreach (var row in rows)
+            {
+                row.LastError = JobRules.LostAttempt(row.Attempt, row.MaxAttempts, reason);
+                if (row.Attempt >= row.MaxAttempts)
+                {
+                    Finish(row, JobState.DeadLettered, now);
+                }
+                else
+                {
+                    Running.Remove(row.Id);
+                    MakeAvailable(row, now);
+                }
+            }
+
+            return rows.Count;
+        }
+    }
+}

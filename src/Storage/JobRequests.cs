@@ -1,0 +1,30 @@
+namespace Orleans.Jobs.Storage;
+
+/// <summary>A job to add to a queue.</summary>
+/// <param name="Payload">The job's data. Opaque to the runtime (often JSON).</param>
+/// <param name="Priority">Higher runs first. Jobs of equal priority run in queue order.</param>
+/// <param name="VisibleAt">The job cannot be claimed before this time; null means at once.</param>
+/// <param name="Front">True puts the job at the front of its priority (expedite); false at the back (send).</param>
+/// <param name="MaxAttempts">How many times the job may be claimed before it is dead-lettered.</param>
+public sealed record NewJob(string Payload, int Priority, DateTimeOffset? VisibleAt, bool Front, int MaxAttempts);
+
+/// <summary>A request to claim jobs.</summary>
+/// <param name="MaxJobs">The most jobs to claim at once.</param>
+/// <param name="LeaseDuration">Monitored claims take a lease of this length; null claims without a lease (unmonitored).</param>
+/// <param name="Owner">Who claims: a silo id for worker grains, a client id for clients. Jobs of a dead silo are recovered by this.</param>
+/// <param name="Node">The node of the claimer; a seam for node-local queues.</param>
+public sealed record JobClaim(int MaxJobs, TimeSpan? LeaseDuration, string Owner, string? Node = null);
+
+/// <summary>
+/// How long a failed job waits before its next attempt: <see cref="Base"/> doubled per attempt, capped at <see cref="Max"/>.
+/// </summary>
+public sealed record RetryBackoff(TimeSpan Base, TimeSpan Max)
+{
+    /// <summary>The delay before the attempt after <paramref name="failedAttempt"/>.</summary>
+    public TimeSpan DelayAfter(int failedAttempt)
+    {
+        var exponent = Math.Clamp(failedAttempt - 1, 0, 30);
+        var ticks = Math.Min((double)Base.Ticks * Math.Pow(2, exponent), Max.Ticks);
+        return TimeSpan.FromTicks((long)ticks);
+    }
+}

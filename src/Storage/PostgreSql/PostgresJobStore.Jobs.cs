@@ -1,0 +1,277 @@
+using Npgsql;
+using Orleans.Jobs.Grains.Interfaces;
+
+namespace Orleans.Jobs.Storage.PostgreSql;
+
+public sealed partial class PostgresJobStore
+{
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<long>> EnqueueAsync(string queue, IReadOnlyList<NewJob> jobs, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var visible = jobs.Select(j => j.VisibleAt is { } at && at > now ? at : now).ToArray();
+        await using var batch = _dataSource.CreateBatch();
+        batch.BatchCommands.Add(BatchCommand(_sql.Enqueue,
+            ("queue", queue), ("now", now),
+            ("payloads", jobs.Select(j => j.Payload).ToArray()),
+            ("priorities", jobs.Select(j => j.Priority).ToArray()),
+            ("positions", jobs.Select((j, i) => JobRules.Position(j.Front, visible[i])).ToArray()),
+            ("visible", visible),
+            ("maxAttempts", jobs.Select(j => j.MaxAttempts).ToArray())));
+        batch.BatchCommands.Add(NotifyCommand(queue)); // one implicit transaction: waiters wake once the rows are visible
+
+        var ids = new List<long>(jobs.Count);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetInt64(0));
+        ids.Sort(); // identities are assigned in input order
+        _availability.Signal(queue); // this process's waiters need not wait for the NOTIFY round trip
+        return ids;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var lease = claim.LeaseDuration;
+        await using var command = Command(_sql.Claim, ("queue", queue), ("now", now), ("max", claim.MaxJobs), ("owner", claim.Owner),
+            ("leaseUs", Nullable(lease is { } l ? Microseconds(l) : null)), ("expires", Nullable(lease is { } d ? now + d : null)));
+        var claimed = new List<(long Position, ClaimedJob Job)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var job = new ClaimedJob(reader.GetInt64(0), queue, reader.GetString(1), reader.GetInt32(2), reader.GetInt32(4), reader.GetInt32(5),
+                reader.GetGuid(6), lease, reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8));
+            claimed.Add((reader.GetInt64(3), job));
+        }
+
+        // UPDATE ... RETURNING has no order: restore the claim order.
+        return claimed.OrderByDescending(c => c.Job.Priority).ThenBy(c => c.Position).ThenBy(c => c.Job.JobId).Select(c => c.Job).ToList();
+    }
+
+    /// <inheritdoc />
+    public async Task<JobUpdateOutcome> RenewLeaseAsync(string queue, long jobId, Guid leaseToken, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        await using var command = Command(_sql.Renew, ("id", jobId), ("queue", queue), ("token", leaseToken), ("expires", expiresAt));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? JobUpdateOutcome.Updated : await WhyNotHeldAsync(queue, jobId, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<JobUpdateOutcome> CompleteAsync(string queue, long jobId, Guid leaseToken, string? result, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var completions = _completions ?? throw new InvalidOperationException("The PostgreSQL store is not started: call StartAsync first (a silo does this when it starts).");
+        return completions.CompleteAsync(new PendingCompletion(queue, jobId, leaseToken, result, now));
+    }
+
+    /// <inheritdoc />
+    public async Task<FailResult> FailAsync(string queue, long jobId, Guid leaseToken, string error, RetryBackoff backoff, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        int attempt, maxAttempts;
+        await using (var held = Command(connection, transaction, _sql.LockHeldJob, ("id", jobId), ("queue", queue), ("token", leaseToken)))
+        await using (var reader = await held.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                await reader.DisposeAsync();
+                return await WhyNotHeldAsync(queue, jobId, cancellationToken) == JobUpdateOutcome.NotFound
+                    ? new FailResult(FailOutcome.NotFound)
+                    : new FailResult(FailOutcome.LeaseLost);
+            }
+
+            (attempt, maxAttempts) = (reader.GetInt32(0), reader.GetInt32(1));
+        }
+
+        FailResult result;
+        if (attempt >= maxAttempts)
+        {
+            await using var dead = Command(connection, transaction, _sql.DeadLetterJob, ("id", jobId), ("now", now), ("error", error));
+            await dead.ExecuteNonQueryAsync(cancellationToken);
+            result = new FailResult(FailOutcome.DeadLettered);
+        }
+        else
+        {
+            var retryAt = now + backoff.DelayAfter(attempt);
+            await using var retry = Command(connection, transaction, _sql.RetryJob, ("id", jobId), ("visible", retryAt),
+                ("position", JobRules.Position(front: false, retryAt)), ("error", error));
+            await retry.ExecuteNonQueryAsync(cancellationToken);
+            result = new FailResult(FailOutcome.WillRetry, retryAt);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async Task<JobUpdateOutcome> ReleaseAsync(string queue, long jobId, Guid leaseToken, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = Command(_sql.Release, ("id", jobId), ("queue", queue), ("token", leaseToken));
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0) return await WhyNotHeldAsync(queue, jobId, cancellationToken);
+        await NotifyAsync([queue], cancellationToken);
+        return JobUpdateOutcome.Updated;
+    }
+
+    /// <inheritdoc />
+    public Task<int> RecoverExpiredLeasesAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken) =>
+        RecoverAsync(_sql.RecoverExpired, cancellationToken, ("queue", queue), ("now", now), ("reason", JobRules.LeaseExpiredReason));
+
+    /// <inheritdoc />
+    public Task<int> RecoverJobsOfOwnerAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken) =>
+        RecoverAsync(_sql.RecoverOwner, cancellationToken, ("owner", owner), ("now", now), ("reason", JobRules.OwnerDiedReason(owner)));
+
+    /// <inheritdoc />
+    public async Task<JobInfo?> GetJobAsync(string queue, long jobId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(_sql.ReadJob, ("id", jobId), ("queue", queue));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadJob(reader) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<QueueCounts> GetCountsAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = Command(_sql.CountJobs, ("queue", queue), ("now", now));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new QueueCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobInfo>> GetDeadLettersAsync(string queue, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = Command(_sql.DeadLetters, ("queue", queue), ("limit", limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var jobs = new List<JobInfo>();
+        while (await reader.ReadAsync(cancellationToken)) jobs.Add(ReadJob(reader));
+        return jobs;
+    }
+
+    /// <inheritdoc />
+    public async Task<JobUpdateOutcome> RequeueDeadLetterAsync(string queue, long jobId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = Command(_sql.Requeue, ("id", jobId), ("queue", queue), ("now", now), ("position", JobRules.Position(front: false, now)));
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 1)
+        {
+            await NotifyAsync([queue], cancellationToken);
+            return JobUpdateOutcome.Updated;
+        }
+
+        return await GetJobAsync(queue, jobId, cancellationToken) is null ? JobUpdateOutcome.NotFound : JobUpdateOutcome.LeaseLost;
+    }
+
+    /// <inheritdoc />
+    public async Task<DateTimeOffset?> GetNextVisibleAtAsync(string queue, CancellationToken cancellationToken)
+    {
+        await using var command = Command(_sql.NextVisible, ("queue", queue));
+        return await command.ExecuteScalarAsync(cancellationToken) is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<int> PruneFinishedAsync(string queue, DateTimeOffset completedBefore, DateTimeOffset deadLetteredBefore, CancellationToken cancellationToken)
+    {
+        await using var command = Command(_sql.PruneFinished, ("queue", queue), ("completedBefore", completedBefore), ("deadBefore", deadLetteredBefore));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public IJobAvailabilitySubscription SubscribeAvailability(string queue) => _availability.Subscribe(queue);
+
+    private async Task WriteCompletionsAsync(IReadOnlyList<PendingCompletion> batch)
+    {
+        HashSet<(long, Guid)> completed;
+        try
+        {
+            completed = await CompleteBatchAsync(batch);
+        }
+        catch (PostgresException dataError) when (batch.Count > 1 && dataError.SqlState[..2] is "22" or "23" or "54")
+        {
+            // A data error in one row must not fail the others: write them one by one, each failing on its own.
+            // (Connection errors fail the batch as a whole; the callers retry.)
+            foreach (var completion in batch)
+            {
+                try { await WriteCompletionsAsync([completion]); }
+                catch (Exception e) { completion.Outcome.TrySetException(e); }
+            }
+
+            return;
+        }
+
+        // Matched on id and token: a stale holder batched with the current one is not told it finished the job.
+        foreach (var completion in batch)
+        {
+            if (completed.Contains((completion.JobId, completion.LeaseToken)))
+                completion.Outcome.TrySetResult(JobUpdateOutcome.Updated);
+            else
+                completion.Outcome.TrySetResult(await WhyNotHeldAsync(completion.Queue, completion.JobId, CancellationToken.None));
+        }
+    }
+
+    private async Task<HashSet<(long, Guid)>> CompleteBatchAsync(IReadOnlyList<PendingCompletion> batch)
+    {
+        var completed = new HashSet<(long, Guid)>();
+        await using var command = Command(_sql.CompleteBatch,
+            ("ids", batch.Select(c => c.JobId).ToArray()),
+            ("queues", batch.Select(c => c.Queue).ToArray()),
+            ("tokens", batch.Select(c => c.LeaseToken).ToArray()),
+            ("results", batch.Select(c => c.Result).ToArray()),
+            ("finished", batch.Select(c => c.FinishedAt).ToArray()));
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) completed.Add((reader.GetInt64(0), reader.GetGuid(1)));
+        return completed;
+    }
+
+    private async Task<JobUpdateOutcome> WhyNotHeldAsync(string queue, long jobId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(_sql.ExistingJobs, ("ids", new[] { jobId }), ("queue", queue));
+        return await command.ExecuteScalarAsync(cancellationToken) is null ? JobUpdateOutcome.NotFound : JobUpdateOutcome.LeaseLost;
+    }
+
+    private async Task<int> RecoverAsync(string sql, CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        var queues = new List<string>();
+        var total = 0;
+        await using (var command = Command(sql, parameters))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                queues.Add(reader.GetString(0));
+                total += reader.GetInt32(1);
+            }
+        }
+
+        if (queues.Count > 0) await NotifyAsync(queues, cancellationToken);
+        return total;
+    }
+
+    private async Task NotifyAsync(IReadOnlyList<string> queues, CancellationToken cancellationToken)
+    {
+        await using var batch = _dataSource.CreateBatch();
+        foreach (var queue in queues) batch.BatchCommands.Add(NotifyCommand(queue));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        foreach (var queue in queues) _availability.Signal(queue);
+    }
+
+    private NpgsqlBatchCommand NotifyCommand(string queue) => BatchCommand(_sql.Notify, ("channel", _sql.Channel), ("queue", queue));
+
+    private static NpgsqlBatchCommand BatchCommand(string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var (name, value) in parameters) command.Parameters.Add(new NpgsqlParameter(name, value));
+        return command;
+    }
+
+    private static JobInfo ReadJob(NpgsqlDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.GetString(1),
+        (JobState)reader.GetInt16(2),
+        reader.GetString(3),
+        reader.GetInt32(4),
+        reader.GetInt32(5),
+        reader.GetInt32(6),
+        reader.GetFieldValue<DateTimeOffset>(7),
+        reader.GetFieldValue<DateTimeOffset>(8),
+        reader.IsDBNull(9) ? null : reader.GetString(9),
+        reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10),
+        reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11),
+        reader.IsDBNull(12) ? null : reader.GetString(12),
+        reader.IsDBNull(13) ? null : reader.GetString(13));
+}

@@ -1,0 +1,151 @@
+namespace Orleans.Jobs.Storage.PostgreSql;
+
+/// <summary>
+/// Every SQL statement of the PostgreSQL provider (the schema itself is in Migrations/). Statements are written
+/// against the placeholder schema "{schema}" and bound to the configured schema once, when the store is created.
+/// Every statement on jobs is keyed by queue (or by owner for dead-silo recovery), so the tables can be sharded.
+/// </summary>
+internal sealed class PostgresQueries(string schema)
+{
+    private string S(string sql) => sql.Replace("{schema}", schema, StringComparison.Ordinal);
+
+    /// <summary>The NOTIFY channel of this schema: payload is the queue name.</summary>
+    public string Channel { get; } = $"oj_{schema}";
+
+    // ---- migrations ----
+
+    public string MigrationLock => "select pg_advisory_lock(@key)";
+    public string MigrationUnlock => "select pg_advisory_unlock(@key)";
+    public string CreateSchema => S("create schema if not exists {schema}; create table if not exists {schema}.schema_migrations (version int primary key, name text not null, applied_at timestamptz not null default now())");
+    public string AppliedMigrations => S("select version from {schema}.schema_migrations");
+    public string RecordMigration => S("insert into {schema}.schema_migrations (version, name) values (@version, @name)");
+    public string Bind(string migrationSql) => S(migrationSql);
+
+    // ---- jobs ----
+
+    private const string JobColumns = "id, queue, state, payload, priority, attempt, max_attempts, enqueued_at, visible_at, owner, lease_expires_at, null::timestamptz as finished_at, null::text as result, last_error";
+    private const string FinishedColumns = "id, queue, state, payload, priority, attempt, max_attempts, enqueued_at, visible_at, owner, null::timestamptz as lease_expires_at, finished_at, result, last_error";
+
+    public string Enqueue => S("""
+        insert into {schema}.jobs (queue, state, payload, priority, position, enqueued_at, visible_at, max_attempts)
+        select @queue, 0, u.payload, u.priority, u.position, @now, u.visible_at, u.max_attempts
+        from unnest(@payloads, @priorities, @positions, @visible, @maxAttempts) with ordinality as u(payload, priority, position, visible_at, max_attempts, ord)
+        order by u.ord
+        returning id
+        """);
+    public string Notify => "select pg_notify(@channel, @queue)";
+
+    public string Claim => S("""
+        with next as (
+            select id from {schema}.jobs
+            where queue = @queue and state = 0 and visible_at <= @now
+            order by priority desc, position, id
+            limit @max
+            for update skip locked)
+        update {schema}.jobs j
+        set state = 1, attempt = j.attempt + 1, lease_token = gen_random_uuid(), lease_duration_us = @leaseUs,
+            lease_expires_at = @expires, owner = @owner
+        from next where j.id = next.id
+        returning j.id, j.payload, j.priority, j.position, j.attempt, j.max_attempts, j.lease_token, j.lease_expires_at, j.enqueued_at
+        """);
+
+    public string Renew => S("""
+        update {schema}.jobs set lease_expires_at = @expires
+        where id = @id and queue = @queue and state = 1 and lease_token = @token and lease_expires_at is not null
+        """);
+
+    /// <summary>Completes a batch: moves the held jobs to the archive; returns the ids that were completed.</summary>
+    public string CompleteBatch => S("""
+        with input as (
+            select * from unnest(@ids, @queues, @tokens, @results, @finished) as i(id, queue, token, result, finished_at)),
+        moved as (
+            delete from {schema}.jobs j using input i
+            where j.id = i.id and j.queue = i.queue and j.state = 1 and j.lease_token = i.token
+            returning j.*, i.result as result, i.finished_at as finished_at),
+        archived as (
+            insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error)
+            select id, queue, 2, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error from moved)
+        select id, lease_token from moved
+        """);
+
+    /// <summary>Of the given ids, those that exist in a queue (to tell a lost lease from an unknown job).</summary>
+    public string ExistingJobs => S("""
+        select id from {schema}.jobs where id = any(@ids) and queue = @queue
+        union all
+        select id from {schema}.finished_jobs where id = any(@ids) and queue = @queue
+        """);
+
+    public string LockHeldJob => S("select attempt, max_attempts from {schema}.jobs where id = @id and queue = @queue and state = 1 and lease_token = @token for update");
+
+    public string RetryJob => S("""
+        update {schema}.jobs set state = 0, visible_at = @visible, position = @position, last_error = @error,
+            lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null
+        where id = @id
+        """);
+
+    public string DeadLetterJob => S("""
+        with moved as (delete from {schema}.jobs where id = @id returning *)
+        insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error)
+        select id, queue, 3, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, @now, null, @error from moved
+        """);
+
+    public string Release => S("""
+        update {schema}.jobs set state = 0, attempt = attempt - 1, lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null
+        where id = @id and queue = @queue and state = 1 and lease_token = @token
+        """);
+
+    /// <summary>Dead-letters the lost jobs that were on their last attempt, then returns the rest; @reason explains the loss.</summary>
+    private const string RecoverLost = """
+        with lost as (
+            select id from {schema}.jobs where {filter} for update skip locked),
+        dead as (
+            delete from {schema}.jobs j using lost where j.id = lost.id and j.attempt >= j.max_attempts returning j.*),
+        archived as (
+            insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error)
+            select id, queue, 3, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, @now, null,
+                   'Attempt ' || attempt || ' of ' || max_attempts || ' was lost: ' || @reason || '.'
+            from dead),
+        returned as (
+            update {schema}.jobs j set state = 0, lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null,
+                   last_error = 'Attempt ' || j.attempt || ' of ' || j.max_attempts || ' was lost: ' || @reason || '.'
+            from lost where j.id = lost.id and j.attempt < j.max_attempts
+            returning j.queue)
+        select queue, count(*)::int from (select queue from returned union all select queue from dead) q group by queue
+        """;
+
+    public string RecoverExpired => S(RecoverLost.Replace("{filter}", "queue = @queue and state = 1 and lease_expires_at <= @now", StringComparison.Ordinal));
+    public string RecoverOwner => S(RecoverLost.Replace("{filter}",
+        "owner = @owner and state = 1 and lease_expires_at is not null",
+        StringComparison.Ordinal));
+
+    public string ReadJob => S($$"""
+        select {{JobColumns}} from {schema}.jobs where id = @id and queue = @queue
+        union all
+        select {{FinishedColumns}} from {schema}.finished_jobs where id = @id and queue = @queue
+        """);
+
+    public string CountJobs => S("""
+        select
+            (select count(*) from {schema}.jobs where queue = @queue and state = 0 and visible_at <= @now),
+            (select count(*) from {schema}.jobs where queue = @queue and state = 0 and visible_at > @now),
+            (select count(*) from {schema}.jobs where queue = @queue and state = 1),
+            (select count(*) from {schema}.finished_jobs where queue = @queue and state = 2),
+            (select count(*) from {schema}.finished_jobs where queue = @queue and state = 3)
+        """);
+
+    public string DeadLetters => S($$"""select {{FinishedColumns}} from {schema}.finished_jobs where queue = @queue and state = 3 order by finished_at, id limit @limit""");
+
+    public string Requeue => S("""
+        with moved as (delete from {schema}.finished_jobs where id = @id and queue = @queue and state = 3 returning *)
+        insert into {schema}.jobs (id, queue, state, payload, priority, position, enqueued_at, visible_at, attempt, max_attempts, last_error)
+        overriding system value
+        select id, queue, 0, payload, priority, @position, enqueued_at, @now, 0, max_attempts, last_error from moved
+        """);
+
+    public string NextVisible => S("select min(visible_at) from {schema}.jobs where queue = @queue and state = 0");
+
+    public string PruneFinished => S("""
+        delete from {schema}.finished_jobs
+        where queue = @queue and ((state = 2 and finished_at < @completedBefore) or (state = 3 and finished_at < @deadBefore))
+        """);
+}
