@@ -1,26 +1,31 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Orleans.Jobs.Client;
+using Orleans.Jobs.Client.Hosting;
 using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Silo.Hosting;
+using Orleans.Jobs.Silo.Workers;
 
 // A separate process for multi-process tests and benchmarks.
 //   silo   <connection> <schema> <queue> [--hang] [--Section:Key=value ...]
-//          a silo on PostgreSQL whose handler records each execution in <schema>.proof_executions, then works 10 ms
-//          (or, with --hang, never returns: for recovery measurements); prints "READY <silo-id> <gateway>" and stops
-//          gracefully when stdin closes. Further arguments are silo configuration.
-//   client <gateway> <key> <queue> <count> sends <count> jobs through the gateway in batches; prints "SENT <count>"
+//          an Orleans silo on the stock host with the PostgreSQL job store; its handler records each execution in
+//          <schema>.proof_executions, then works 10 ms (or, with --hang, never returns: for recovery measurements).
+//          Prints "READY <owner>" and stops gracefully when stdin closes. Further arguments are silo configuration
+//          (--Cluster:SiloPort=..., --Cluster:GatewayPort=..., --Cluster:Redis=... for Redis membership).
+//   client <queue> <count> [--Section:Key=value ...]
+//          an Orleans client (Cluster:Gateways=host:port,... or Cluster:Redis=...) that sends <count> jobs in batches;
+//          prints "SENT <count>".
 return args.FirstOrDefault() switch
 {
     "silo" when args.Length >= 4 => await RunSiloAsync(args[1], args[2], args[3], args.Contains("--hang"), args.Skip(4).Where(a => a != "--hang").ToArray()),
-    "client" when args.Length == 5 => await RunClientAsync(new Uri(args[1]), args[2], args[3], int.Parse(args[4])),
+    "client" when args.Length >= 3 => await RunClientAsync(args[1], int.Parse(args[2]), args.Skip(3).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: silo <connection> <schema> <queue> | client <gateway> <key> <queue> <count>");
+    Console.Error.WriteLine("usage: silo <connection> <schema> <queue> [--hang] [--Key=value ...] | client <queue> <count> [--Key=value ...]");
     return 2;
 }
 
@@ -45,20 +50,25 @@ static async Task<int> RunSiloAsync(string connection, string schema, string que
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     await using var app = builder.BuildSilo();
     await app.StartAsync();
-    var siloId = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Orleans.Jobs.Runtime.Hosting.SiloOptions>>().Value.SiloId;
-    Console.WriteLine($"READY {siloId} {app.GatewayUri()}");
+    Console.WriteLine($"READY {app.Services.GetRequiredService<JobWorkerService>().Owner}");
 
     await Console.In.ReadToEndAsync(); // the parent closes stdin to stop us gracefully
-    await app.StopAsync();
+    using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+    await app.StopAsync(deadline.Token);
     return 0;
 }
 
-static async Task<int> RunClientAsync(Uri gateway, string key, string queue, int count)
+static async Task<int> RunClientAsync(string queue, int count, string[] configuration)
 {
-    using var client = new ClusterClient(new ClientOptions { Gateways = { gateway }, ClusterKey = key });
-    var grain = client.GetGrain<IQueueGrain>(queue);
+    var builder = Host.CreateApplicationBuilder(configuration);
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.UseOrleansClient(client => client.UseOrleansJobs(builder.Configuration));
+    using var host = builder.Build();
+    await host.StartAsync();
+    var grain = host.Services.GetRequiredService<IClusterClient>().GetGrain<IQueueGrain>(queue);
     for (var sent = 0; sent < count; sent += 1000)
         await grain.SendBatchAsync(Enumerable.Range(sent, Math.Min(1000, count - sent)).Select(i => new JobMessage($"job {i}")).ToList());
     Console.WriteLine($"SENT {count}");
+    await host.StopAsync();
     return 0;
 }

@@ -20,11 +20,15 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     private readonly QueueOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, CachedSettings> _settings = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _monitorsEnsured = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _waiting = new(StringComparer.Ordinal);
 
     /// <summary>The job store this silo uses.</summary>
     public IJobStore Store => store;
 
     private DateTimeOffset Now => timeProvider.GetUtcNow();
+
+    /// <summary>How many waits on <paramref name="queue"/> this silo is serving now (blocked or claiming).</summary>
+    public int WaitsInFlight(string queue) => _waiting.GetValueOrDefault(queue);
 
     /// <summary>Adds jobs, all or none; returns their ids in order.</summary>
     /// <exception cref="ArgumentException">A job or option breaks a rule; nothing was stored.</exception>
@@ -61,6 +65,19 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
 
         // Subscribe before the first claim: a job sent between an empty claim and the wait still wakes us.
         using var subscription = store.SubscribeAvailability(queue);
+        _waiting.AddOrUpdate(queue, 1, (_, n) => n + 1);
+        try
+        {
+            return await WaitLoopAsync(queue, claim, deadline, subscription, cancellationToken);
+        }
+        finally
+        {
+            _waiting.AddOrUpdate(queue, 0, (_, n) => n - 1);
+        }
+    }
+
+    private async Task<IReadOnlyList<ClaimedJob>> WaitLoopAsync(string queue, JobClaim claim, DateTimeOffset deadline, IJobAvailabilitySubscription subscription, CancellationToken cancellationToken)
+    {
         while (true)
         {
             var jobs = await ClaimAsync(queue, claim);

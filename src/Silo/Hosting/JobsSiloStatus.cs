@@ -13,14 +13,13 @@ public sealed class JobsSiloStatus(
     IOptions<ClusterOptions> cluster,
     IOptions<WorkerOptions> workers,
     ILocalSiloDetails details,
-    IMembershipTable membership,
-    IServiceProvider services)
+    IMembershipTable membership)
 {
     /// <summary>The job store's provider: "in-memory" or "postgresql".</summary>
     public string Store => store.ProviderName;
 
     /// <summary>The PostgreSQL schema, or null on the in-memory store.</summary>
-    public string? Schema => (services.GetService(typeof(IOptions<PostgresStoreOptions>)) as IOptions<PostgresStoreOptions>)?.Value.Schema;
+    public string? Schema => (store as PostgresJobStore)?.Options.Schema;
 
     /// <summary>This silo's node.</summary>
     public string Node => silo.Value.Node;

@@ -1,37 +1,52 @@
+using Microsoft.Extensions.Time.Testing;
 using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
-using Orleans.Jobs.Runtime;
-using Orleans.Jobs.Runtime.Jobs;
-using Orleans.Jobs.Runtime.Proxies;
-using Orleans.Jobs.Silo.Testing;
 
 namespace Orleans.Jobs.Tests.Client;
 
+/// <summary>The lease heartbeat alone, on a fake clock, with renewals scripted by the test.</summary>
 public sealed class LeaseHeartbeatTests
 {
-    /// <summary>A queue whose renewals block until told how to end.</summary>
-    private sealed class ScriptedQueue : IGrainCallInvoker
+    /// <summary>Renewals that block until told how to end.</summary>
+    private sealed class ScriptedRenewals
     {
         public TaskCompletionSource RenewStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource<JobUpdateOutcome> RenewResult { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public int Renewals;
+        public TimeSpan? LastLease;
 
-        public async Task<object?> InvokeAsync(GrainId grain, GrainMethod method, object?[] arguments)
+        public async Task<JobUpdateOutcome> RenewAsync(TimeSpan lease)
         {
-            Assert.Equal(nameof(IQueueGrain.RenewLeaseAsync), method.Name);
             Interlocked.Increment(ref Renewals);
+            LastLease = lease;
             RenewStarted.TrySetResult();
             return await RenewResult.Task;
         }
     }
 
-    private static (ScriptedQueue Script, LeaseHeartbeat Heartbeat, ManualTimeProvider Clock) Start()
+    private static (ScriptedRenewals Script, LeaseHeartbeat Heartbeat, FakeTimeProvider Clock) Start(TimeSpan? lease = null)
     {
-        var clock = new ManualTimeProvider();
-        var script = new ScriptedQueue();
-        var queue = GrainProxy.Create<IQueueGrain>("q", script);
-        var job = new ClaimedJob(1, "q", "data", 0, 1, 3, Guid.NewGuid(), TimeSpan.FromSeconds(30), clock.GetUtcNow() + TimeSpan.FromSeconds(30), clock.GetUtcNow());
-        return (script, new LeaseHeartbeat(queue, job, clock), clock);
+        var clock = new FakeTimeProvider();
+        var script = new ScriptedRenewals();
+        var length = lease ?? TimeSpan.FromSeconds(30);
+        var job = new ClaimedJob(1, "q", "data", 0, 1, 3, Guid.NewGuid(), lease is null && length == TimeSpan.Zero ? null : length, clock.GetUtcNow() + length, clock.GetUtcNow());
+        return (script, new LeaseHeartbeat(script.RenewAsync, job, clock), clock);
+    }
+
+    [Fact]
+    public async Task Renewals_come_every_third_of_the_lease_and_not_before()
+    {
+        var (script, heartbeat, clock) = Start();
+        script.RenewResult.SetResult(JobUpdateOutcome.Updated);
+        clock.Advance(TimeSpan.FromSeconds(9));
+        Assert.Equal(0, script.Renewals);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(() => script.Renewals == 1, "the first renewal at a third of the lease");
+        Assert.Equal(TimeSpan.FromSeconds(30), script.LastLease);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => script.Renewals == 2, "the second renewal");
+        Assert.False(heartbeat.IsLost);
+        await heartbeat.DisposeAsync();
     }
 
     [Fact]
@@ -58,5 +73,20 @@ public sealed class LeaseHeartbeatTests
         await heartbeat.DisposeAsync();
         Assert.True(heartbeat.LeaseLost.IsCancellationRequested); // still readable after the heartbeat stopped
         Assert.Equal(1, script.Renewals);
+    }
+
+    [Fact]
+    public async Task Renewals_that_keep_failing_mark_the_lease_lost_once_it_has_run_out()
+    {
+        var (script, heartbeat, clock) = Start();
+        script.RenewResult.SetException(new TimeoutException("store unreachable"));
+        clock.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => script.Renewals >= 1, "the first failed renewal");
+        Assert.False(heartbeat.IsLost); // the lease may still be ours
+        clock.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => script.Renewals >= 2, "the second failed renewal");
+        clock.Advance(TimeSpan.FromSeconds(10)); // thirty seconds since the last good renewal
+        await Eventually.TrueAsync(() => heartbeat.IsLost, "the lease to be lost when it runs out");
+        await heartbeat.DisposeAsync();
     }
 }

@@ -1,52 +1,58 @@
-using Orleans.Jobs.Silo.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Jobs.Client.Queues;
+using Orleans.Jobs.Grains.Queues;
 using Orleans.Jobs.Grains.Interfaces;
-using Orleans.Jobs.Runtime.Jobs;
-using Orleans.Jobs.Runtime.Membership;
 using Orleans.Jobs.Silo.Hosting;
-using Orleans.Jobs.Silo.Testing;
+using Orleans.Jobs.Silo.Workers;
+using Orleans.Runtime;
 
 namespace Orleans.Jobs.Tests.Integration;
 
-/// <summary>Monitored queues on a multi-silo TestCluster: silos die, stop, and come and go. Runs on every provider.</summary>
+/// <summary>Monitored queues on a multi-silo Orleans TestCluster: silos die, stop, and come and go. Runs on every job store.</summary>
 public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> where TProvider : IClusterProvider, new()
 {
-    /// <summary>A handler that hangs on the silos in <paramref name="hangOn"/> until cancelled, and finishes elsewhere.</summary>
-    private static Func<Orleans.Jobs.Silo.Workers.JobContext, CancellationToken, Task<string?>> Handler(ExecutionLog log, Func<string, bool> hangOn) => async (job, ct) =>
+    /// <summary>A handler that hangs on the silos <paramref name="hangOn"/> names (by claim owner) until cancelled, and finishes elsewhere.</summary>
+    private static Func<JobContext, CancellationToken, Task<string?>> Handler(ExecutionLog log, Func<string, bool> hangOn) => async (job, ct) =>
     {
         log.Started(job);
         if (hangOn(job.SiloId)) await Task.Delay(Timeout.Infinite, ct);
         return $"done by {job.SiloId} on attempt {job.Attempt}";
     };
 
-    private static async Task<JobInfo> CompletedAsync(TestCluster cluster, string queue, long id)
+    /// <summary>
+    /// Waits for a job to complete, asking through <paramref name="grains"/>: after a kill, a surviving silo's own grain
+    /// factory (the test client may only know the dead silo's gateway).
+    /// </summary>
+    private static async Task<JobInfo> CompletedAsync(IGrainFactory grains, string queue, long id)
     {
-        var grain = cluster.Client.GetGrain<IQueueGrain>(queue);
+        var grain = grains.GetGrain<IQueueGrain>(queue);
         await Eventually.TrueAsync(async () => (await grain.GetJobAsync(id))?.State == JobState.Completed, $"job {id} of {queue} to complete");
         return (await grain.GetJobAsync(id))!;
     }
 
     [Fact]
-    public async Task A_monitored_job_whose_silo_is_killed_is_redone_on_another_silo()
+    public async Task A_monitored_job_whose_silo_is_killed_is_redone_on_another_silo_as_soon_as_membership_declares_it_dead()
     {
         var log = new ExecutionLog();
         string? doomed = null;
-        await using var cluster = Cluster(1).ConfigureSilo(s => s.AddJobHandler("work", Handler(log, silo => silo == doomed))).Build();
+        // A lease far longer than the test's deadline: only Orleans declaring the silo dead can bring the job back in time.
+        await using var cluster = Cluster(1).Set("Queues:Defaults:LeaseDuration", "00:05:00")
+            .ConfigureSilo(s => s.AddJobHandler("work", Handler(log, silo => silo == doomed))).Build();
         await cluster.DeployAsync();
         var first = cluster.Primary;
-        doomed = first.SiloId;
+        doomed = JobsCluster.Owner(first);
 
         var id = await cluster.Client.GetGrain<IQueueGrain>("work").SendAsync("resize photo-1.jpg");
-        await Eventually.TrueAsync(() => log.Ran(id, first.SiloId), "the job to start on the first silo");
+        await Eventually.TrueAsync(() => log.Ran(id, doomed), "the job to start on the first silo");
         var second = await cluster.StartAdditionalSiloAsync();
         await cluster.KillSiloAsync(first);
 
-        var done = await CompletedAsync(cluster, "work", id);
-        Assert.Equal($"done by {second.SiloId} on attempt 2", done.Result);
-        Assert.Equal([(first.SiloId, 1), (second.SiloId, 2)], log.Runs(id));
-        var silos = (await cluster.Store.GetSilosAsync(Ct)).ToDictionary(s => s.SiloId, s => s.Status);
-        Assert.Equal(SiloStatus.Dead, silos[first.SiloId]);
+        var done = await CompletedAsync(JobsCluster.GrainsOn(second), "work", id);
+        Assert.Equal($"done by {JobsCluster.Owner(second)} on attempt 2", done.Result);
+        Assert.Equal([(doomed, 1), (JobsCluster.Owner(second), 2)], log.Runs(id));
+        var membership = JobsCluster.Services(second).GetRequiredService<IClusterMembershipService>();
+        Assert.Equal(SiloStatus.Dead, membership.CurrentSnapshot.GetSiloStatus(first.SiloAddress));
+        Assert.Contains("was declared dead", done.LastError ?? (await JobsCluster.GrainsOn(second).GetGrain<IQueueGrain>("work").GetJobAsync(id))!.LastError);
     }
 
     [Fact]
@@ -61,21 +67,20 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
         }).Build();
         await cluster.DeployAsync();
         var first = cluster.Primary;
-        doomed = first.SiloId;
+        doomed = JobsCluster.Owner(first);
 
         var unmonitored = await cluster.Client.GetGrain<IQueueGrain>("unmonitored").SendAsync("fire and forget");
         var control = await cluster.Client.GetGrain<IQueueGrain>("monitored").SendAsync("control");
-        await Eventually.TrueAsync(() => log.Ran(unmonitored, first.SiloId) && log.Ran(control, first.SiloId), "both jobs to start on the first silo");
+        await Eventually.TrueAsync(() => log.Ran(unmonitored, doomed) && log.Ran(control, doomed), "both jobs to start on the first silo");
         var second = await cluster.StartAdditionalSiloAsync();
         await cluster.KillSiloAsync(first);
 
         // The monitored control job coming back proves recovery ran and the second silo serves both queues.
-        await CompletedAsync(cluster, "monitored", control);
-        await Eventually.TrueAsync(async () => (await cluster.Store.GetSilosAsync(Ct)).Single(s => s.SiloId == first.SiloId).Status == SiloStatus.Dead, "the first silo to be declared dead");
-        var lost = await cluster.Client.GetGrain<IQueueGrain>("unmonitored").GetJobAsync(unmonitored);
+        await CompletedAsync(JobsCluster.GrainsOn(second), "monitored", control);
+        var lost = await JobsCluster.GrainsOn(second).GetGrain<IQueueGrain>("unmonitored").GetJobAsync(unmonitored);
         Assert.Equal((JobState.Running, 1), (lost!.State, lost.Attempt));
-        Assert.Equal([(first.SiloId, 1)], log.Runs(unmonitored));
-        Assert.DoesNotContain(unmonitored, log.JobsRunOn(second.SiloId));
+        Assert.Equal([(doomed, 1)], log.Runs(unmonitored));
+        Assert.DoesNotContain(unmonitored, log.JobsRunOn(JobsCluster.Owner(second)));
     }
 
     [Fact]
@@ -83,15 +88,14 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
     {
         await using var cluster = Cluster(2).Build();
         await cluster.DeployAsync();
-        var marble = new Marble(cluster.Client);
+        var marble = new Marble(JobsCluster.GrainsOn(cluster.Silos[0]));
         await marble.SendAsync("order", "a");
         await marble.SendAsync("order", "b");
         await marble.ExpediteAsync("order", "c");
         await marble.ExpediteAsync("order", "d");
         await marble.SendAsync("order", "e");
 
-        using var remote = cluster.CreateGatewayClient();
-        var claimed = await remote.GetGrain<IQueueGrain>("order").ClaimAsync(new ClaimOptions { MaxJobs = 10 });
+        var claimed = await JobsCluster.GrainsOn(cluster.Silos[1]).GetGrain<IQueueGrain>("order").ClaimAsync(new ClaimOptions { MaxJobs = 10 });
         Assert.Equal(["d", "c", "a", "b", "e"], claimed.Select(j => j.Payload));
     }
 
@@ -100,13 +104,17 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
     {
         await using var cluster = Cluster(2).Build();
         await cluster.DeployAsync();
-        using var viaFirst = new Orleans.Jobs.Client.ClusterClient(new() { Gateways = { cluster.Silos[0].GatewayUri }, ClusterKey = cluster.Silos.Count > 0 ? "test-cluster-key" : "" });
-        using var viaSecond = new Orleans.Jobs.Client.ClusterClient(new() { Gateways = { cluster.Silos[1].GatewayUri }, ClusterKey = "test-cluster-key" });
+        var onFirst = JobsCluster.GrainsOn(cluster.Silos[0]);
+        var onSecond = JobsCluster.GrainsOn(cluster.Silos[1]);
 
-        // A long poll through the first silo's gateway, far longer than the test's deadline.
-        var waiting = new Marble(viaFirst).WaitAsync("inbox", TimeSpan.FromMinutes(4), Ct);
-        await Eventually.TrueAsync(async () => (await cluster.Client.GetGrain<IQueueGrain>("inbox").GetCountsAsync()).Running == 0 && !waiting.IsCompleted, "the wait to be in flight");
-        var id = await new Marble(viaSecond).SendAsync("inbox", "hello");
+        // A long wait served by the first silo, far longer than Orleans' 30 s default response timeout and the test's deadline.
+        var marble = new Marble(onFirst);
+        var plane = JobsCluster.Services(cluster.Silos[0]).GetRequiredService<QueueDataPlane>();
+        Assert.Equal(0, plane.WaitsInFlight("inbox"));
+        var waiting = marble.WaitAsync("inbox", TimeSpan.FromMinutes(4), Ct);
+        await Eventually.TrueAsync(() => plane.WaitsInFlight("inbox") == 1, "the wait to be blocked on the first silo");
+        Assert.False(waiting.IsCompleted, "the queue is empty: the wait must block");
+        var id = await new Marble(onSecond).SendAsync("inbox", "hello");
 
         var job = await Eventually.WithinAsync(waiting, "the blocked wait to wake on the send", TimeSpan.FromSeconds(30));
         Assert.Equal((id, "hello"), (job!.JobId, job.Data));
@@ -148,16 +156,15 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
         await using var cluster = Cluster(1).ConfigureSilo(s => s.AddJobHandler("work", Handler(log, silo => silo == stopping))).Build();
         await cluster.DeployAsync();
         var first = cluster.Primary;
-        stopping = first.SiloId;
+        stopping = JobsCluster.Owner(first);
 
         var id = await cluster.Client.GetGrain<IQueueGrain>("work").SendAsync("long job");
-        await Eventually.TrueAsync(() => log.Ran(id, first.SiloId), "the job to start on the first silo");
+        await Eventually.TrueAsync(() => log.Ran(id, stopping), "the job to start on the first silo");
         var second = await cluster.StartAdditionalSiloAsync();
         await cluster.StopSiloAsync(first);
 
-        var done = await CompletedAsync(cluster, "work", id);
-        Assert.Equal($"done by {second.SiloId} on attempt 1", done.Result);
-        Assert.Equal(SiloStatus.Stopped, (await cluster.Store.GetSilosAsync(Ct)).Single(s => s.SiloId == first.SiloId).Status);
+        var done = await CompletedAsync(JobsCluster.GrainsOn(second), "work", id);
+        Assert.Equal($"done by {JobsCluster.Owner(second)} on attempt 1", done.Result);
     }
 
     [Fact]
@@ -165,21 +172,19 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
     {
         var log = new ExecutionLog();
         string? stopping = null;
-        await using var cluster = Cluster(1).ConfigureSilo(s =>
-        {
-            s.Services.Configure<WorkerOptions>(o => { o.MaxConcurrency = 1; o.Prefetch = 8; });
-            s.AddJobHandler("work", Handler(log, silo => silo == stopping));
-        }).Build();
+        await using var cluster = Cluster(1)
+            .Set("Workers:MaxConcurrency", "1").Set("Workers:Prefetch", "8")
+            .ConfigureSilo(s => s.AddJobHandler("work", Handler(log, silo => silo == stopping))).Build();
         await cluster.DeployAsync();
         var first = cluster.Primary;
         var queue = cluster.Client.GetGrain<IQueueGrain>("work");
 
         // With one worker and a prefetch of 8, a batch still drains: claims run ahead of the worker.
         var warmup = await queue.SendBatchAsync(Enumerable.Range(0, 20).Select(i => new JobMessage($"warm {i}")).ToList());
-        foreach (var id in warmup) await CompletedAsync(cluster, "work", id);
+        foreach (var id in warmup) await CompletedAsync(cluster.Client, "work", id);
 
         // Now the worker hangs on a job while the rest sit prefetched in this silo, holding leases.
-        stopping = first.SiloId;
+        stopping = JobsCluster.Owner(first);
         var ids = await queue.SendBatchAsync(Enumerable.Range(0, 5).Select(i => new JobMessage($"job {i}")).ToList());
         await Eventually.TrueAsync(async () => (await queue.GetCountsAsync()).Running == 5, "all five to be claimed (one running, four prefetched)");
         var second = await cluster.StartAdditionalSiloAsync();
@@ -187,57 +192,59 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
 
         foreach (var id in ids)
         {
-            var done = await CompletedAsync(cluster, "work", id);
-            Assert.Equal($"done by {second.SiloId} on attempt 1", done.Result);
+            var done = await CompletedAsync(JobsCluster.GrainsOn(second), "work", id);
+            Assert.Equal($"done by {JobsCluster.Owner(second)} on attempt 1", done.Result);
         }
     }
 
     [Fact]
     public async Task An_idle_queue_never_holds_the_workers_another_queue_needs()
     {
-        await using var cluster = Cluster(1).ConfigureSilo(s =>
-        {
-            s.Services.Configure<WorkerOptions>(o => { o.MaxConcurrency = 2; o.PollTimeout = TimeSpan.FromMinutes(4); });
-            s.AddJobHandler("idle", (_, _) => Task.FromResult<string?>(null));
-            s.AddJobHandler("busy", (_, _) => Task.FromResult<string?>("done"));
-        }).Build();
+        await using var cluster = Cluster(1)
+            .Set("Workers:MaxConcurrency", "2").Set("Workers:PollTimeout", "00:04:00")
+            .ConfigureSilo(s =>
+            {
+                s.AddJobHandler("idle", (_, _) => Task.FromResult<string?>(null));
+                s.AddJobHandler("busy", (_, _) => Task.FromResult<string?>("done"));
+            }).Build();
         await cluster.DeployAsync();
 
         // The idle queue's claim loop is parked in a four-minute wait; the busy queue's job must not wait for it.
         var id = await cluster.Client.GetGrain<IQueueGrain>("busy").SendAsync("now");
-        var done = await CompletedAsync(cluster, "busy", id);
+        var done = await CompletedAsync(cluster.Client, "busy", id);
         Assert.Equal("done", done.Result);
     }
 
     [Fact]
-    public async Task Worker_grains_share_a_batch_across_silos_within_each_silos_concurrency_limit()
+    public async Task Workers_share_a_batch_across_silos_within_each_silos_own_concurrency_limit()
     {
         var log = new ExecutionLog();
-        var inside = 0;
-        var maxInside = 0;
-        await using var cluster = Cluster(2).ConfigureSilo(s =>
+        var inside = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        var peak = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var cluster = Cluster(2).Set("Workers:MaxConcurrency", "3").ConfigureSilo(s => s.AddJobHandler("batch", async (job, ct) =>
         {
-            s.Services.Configure<Orleans.Jobs.Silo.Workers.WorkerOptions>(o => o.MaxConcurrency = 3);
-            s.AddJobHandler("batch", async (job, ct) =>
-            {
-                log.Started(job);
-                var now = Interlocked.Increment(ref inside);
-                int seen;
-                while (now > (seen = Volatile.Read(ref maxInside)) && Interlocked.CompareExchange(ref maxInside, now, seen) != seen) { }
-                await Task.Delay(5, ct);
-                Interlocked.Decrement(ref inside);
-                return null;
-            });
-        }).Build();
+            log.Started(job);
+            var now = inside.AddOrUpdate(job.SiloId, 1, (_, n) => n + 1);
+            peak.AddOrUpdate(job.SiloId, now, (_, p) => Math.Max(p, now));
+            await release.Task.WaitAsync(ct); // hold every slot until both silos are full
+            inside.AddOrUpdate(job.SiloId, 0, (_, n) => n - 1);
+            return null;
+        })).Build();
         await cluster.DeployAsync();
 
         var queue = cluster.Client.GetGrain<IQueueGrain>("batch");
-        var ids = await queue.SendBatchAsync(Enumerable.Range(0, 200).Select(i => new JobMessage($"job {i}")).ToList());
-        await Eventually.TrueAsync(async () => (await queue.GetCountsAsync()).Completed == ids.Count, "all 200 jobs to complete");
+        var ids = await queue.SendBatchAsync(Enumerable.Range(0, 60).Select(i => new JobMessage($"job {i}")).ToList());
+        var owners = cluster.Silos.Select(JobsCluster.Owner).ToList();
+        // Each silo fills exactly its own three slots and takes no more while they are held.
+        await Eventually.TrueAsync(() => owners.All(o => inside.GetValueOrDefault(o) == 3), "both silos to run three jobs each");
+        Assert.Equal(6L, (await queue.GetCountsAsync()).Running);
+        release.SetResult();
+        await Eventually.TrueAsync(async () => (await queue.GetCountsAsync()).Completed == ids.Count, "all 60 jobs to complete");
 
         Assert.Equal(ids.Count, log.Count);
-        Assert.InRange(maxInside, 1, 6); // two silos, three at a time each
-        Assert.All(cluster.Silos, s => Assert.NotEmpty(log.JobsRunOn(s.SiloId)));
+        Assert.All(owners, o => Assert.Equal(3, peak[o]));
+        Assert.All(cluster.Silos, s => Assert.Equal(3, JobsCluster.Workers(s).PeakRunningJobs));
     }
 }
 

@@ -1,9 +1,8 @@
 using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
-using Orleans.Jobs.Runtime.Jobs;
 using Orleans.Jobs.Silo.Hosting;
-using Orleans.Jobs.Silo.Testing;
 using Orleans.Jobs.Silo.Workers;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Orleans.Jobs.Tests.Integration;
 
@@ -15,24 +14,29 @@ public abstract class ElevationTests<TProvider> : ProviderScenarios<TProvider> w
 {
     private static readonly string[] Nodes = ["hub", "a", "b"];
 
-    private async Task<(TestCluster Cluster, ExecutionLog Log, Dictionary<string, string> NodeOfSilo)> StartAsync()
+    private async Task<(JobsCluster Cluster, ExecutionLog Log, Dictionary<string, string> NodeOfSilo)> StartAsync()
     {
         var log = new ExecutionLog();
-        var builder = Cluster(3).ConfigureSilo(s => s.AddJobHandler("resize", (job, _) =>
+        var started = 0;
+        var cluster = Cluster(3).ConfigureSilo(s =>
         {
-            log.Started(job);
-            return Task.FromResult<string?>(job.Queue);
-        }, new JobHandlerOptions { NodeLocal = true }));
-        builder.Options.NodeNameForSilo = index => Nodes[index - 1];
-        var cluster = builder.Build();
+            var node = Nodes[Interlocked.Increment(ref started) - 1]; // silos are configured one after another, in order
+            s.Services.Configure<JobsSiloOptions>(o => o.Node = node);
+            s.AddJobHandler("resize", (job, _) =>
+            {
+                log.Started(job);
+                return Task.FromResult<string?>(job.Queue);
+            }, new JobHandlerOptions { NodeLocal = true });
+        }).Build();
         await cluster.DeployAsync();
-        var nodes = (await cluster.Store.GetSilosAsync(Ct)).ToDictionary(s => s.SiloId, s => s.Node);
+        var nodes = cluster.Silos.ToDictionary(JobsCluster.Owner, s => JobsCluster.Workers(s).Node);
+        Assert.Equal(Nodes.Order(), nodes.Values.Order());
         return (cluster, log, nodes);
     }
 
-    private static Marble MarbleOn(TestCluster cluster, string node) => new(cluster.Client, new MarbleOptions { Node = node });
+    private static Marble MarbleOn(JobsCluster cluster, string node) => new(cluster.Client, new MarbleOptions { Node = node });
 
-    private static async Task<string> RanOnNodeAsync(TestCluster cluster, ExecutionLog log, Dictionary<string, string> nodes, string queue, long id)
+    private static async Task<string> RanOnNodeAsync(JobsCluster cluster, ExecutionLog log, Dictionary<string, string> nodes, string queue, long id)
     {
         var grain = cluster.Client.GetGrain<IQueueGrain>(queue);
         await Eventually.TrueAsync(async () => (await grain.GetJobAsync(id))?.State == JobState.Completed, $"job {id} of {queue}");

@@ -2,98 +2,100 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Jobs.Client;
-using Orleans.Jobs.Client.Gateway;
 using Orleans.Jobs.Grains.Interfaces;
-using Orleans.Jobs.Runtime.Jobs;
 using Orleans.Jobs.Silo.Gateway;
-using Orleans.Jobs.Silo.Testing;
+using Orleans.Jobs.Silo.Hosting;
 
 namespace Orleans.Jobs.Tests.Integration;
 
-/// <summary>Clients talking to silos over the HTTP gateway.</summary>
+/// <summary>The HTTP gateway, for clients in other languages: grains and methods by alias, every route but /healthz behind the key.</summary>
 public sealed class GatewayTests : IAsyncLifetime
 {
     private const int MaxRequestBytes = 64 * 1024;
-    private TestCluster _cluster = null!;
+    private WebApplication _silo = null!;
+    private HttpClient _http = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()
     {
-        _cluster = FastCluster.Create(2).ConfigureSilo(s => s.Services.Configure<GatewayOptions>(o => o.MaxRequestBytes = MaxRequestBytes)).Build();
-        await _cluster.DeployAsync();
+        _silo = await StockSilo.StartAsync(StockSilo.Arguments($"--Gateway:MaxRequestBytes={MaxRequestBytes}"));
+        _http = new HttpClient { BaseAddress = _silo.GatewayUri() };
+        _http.DefaultRequestHeaders.Add(GatewayProtocol.ClusterKeyHeader, StockSilo.ClusterKey);
     }
 
-    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
-
-    private IQueueGrain Queue(string name) => _cluster.Client.GetGrain<IQueueGrain>(name);
-
-    [Fact]
-    public async Task A_wrong_cluster_key_gets_a_clear_error_and_changes_nothing()
+    public async ValueTask DisposeAsync()
     {
-        using var stranger = _cluster.CreateGatewayClient("not-the-key");
-        var error = await Assert.ThrowsAsync<ClusterKeyRejectedException>(() => stranger.ConnectAsync(Ct));
-        Assert.Contains("rejected this client's cluster key", error.Message);
-        await Assert.ThrowsAsync<ClusterKeyRejectedException>(() => stranger.GetGrain<IQueueGrain>("secure").SendAsync("sneaky"));
-        Assert.Equal(0, (await Queue("secure").GetCountsAsync()).Available);
+        _http.Dispose();
+        await _silo.DisposeAsync();
     }
 
-    [Fact]
-    public async Task The_cluster_status_lists_every_silo_with_its_heartbeat()
+    private IQueueGrain Queue(string name) => _silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IQueueGrain>(name);
+
+    private async Task<(HttpStatusCode Status, T? Body)> CallAsync<T>(string body, HttpClient? http = null)
     {
-        using var client = _cluster.CreateGatewayClient();
-        var status = await client.GetClusterStatusAsync(Ct);
-        Assert.Equal("in-memory", status.Store);
-        Assert.Equal(_cluster.Silos.Select(s => s.SiloId).Order(), status.Silos.Where(s => s.Status == "Active").Select(s => s.SiloId).Order());
+        using var response = await (http ?? _http).PostAsync(GatewayProtocol.CallPath, new StringContent(body, Encoding.UTF8, "application/json"), Ct);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        return (response.StatusCode, text.Length == 0 ? default : System.Text.Json.JsonSerializer.Deserialize<T>(text, GatewayProtocol.Json));
     }
 
     [Fact]
-    public async Task Calls_fail_over_to_the_next_gateway_when_a_silo_is_gone()
+    public async Task Grains_and_methods_are_called_by_alias_and_results_come_back_as_json()
     {
-        using var client = _cluster.CreateGatewayClient(); // knows both gateways
-        await _cluster.KillSiloAsync(_cluster.Silos[0]);
-        var queue = client.GetGrain<IQueueGrain>("failover");
-        for (var i = 0; i < 6; i++) await queue.SendAsync($"job {i}");
-        Assert.Equal(6, (await Queue("failover").GetCountsAsync()).Available);
+        var (status, sent) = await CallAsync<GatewayResult>("""{"interface":"jobs.queue","key":"http","method":"send","arguments":["from another language"]}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var id = sent!.Result!.Value.GetInt64();
+        var job = await Queue("http").GetJobAsync(id);
+        Assert.Equal(("from another language", JobState.Available), (job!.Payload, job.State));
 
-        await _cluster.KillSiloAsync(_cluster.Silos[0]);
-        var error = await Assert.ThrowsAsync<GatewayUnavailableException>(() => queue.SendAsync("nobody home"));
-        Assert.Contains("No gateway could take the call", error.Message);
+        var (_, claimed) = await CallAsync<GatewayResult>("""{"interface":"jobs.queue","key":"http","method":"claim","arguments":[{"maxJobs":5,"owner":"python-worker"}]}""");
+        var claim = Assert.Single(claimed!.Result!.Value.EnumerateArray());
+        Assert.Equal(id, claim.GetProperty("jobId").GetInt64());
+        var token = claim.GetProperty("leaseToken").GetGuid();
+        var (_, finished) = await CallAsync<GatewayResult>($$"""{"interface":"jobs.queue","key":"http","method":"finish","arguments":[{{id}},"{{token}}","done"]}""");
+        Assert.Equal("Updated", finished!.Result!.Value.GetString());
+        Assert.Equal(JobState.Completed, (await Queue("http").GetJobAsync(id))!.State);
     }
 
     [Fact]
-    public async Task Argument_errors_come_back_as_argument_exceptions_naming_the_field()
+    public async Task The_cluster_status_lists_the_silos_and_the_store()
     {
-        using var client = _cluster.CreateGatewayClient();
-        var queue = client.GetGrain<IQueueGrain>("remote");
-        var range = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => queue.FinishAsync(-5, Guid.NewGuid()));
-        Assert.Equal("jobId", range.ParamName);
-        Assert.Contains("Job ids are positive numbers.", range.Message);
-        var name = await Assert.ThrowsAsync<ArgumentException>(() => client.GetGrain<IQueueGrain>("bad/name").SendAsync("x"));
-        Assert.Contains("Queue name 'bad/name' is invalid", name.Message);
+        var status = await _http.GetFromJsonAsync<ClusterStatus>(GatewayProtocol.ClusterPath, GatewayProtocol.Json, Ct);
+        Assert.Equal("in-memory", status!.Store);
+        Assert.Contains(status.Silos, s => s.Status == "Active" && s.Address == status.ServedBy);
+    }
+
+    [Fact]
+    public async Task Argument_errors_name_the_field_and_the_rule()
+    {
+        var (status, error) = await CallAsync<GatewayError>("""{"interface":"jobs.queue","key":"remote","method":"finish","arguments":[-5,"00000000-0000-0000-0000-000000000001"]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("jobId", error!.ParamName);
+        Assert.Contains("Job ids are positive numbers.", error.Message);
+        var (_, name) = await CallAsync<GatewayError>("""{"interface":"jobs.queue","key":"bad/name","method":"send","arguments":["x"]}""");
+        Assert.Contains("Queue name 'bad/name' is invalid", name!.Message);
     }
 
     [Fact]
     public async Task An_oversized_request_is_refused_and_stores_nothing()
     {
-        using var client = _cluster.CreateGatewayClient();
-        await client.GetGrain<IQueueGrain>("big").SendAsync("small");
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => client.GetGrain<IQueueGrain>("big").SendAsync(new string('x', MaxRequestBytes * 2)));
-        Assert.Contains("too large", error.Message, StringComparison.OrdinalIgnoreCase);
+        await Queue("big").SendAsync("small");
+        var body = $$"""{"interface":"jobs.queue","key":"big","method":"send","arguments":["{{new string('x', MaxRequestBytes * 2)}}"]}""";
+        var (status, error) = await CallAsync<GatewayError>(body);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Contains("too large", error!.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(1, (await Queue("big").GetCountsAsync()).Available);
     }
 
     public static TheoryData<string, string> MalformedCalls() => new()
     {
         { "{not json", "not a valid grain call" },
-        { """{"interface":"Orleans.Jobs.Grains.Interfaces.IQueueGrain","key":"q"}""", "needs 'interface', 'key', 'method' and 'arguments'" },
-        { """{"interface":"No.Such.IGrain","key":"q","method":"SendAsync","arguments":[]}""", "Unknown grain interface 'No.Such.IGrain'" },
-        { """{"interface":"Orleans.Jobs.Grains.Interfaces.IQueueGrain","key":"q","method":"Explode","arguments":[]}""", "has no method 'Explode'" },
-        { """{"interface":"Orleans.Jobs.Grains.Interfaces.IQueueGrain","key":"q","method":"SendAsync","arguments":["x"]}""", "takes 2 arguments; the call sent 1" },
-        { """{"interface":"Orleans.Jobs.Grains.Interfaces.IQueueGrain","key":"q","method":"FinishAsync","arguments":[1,"not-a-guid",null]}""", "Argument 'leaseToken'" },
-        { """{"interface":"Orleans.Jobs.Grains.Interfaces.IQueueGrain","key":"q","method":"FinishAsync","arguments":[null,"00000000-0000-0000-0000-000000000001",null]}""", "Argument 'jobId' of IQueueGrain.FinishAsync is not a valid Int64" },
-        { """{"interface":"Orleans.Jobs.Grains.Interfaces.IQueueGrain","key":"","method":"SendAsync","arguments":["x",null]}""", "grain key must not be empty" },
+        { """{"interface":"jobs.queue","key":"q"}""", "needs 'interface'" },
+        { """{"interface":"Orleans.Jobs.Grains.Interfaces.IQueueGrain","key":"q","method":"send","arguments":["x"]}""", "There is no grain interface 'Orleans.Jobs.Grains.Interfaces.IQueueGrain'; the gateway serves jobs.queue, jobs.routing" },
+        { """{"interface":"jobs.queue","key":"q","method":"SendAsync","arguments":["x"]}""", "has no method 'SendAsync'" },
+        { """{"interface":"jobs.queue","key":"q","method":"send","arguments":[]}""", "takes 1 to 2 arguments; the call sent 0" },
+        { """{"interface":"jobs.queue","key":"q","method":"finish","arguments":[1,"not-a-guid",null]}""", "Argument 'leaseToken'" },
+        { """{"interface":"jobs.queue","key":"q","method":"finish","arguments":[null,"00000000-0000-0000-0000-000000000001",null]}""", "Argument 'jobId' of jobs.queue.finish is not a valid Int64" },
     };
 
     [Theory]
@@ -101,13 +103,8 @@ public sealed class GatewayTests : IAsyncLifetime
     public async Task Malformed_calls_get_400_with_a_message_naming_the_problem(string body, string expected)
     {
         await Queue("q").SendAsync("existing");
-        using var http = new HttpClient { BaseAddress = _cluster.Primary.GatewayUri };
-        using var request = new HttpRequestMessage(HttpMethod.Post, GatewayProtocol.CallPath) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Add(GatewayProtocol.ClusterKeyHeader, "test-cluster-key");
-        using var response = await http.SendAsync(request, Ct);
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var error = await response.Content.ReadFromJsonAsync<GatewayError>(GatewayProtocol.Json, Ct);
+        var (status, error) = await CallAsync<GatewayError>(body);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains(expected, error!.Message);
         Assert.Equal(new QueueCounts(1, 0, 0, 0, 0), await Queue("q").GetCountsAsync());
     }
@@ -115,26 +112,14 @@ public sealed class GatewayTests : IAsyncLifetime
     [Fact]
     public async Task Requests_without_the_key_get_401_but_the_health_probe_needs_none()
     {
-        using var http = new HttpClient { BaseAddress = _cluster.Primary.GatewayUri };
+        using var http = new HttpClient { BaseAddress = _silo.GatewayUri() };
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(GatewayProtocol.ClusterPath, Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(GatewayProtocol.HealthPath, Ct)).StatusCode);
 
         // A grain call with a key of the right length but the wrong content changes nothing.
-        using var request = new HttpRequestMessage(HttpMethod.Post, GatewayProtocol.CallPath)
-        {
-            Content = new StringContent("""{"interface":"Orleans.Jobs.Grains.Interfaces.IQueueGrain","key":"guarded","method":"SendAsync","arguments":["x",null]}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add(GatewayProtocol.ClusterKeyHeader, "test-cluster-kez");
-        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(request, Ct)).StatusCode);
+        http.DefaultRequestHeaders.Add(GatewayProtocol.ClusterKeyHeader, "test-cluster-kez");
+        var (status, _) = await CallAsync<GatewayError>("""{"interface":"jobs.queue","key":"guarded","method":"send","arguments":["x"]}""", http);
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
         Assert.Equal(0, (await Queue("guarded").GetCountsAsync()).Available);
-    }
-
-    [Fact]
-    public void A_client_without_gateways_or_key_is_refused_with_what_is_missing()
-    {
-        var noGateway = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => new ClusterClient(new ClientOptions { ClusterKey = "k" }));
-        Assert.Contains("must name at least one gateway", noGateway.Message);
-        var noKey = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => new ClusterClient(new ClientOptions { Gateways = { new Uri("http://127.0.0.1:1") } }));
-        Assert.Contains("ClusterKey must be set", noKey.Message);
     }
 }

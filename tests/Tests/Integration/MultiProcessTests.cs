@@ -1,46 +1,42 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Npgsql;
-using Orleans.Jobs.Runtime.Jobs;
-using Orleans.Jobs.Runtime.Storage.PostgreSql;
+using Orleans.Jobs.Grains.Interfaces;
 
 namespace Orleans.Jobs.Tests.Integration;
 
 /// <summary>
-/// The proof that matters: three silo processes and a client process on one PostgreSQL, one silo SIGKILLed in the
-/// middle of 10,000 monitored jobs. Every job completes, none is lost, and only jobs in flight on the dead silo
-/// run twice. Silos use the default membership and lease settings.
+/// The proof that matters, run twice — Orleans membership on Redis, and on PostgreSQL alone: three silo processes and
+/// a client process, one silo SIGKILLed in the middle of 10,000 monitored jobs. Every job completes, none is lost, and
+/// only jobs in flight on the dead silo run twice. Silos use the default membership and lease settings.
 /// </summary>
 public sealed class MultiProcessTests : PostgresSchemaTest
 {
     private const int JobCount = 10_000;
     private const string Queue = "proof";
-    private const string ClusterKey = "dev-cluster-key";
-    private readonly List<Process> _processes = [];
+    private readonly List<ChildProcess> _processes = [];
+    private readonly string _clusterId = $"proof-{Guid.NewGuid():N}";
 
     public override async ValueTask DisposeAsync()
     {
-        foreach (var process in _processes.Where(p => !p.HasExited))
-        {
-            process.StandardInput.Close(); // asks the silo to stop gracefully
-            if (!process.WaitForExit(TimeSpan.FromSeconds(30))) process.Kill();
-        }
-
-        foreach (var process in _processes) process.Dispose();
+        foreach (var process in _processes) await process.DisposeAsync();
         await base.DisposeAsync();
     }
 
-    [Fact]
-    public async Task Killing_a_silo_process_mid_run_loses_no_job_and_redoes_only_its_jobs_in_flight()
+    [Theory]
+    [InlineData("AdoNet")]
+    [InlineData("Redis")]
+    public async Task Killing_a_silo_process_mid_run_loses_no_job_and_redoes_only_its_jobs_in_flight(string clustering)
     {
+        var membership = clustering == "Redis" ? [$"--Cluster:Redis={TestRedis.Connection}"] : Array.Empty<string>();
         await using var store = await TestPostgres.CreateStoreAsync(Schema);
         await ExecuteAsync($"create table {Schema}.proof_executions (job_id bigint not null, silo_id text not null, attempt int not null, started_at timestamptz not null)");
 
-        var silos = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => StartSiloAsync()));
-        var client = Start("client", silos[0].Gateway, ClusterKey, Queue, JobCount.ToString());
-        Assert.Equal($"SENT {JobCount}", await ReadLineAsync(client, "the client to send its jobs"));
-        Assert.True(client.WaitForExit(TimeSpan.FromSeconds(60)));
-        Assert.Equal(0, client.ExitCode);
+        var silos = new List<(ChildProcess Process, string SiloId, int GatewayPort)>();
+        foreach (var _ in Enumerable.Range(0, 3)) silos.Add(await StartSiloAsync(membership)); // one at a time: each joins the cluster the last one formed
+        var gateways = silos.Select((s, i) => $"--Cluster:Gateways:{i}=127.0.0.1:{s.GatewayPort}");
+        var client = Start("client", [Queue, JobCount.ToString(), $"--Cluster:ClusterId={_clusterId}", $"--Cluster:ServiceId={_clusterId}", .. gateways]);
+        Assert.Equal($"SENT {JobCount}", await client.ReadLineStartingWithAsync("SENT", "the client to send its jobs", TimeSpan.FromSeconds(120)));
+        Assert.Equal(0, await client.WaitForExitAsync("the client to exit", TimeSpan.FromSeconds(60)));
 
         await Eventually.TrueAsync(async () => await CountAsync("select count(*) from {0}.proof_executions") >= JobCount * 3 / 10, "30% of the jobs to start", TimeSpan.FromSeconds(120));
         var victim = silos[1];
@@ -66,8 +62,9 @@ public sealed class MultiProcessTests : PostgresSchemaTest
         var rerunDelays = repeated.Select(g => (g.Where(e => e.StartedAt > killedAt).Min(e => e.StartedAt) - killedAt).TotalSeconds).ToList();
         var report = new
         {
+            clustering,
             jobs = JobCount,
-            silos = silos.Length,
+            silos = silos.Count,
             executions = executions.Count,
             killedSilo = victim.SiloId,
             jobsRunOnKilledSiloBeforeKill = executions.Count(e => e.SiloId == victim.SiloId),
@@ -78,7 +75,7 @@ public sealed class MultiProcessTests : PostgresSchemaTest
         var json = JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true });
         TestContext.Current.SendDiagnosticMessage(json);
         Directory.CreateDirectory(ArtifactsDirectory);
-        await File.WriteAllTextAsync(Path.Combine(ArtifactsDirectory, "multi-process-kill.json"), json, Ct);
+        await File.WriteAllTextAsync(Path.Combine(ArtifactsDirectory, $"multi-process-kill-{clustering.ToLowerInvariant()}.json"), json, Ct);
         Assert.NotEmpty(repeated); // 16 jobs at a time per silo: the killed silo had jobs in flight
     }
 
@@ -91,27 +88,23 @@ public sealed class MultiProcessTests : PostgresSchemaTest
         return directory?.FullName ?? AppContext.BaseDirectory;
     }
 
-    private async Task<(Process Process, string SiloId, string Gateway)> StartSiloAsync()
+    private async Task<(ChildProcess Process, string SiloId, int GatewayPort)> StartSiloAsync(string[] membership)
     {
-        var process = Start("silo", TestPostgres.ConnectionString, Schema, Queue);
-        var ready = await ReadLineAsync(process, "a silo process to start");
-        var parts = ready.Split(' ');
+        var gatewayPort = StockSilo.FreePort();
+        var process = Start("silo", [TestPostgres.ConnectionString, Schema, Queue,
+            $"--Cluster:ClusterId={_clusterId}", $"--Cluster:ServiceId={_clusterId}",
+            $"--Cluster:SiloPort={StockSilo.FreePort()}", $"--Cluster:GatewayPort={gatewayPort}", .. membership]);
+        var parts = (await process.ReadLineStartingWithAsync("READY", "a silo process to start", TimeSpan.FromSeconds(90))).Split(' ');
         Assert.Equal("READY", parts[0]);
-        return (process, parts[1], parts[2]);
+        return (process, parts[1], gatewayPort);
     }
 
-    private Process Start(params string[] arguments)
+    private ChildProcess Start(string command, string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Orleans.Jobs.ClusterProcess.dll"));
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        var process = Process.Start(start)!;
+        var process = ChildProcess.StartDotnet("Orleans.Jobs.ClusterProcess.dll", [command, .. arguments]);
         _processes.Add(process);
         return process;
     }
-
-    private static async Task<string> ReadLineAsync(Process process, string what) =>
-        await Eventually.WithinAsync(process.StandardOutput.ReadLineAsync(Ct).AsTask(), what, TimeSpan.FromSeconds(60)) ?? "";
 
     private async Task<List<(long JobId, string SiloId, int Attempt, DateTime StartedAt)>> ExecutionsAsync()
     {

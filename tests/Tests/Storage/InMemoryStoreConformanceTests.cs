@@ -1,10 +1,10 @@
-using Orleans.Jobs.Runtime;
-using Orleans.Jobs.Runtime.Storage.InMemory;
+using Orleans.Jobs.Storage;
+using Orleans.Jobs.Storage.InMemory;
 
 namespace Orleans.Jobs.Tests.Storage;
 
 /// <summary>The conformance suite on the embedded in-memory store.</summary>
 public sealed class InMemoryStoreConformanceTests : StoreConformanceTests
 {
-    protected override Task<IClusterStore> CreateStoreAsync() => Task.FromResult<IClusterStore>(new InMemoryClusterStore());
+    protected override Task<IJobStore> CreateStoreAsync() => Task.FromResult<IJobStore>(new InMemoryJobStore());
 }

@@ -1,6 +1,7 @@
 using Npgsql;
-using Orleans.Jobs.Runtime.Jobs;
-using Orleans.Jobs.Runtime.Storage.PostgreSql;
+using Orleans.Jobs.Grains.Interfaces;
+using Orleans.Jobs.Storage;
+using Orleans.Jobs.Storage.PostgreSql;
 
 namespace Orleans.Jobs.Tests.Storage;
 
@@ -10,7 +11,7 @@ public sealed class PostgresStoreTests : PostgresSchemaTest
     [Fact]
     public async Task Silos_starting_at_once_on_an_empty_database_all_come_up_and_migrate_once()
     {
-        var stores = Enumerable.Range(0, 6).Select(_ => new PostgresClusterStore(TestPostgres.Options(Schema))).ToList();
+        var stores = Enumerable.Range(0, 6).Select(_ => new PostgresJobStore(TestPostgres.Options(Schema))).ToList();
         try
         {
             await Task.WhenAll(stores.Select(s => s.StartAsync(Ct)));
@@ -22,7 +23,7 @@ public sealed class PostgresStoreTests : PostgresSchemaTest
             Assert.Equal(ids[0], (await stores[5].GetJobAsync("q", ids[0], Ct))!.JobId);
 
             // A restart finds nothing to do.
-            await using var again = new PostgresClusterStore(TestPostgres.Options(Schema));
+            await using var again = new PostgresJobStore(TestPostgres.Options(Schema));
             await again.StartAsync(Ct);
             Assert.Equal(versions, await TestPostgres.ScalarAsync<long>($"select count(*) from {Schema}.schema_migrations"));
         }
@@ -36,9 +37,9 @@ public sealed class PostgresStoreTests : PostgresSchemaTest
     public async Task The_password_never_appears_in_logs_or_errors()
     {
         const string secret = "s3cret-Pa55word";
-        var logger = new ListLogger<PostgresClusterStore>();
+        var logger = new ListLogger<PostgresJobStore>();
         var options = TestPostgres.Options(Schema, TestPostgres.ConnectionString + $";Password={secret}");
-        await using (var store = new PostgresClusterStore(options, logger: logger))
+        await using (var store = new PostgresJobStore(options, logger: logger))
         {
             await store.StartAsync(Ct);
         }
@@ -48,7 +49,7 @@ public sealed class PostgresStoreTests : PostgresSchemaTest
         Assert.DoesNotContain(logger.Lines, l => l.Contains(secret));
 
         var invalid = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
-            new PostgresClusterStore(new PostgresStoreOptions { ConnectionString = $"Host=x;Password={secret};Bogus Key=1" }));
+            new PostgresJobStore(new PostgresStoreOptions { ConnectionString = $"Host=x;Password={secret};Bogus Key=1" }));
         Assert.Contains("not a valid Npgsql connection string", invalid.Message);
         Assert.DoesNotContain(secret, invalid.Message);
     }
@@ -100,30 +101,6 @@ public sealed class PostgresStoreTests : PostgresSchemaTest
         foreach (var completion in completions.Where((_, i) => i != 7))
             Assert.Equal(JobUpdateOutcome.Updated, await completion);
         Assert.Equal(new QueueCounts(0, 0, 1, 19, 0), await store.GetCountsAsync("q", now, Ct));
-    }
-
-    [Fact]
-    public async Task Held_turns_never_starve_the_connections_their_bodies_need()
-    {
-        var options = TestPostgres.Options(Schema);
-        options.TurnLockConnections = 3;
-        await using var store = new PostgresClusterStore(options);
-        await store.StartAsync(Ct);
-        var inside = 0;
-        var maxInside = 0;
-
-        // Sixty turns on twenty grains, each reading state while holding its turn; three lock connections in all.
-        await Eventually.WithinAsync(Task.WhenAll(Enumerable.Range(0, 60).Select(async i =>
-        {
-            var grain = new Orleans.Jobs.Runtime.GrainId("test", $"g{i % 20}");
-            await using var turn = await store.AcquireTurnAsync(grain, Ct);
-            var now = Interlocked.Increment(ref inside);
-            int seen;
-            while (now > (seen = Volatile.Read(ref maxInside)) && Interlocked.CompareExchange(ref maxInside, now, seen) != seen) { }
-            await store.ReadStateAsync(grain, Ct);
-            Interlocked.Decrement(ref inside);
-        })).ContinueWith(_ => true, Ct), "sixty turns", TimeSpan.FromSeconds(60));
-        Assert.InRange(maxInside, 1, 3);
     }
 
     [Fact]

@@ -1,13 +1,11 @@
-using Orleans.Jobs.Runtime;
-using Orleans.Jobs.Runtime.Jobs;
-using Orleans.Jobs.Runtime.Membership;
-using Orleans.Jobs.Runtime.Reminders;
-using Orleans.Jobs.Silo.Testing;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Jobs.Grains.Interfaces;
+using Orleans.Jobs.Storage;
 
 namespace Orleans.Jobs.Tests.Storage;
 
 /// <summary>
-/// The contract every <see cref="IClusterStore"/> provider must meet. A provider's test class derives from this
+/// The contract every <see cref="IJobStore"/> provider must meet. A provider's test class derives from this
 /// and supplies a fresh, empty store; every test here then runs against it.
 /// </summary>
 public abstract class StoreConformanceTests : IAsyncLifetime
@@ -15,12 +13,12 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     private static readonly RetryBackoff Backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
     private static readonly CancellationToken None = CancellationToken.None;
 
-    protected ManualTimeProvider Clock { get; } = new();
-    protected IClusterStore Store { get; private set; } = null!;
+    protected FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
+    protected IJobStore Store { get; private set; } = null!;
     private DateTimeOffset Now => Clock.GetUtcNow();
 
     /// <summary>Creates an empty store for one test.</summary>
-    protected abstract Task<IClusterStore> CreateStoreAsync();
+    protected abstract Task<IJobStore> CreateStoreAsync();
 
     public async ValueTask InitializeAsync() => Store = await CreateStoreAsync();
 
@@ -36,109 +34,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     private async Task<ClaimedJob> ClaimOneAsync(string queue, JobClaim? claim = null) =>
         Assert.Single(await Store.ClaimAsync(queue, claim ?? Monitored(), Now, None));
 
-    // ---- grain state ----
-
-    [Fact]
-    public async Task State_is_versioned_and_a_stale_write_fails_without_changing_it()
-    {
-        var grain = new GrainId("test", "g1");
-        Assert.Null(await Store.ReadStateAsync(grain, None));
-
-        var v1 = await Store.WriteStateAsync(grain, """{"n":1}""", 0, None);
-        var v2 = await Store.WriteStateAsync(grain, """{"n":2}""", v1, None);
-        Assert.True(v2 > v1);
-
-        var stale = await Assert.ThrowsAsync<InconsistentStateException>(() => Store.WriteStateAsync(grain, """{"n":3}""", v1, None));
-        Assert.Equal(v1, stale.ExpectedVersion);
-        Assert.Equal(v2, stale.StoredVersion);
-        var stored = await Store.ReadStateAsync(grain, None);
-        Assert.Equal(("""{"n":2}""", v2), (stored!.Json, stored.Version));
-
-        await Assert.ThrowsAsync<InconsistentStateException>(() => Store.ClearStateAsync(grain, v1, None));
-        await Store.ClearStateAsync(grain, v2, None);
-        Assert.Null(await Store.ReadStateAsync(grain, None));
-        await Assert.ThrowsAsync<InconsistentStateException>(() => Store.WriteStateAsync(new GrainId("test", "g2"), "{}", 5, None));
-    }
-
-    [Fact]
-    public async Task A_turn_waits_until_the_previous_turn_on_the_same_grain_ends()
-    {
-        var grain = new GrainId("test", "turns");
-        var first = await Store.AcquireTurnAsync(grain, None);
-        var second = Store.AcquireTurnAsync(grain, None);
-        var other = await Eventually.WithinAsync(Store.AcquireTurnAsync(new GrainId("test", "other"), None), "a turn on another grain");
-        await other.DisposeAsync();
-
-        // The second turn must still be waiting while the first is held.
-        var early = await Task.WhenAny(second, Task.Delay(200, TestContext.Current.CancellationToken));
-        Assert.NotSame(second, early);
-
-        await first.DisposeAsync();
-        await using var _ = await Eventually.WithinAsync(second, "the second turn after the first ended");
-    }
-
-    // ---- reminders ----
-
-    [Fact]
-    public async Task Each_due_reminder_tick_is_handed_out_once_and_missed_ticks_are_skipped()
-    {
-        var grain = new GrainId("test", "r");
-        var start = Now + TimeSpan.FromSeconds(10);
-        await Store.UpsertReminderAsync(new ReminderEntry(grain, "tick", start, TimeSpan.FromSeconds(10), start), None);
-        Assert.Empty(await Store.ClaimDueRemindersAsync(Now, 10, None));
-
-        Clock.Advance(TimeSpan.FromSeconds(10));
-        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Store.ClaimDueRemindersAsync(Now, 10, None)));
-        var tick = Assert.Single(claims.SelectMany(c => c));
-        Assert.Equal(start, tick.TickTime);
-        Assert.Equal(new TickStatus(start, TimeSpan.FromSeconds(10), start), tick.Status);
-
-        Clock.Advance(TimeSpan.FromSeconds(35)); // three ticks missed: one is delivered, the schedule moves past now
-        var late = Assert.Single(await Store.ClaimDueRemindersAsync(Now, 10, None));
-        Assert.Equal(start + TimeSpan.FromSeconds(10), late.TickTime);
-        var next = await Store.GetReminderAsync(grain, "tick", None);
-        Assert.Equal(start + TimeSpan.FromSeconds(40), next!.NextTickAt);
-
-        Assert.True(await Store.RemoveReminderAsync(grain, "tick", None));
-        Assert.False(await Store.RemoveReminderAsync(grain, "tick", None));
-        Clock.Advance(TimeSpan.FromMinutes(5));
-        Assert.Empty(await Store.ClaimDueRemindersAsync(Now, 10, None));
-    }
-
-    // ---- membership ----
-
-    [Fact]
-    public async Task Silos_that_stop_heartbeating_are_declared_dead_once_and_cannot_heartbeat_again()
-    {
-        await Store.RegisterSiloAsync(new SiloRecord("a", "n1", null, SiloStatus.Active, Now, Now), None);
-        await Store.RegisterSiloAsync(new SiloRecord("b", "n2", "http://b", SiloStatus.Active, Now, Now), None);
-        await Store.RegisterSiloAsync(new SiloRecord("c", "n3", null, SiloStatus.Active, Now, Now), None);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => Store.RegisterSiloAsync(new SiloRecord("a", "n1", null, SiloStatus.Active, Now, Now), None));
-
-        Clock.Advance(TimeSpan.FromSeconds(5));
-        Assert.True(await Store.HeartbeatAsync("a", Now, None));
-        await Store.MarkSiloStoppedAsync("c", Now, None);
-        Clock.Advance(TimeSpan.FromSeconds(5));
-
-        var declared = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Store.DeclareDeadSilosAsync(Now - TimeSpan.FromSeconds(8), None)));
-        var dead = Assert.Single(declared.SelectMany(d => d));
-        Assert.Equal(("b", SiloStatus.Dead), (dead.SiloId, dead.Status));
-        Assert.False(await Store.HeartbeatAsync("b", Now, None));
-        Assert.False(await Store.HeartbeatAsync("unknown", Now, None));
-
-        var silos = (await Store.GetSilosAsync(None)).ToDictionary(s => s.SiloId, s => s.Status);
-        Assert.Equal(SiloStatus.Active, silos["a"]);
-        Assert.Equal(SiloStatus.Dead, silos["b"]);
-        Assert.Equal(SiloStatus.Stopped, silos["c"]);
-
-        // A dead or stopped id may join again (a rejoin or a restart); an active one may not.
-        await Store.RegisterSiloAsync(new SiloRecord("b", "n2", null, SiloStatus.Active, Now, Now), None);
-        await Store.RegisterSiloAsync(new SiloRecord("c", "n3", null, SiloStatus.Active, Now, Now), None);
-        Assert.True(await Store.HeartbeatAsync("b", Now, None));
-        Assert.Contains("held by an active silo", (await Assert.ThrowsAsync<InvalidOperationException>(() => Store.RegisterSiloAsync(new SiloRecord("c", "n9", null, SiloStatus.Active, Now, Now), None))).Message);
-    }
-
-    // ---- jobs: order and visibility ----
+    // ---- jobs ----
 
     [Fact]
     public async Task Claims_take_higher_priority_first_then_expedited_newest_first_then_sent_in_order()
@@ -294,32 +190,88 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Recovering_a_dead_owner_returns_only_its_monitored_jobs_and_never_those_of_a_rejoined_silo()
+    public async Task Recovering_a_dead_owner_returns_only_its_monitored_jobs_and_never_those_of_its_next_incarnation()
     {
-        await Store.RegisterSiloAsync(new SiloRecord("silo-a", "n1", null, SiloStatus.Active, Now, Now), None);
-        await Store.RegisterSiloAsync(new SiloRecord("silo-b", "n2", null, SiloStatus.Active, Now, Now), None);
-        await Store.EnqueueAsync("q1", [Job("a1"), Job("b1")], Now, None);
+        // Owners are Orleans silo addresses with their generation: a restarted silo is a new owner.
+        const string deadIncarnation = "S127.0.0.1:11111:100";
+        const string nextIncarnation = "S127.0.0.1:11111:200";
+        await Store.EnqueueAsync("q1", [Job("a1"), Job("b1"), Job("c1")], Now, None);
         await Store.EnqueueAsync("q2", [Job("a2")], Now, None);
-        var a1 = await ClaimOneAsync("q1", Monitored(owner: "silo-a"));
-        var b1 = await ClaimOneAsync("q1", Monitored(owner: "silo-b"));
-        var a2 = await ClaimOneAsync("q2", Monitored(owner: "silo-a"));
+        var a1 = await ClaimOneAsync("q1", Monitored(owner: deadIncarnation));
+        var b1 = await ClaimOneAsync("q1", Monitored(owner: "S127.0.0.1:22222:100"));
+        var a2 = await ClaimOneAsync("q2", Monitored(owner: deadIncarnation));
+        var rejoined = await ClaimOneAsync("q1", Monitored(owner: nextIncarnation));
 
-        Assert.Equal(0, await Store.RecoverJobsOfOwnerAsync("silo-a", Now, None)); // alive: nothing to recover
-        Clock.Advance(TimeSpan.FromSeconds(20));
-        Assert.True(await Store.HeartbeatAsync("silo-b", Now, None));
-        Assert.Equal("silo-a", Assert.Single(await Store.DeclareDeadSilosAsync(Now - TimeSpan.FromSeconds(10), None)).SiloId);
-
-        Assert.Equal(2, await Store.RecoverJobsOfOwnerAsync("silo-a", Now, None));
-        Assert.Equal(JobState.Available, (await Store.GetJobAsync("q1", a1.JobId, None))!.State);
+        Assert.Equal(2, await Store.RecoverJobsOfOwnerAsync(deadIncarnation, Now, None));
+        var back = (await Store.GetJobAsync("q1", a1.JobId, None))!;
+        Assert.Equal((JobState.Available, (string?)null), (back.State, back.Owner));
+        Assert.Contains(deadIncarnation, back.LastError);
         Assert.Equal(JobState.Available, (await Store.GetJobAsync("q2", a2.JobId, None))!.State);
         Assert.Equal(JobState.Running, (await Store.GetJobAsync("q1", b1.JobId, None))!.State);
+        Assert.Equal(JobState.Running, (await Store.GetJobAsync("q1", rejoined.JobId, None))!.State);
         Assert.Equal(2, (await ClaimOneAsync("q2")).Attempt);
 
-        // silo-a rejoins under the same id and claims again: a late retry of its recovery must not take that job.
-        await Store.RegisterSiloAsync(new SiloRecord("silo-a", "n1", null, SiloStatus.Active, Now, Now), None);
-        var again = await ClaimOneAsync("q1", Monitored(owner: "silo-a"));
-        Assert.Equal(0, await Store.RecoverJobsOfOwnerAsync("silo-a", Now, None));
-        Assert.Equal(JobState.Running, (await Store.GetJobAsync("q1", again.JobId, None))!.State);
+        // A late or repeated recovery (several silos see the death at once) changes nothing more.
+        Assert.Equal(0, await Store.RecoverJobsOfOwnerAsync(deadIncarnation, Now, None));
+        Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.CompleteAsync("q1", a1.JobId, a1.LeaseToken, "late", Now, None));
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q1", rejoined.JobId, rejoined.LeaseToken, "fine", Now, None));
+    }
+
+    [Fact]
+    public async Task A_batch_send_is_all_or_none_and_keeps_its_order()
+    {
+        var ids = await Store.EnqueueAsync("q", [Job("one"), Job("two"), Job("three")], Now, None);
+        Assert.Equal(3, ids.Count);
+        Assert.True(ids[0] < ids[1] && ids[1] < ids[2]);
+        var claimed = await Store.ClaimAsync("q", Monitored(max: 10), Now, None);
+        Assert.Equal(["one", "two", "three"], claimed.Select(c => c.Payload));
+    }
+
+    [Fact]
+    public async Task Dead_letters_are_listed_oldest_first_up_to_the_limit_and_requeue_gives_fresh_attempts()
+    {
+        var ids = await Store.EnqueueAsync("q", [Job("first", maxAttempts: 1), Job("second", maxAttempts: 1), Job("third", maxAttempts: 1)], Now, None);
+        foreach (var id in ids)
+        {
+            var job = await ClaimOneAsync("q");
+            Assert.Equal(id, job.JobId);
+            Assert.Equal(FailOutcome.DeadLettered, (await Store.FailAsync("q", job.JobId, job.LeaseToken, $"boom {job.Payload}", Backoff, Now, None)).Outcome);
+            Clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.Equal(["first", "second"], (await Store.GetDeadLettersAsync("q", 2, None)).Select(j => j.Payload));
+        Assert.Equal(3, (await Store.GetDeadLettersAsync("q", 100, None)).Count);
+        Assert.Empty(await Store.GetDeadLettersAsync("other", 100, None));
+        Assert.Equal(JobUpdateOutcome.NotFound, await Store.RequeueDeadLetterAsync("q", 999_999, Now, None));
+
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.RequeueDeadLetterAsync("q", ids[1], Now, None));
+        var again = await ClaimOneAsync("q");
+        Assert.Equal((ids[1], 1), (again.JobId, again.Attempt));
+        Assert.Equal(["first", "third"], (await Store.GetDeadLettersAsync("q", 100, None)).Select(j => j.Payload));
+    }
+
+    [Fact]
+    public async Task Finished_jobs_are_pruned_after_their_retention_and_nothing_else_is()
+    {
+        var ids = await Store.EnqueueAsync("q", [Job("done early"), Job("dead early", maxAttempts: 1), Job("done late"), Job("waiting")], Now, None);
+        var early = await ClaimOneAsync("q");
+        await Store.CompleteAsync("q", early.JobId, early.LeaseToken, "ok", Now, None);
+        var dead = await ClaimOneAsync("q");
+        await Store.FailAsync("q", dead.JobId, dead.LeaseToken, "boom", Backoff, Now, None);
+        Clock.Advance(TimeSpan.FromHours(2));
+        var late = await ClaimOneAsync("q");
+        await Store.CompleteAsync("q", late.JobId, late.LeaseToken, "ok", Now, None);
+
+        // Completed before now-1h go; dead letters are kept longer (before now-3h: none).
+        Assert.Equal(1, await Store.PruneFinishedAsync("q", Now - TimeSpan.FromHours(1), Now - TimeSpan.FromHours(3), None));
+        Assert.Null(await Store.GetJobAsync("q", ids[0], None));
+        Assert.Equal(JobState.DeadLettered, (await Store.GetJobAsync("q", ids[1], None))!.State);
+        Assert.Equal(JobState.Completed, (await Store.GetJobAsync("q", ids[2], None))!.State);
+        Assert.Equal(JobState.Available, (await Store.GetJobAsync("q", ids[3], None))!.State);
+
+        Assert.Equal(1, await Store.PruneFinishedAsync("q", Now - TimeSpan.FromHours(1), Now - TimeSpan.FromHours(1), None));
+        Assert.Null(await Store.GetJobAsync("q", ids[1], None));
+        Assert.Equal(new QueueCounts(1, 0, 0, 1, 0), await Store.GetCountsAsync("q", Now, None));
     }
 
     [Fact]

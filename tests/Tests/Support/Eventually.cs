@@ -7,15 +7,29 @@ public static class Eventually
 {
     public static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(30);
 
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test with <paramref name="what"/> at the deadline.</summary>
+    /// <summary>
+    /// Polls <paramref name="condition"/> until it holds; fails the test with <paramref name="what"/> at the deadline.
+    /// A poll that throws counts as "not yet" (a client whose gateway silo just died reconnects), and the last such
+    /// error is named if the deadline passes.
+    /// </summary>
     public static async Task TrueAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
     {
         var clock = Stopwatch.StartNew();
         var limit = deadline ?? DefaultDeadline;
-        while (!await condition())
+        Exception? last = null;
+        while (true)
         {
+            try
+            {
+                if (await condition()) return;
+            }
+            catch (Exception e) when (e is not Xunit.Sdk.IAssertionException)
+            {
+                last = e;
+            }
+
             if (clock.Elapsed > limit)
-                Assert.Fail($"Timed out after {limit.TotalSeconds:0}s waiting for: {what}");
+                Assert.Fail($"Timed out after {limit.TotalSeconds:0}s waiting for: {what}{(last is null ? "" : $" (last error: {last.GetType().Name}: {last.Message})")}");
             await Task.Delay(20);
         }
     }

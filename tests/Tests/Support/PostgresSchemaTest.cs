@@ -13,5 +13,11 @@ public abstract class PostgresSchemaTest : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    public virtual async ValueTask DisposeAsync() => await TestPostgres.DropSchemaAsync(Schema);
+    public virtual async ValueTask DisposeAsync()
+    {
+        await TestPostgres.DropSchemaAsync(Schema);
+        // Orleans' ADO.NET providers pool by connection string, and each test's differs (its search path): idle pooled
+        // connections would otherwise linger for minutes and exhaust the server's connection limit.
+        Npgsql.NpgsqlConnection.ClearAllPools();
+    }
 }

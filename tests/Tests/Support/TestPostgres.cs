@@ -1,5 +1,5 @@
 using Npgsql;
-using Orleans.Jobs.Runtime.Storage.PostgreSql;
+using Orleans.Jobs.Storage.PostgreSql;
 
 namespace Orleans.Jobs.Tests.Support;
 
@@ -34,9 +34,9 @@ public static class TestPostgres
     };
 
     /// <summary>A started store on a fresh schema.</summary>
-    public static async Task<PostgresClusterStore> CreateStoreAsync(string? schema = null, TimeProvider? clock = null)
+    public static async Task<PostgresJobStore> CreateStoreAsync(string? schema = null, TimeProvider? clock = null)
     {
-        var store = new PostgresClusterStore(Options(schema ?? NewSchema()), clock);
+        var store = new PostgresJobStore(Options(schema ?? NewSchema()), clock);
         await store.StartAsync(CancellationToken.None);
         return store;
     }

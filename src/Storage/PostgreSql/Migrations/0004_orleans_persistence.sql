@@ -6,7 +6,9 @@
 --
 -- Contract, as the 10.4 provider uses it:
 --   * a grain is identified by GrainIdHash, GrainIdN0, GrainIdN1, GrainTypeHash, GrainTypeString,
---     GrainIdExtensionString (null for grains without a string key or key extension) and ServiceId;
+--     GrainIdExtensionString (null for grains without a string key or key extension) and ServiceId. GrainTypeString
+--     is the state name ([PersistentState("name")]), not the grain class, and the provider name is not part of the
+--     key either: two grain classes with the same key and state name on one ServiceId share a row;
 --   * the state is only ever written and read as PayloadBinary (Orleans serializes it, JSON or not); ReadFromStorageKey
 --     returns PayloadBinary and Version, and a row whose payload is null reads as "no record" that still has a version;
 --   * the etag is the integer Version; GrainStateVersion is null when the grain has no record yet;
