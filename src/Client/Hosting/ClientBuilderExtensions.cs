@@ -27,6 +27,7 @@ public static class ClientBuilderExtensions
             throw new OptionsValidationException(ClusterConnectionOptions.Section, typeof(ClusterConnectionOptions), [failure]);
 
         client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (options.ClusterId, options.ServiceId));
+        client.UseConnectionRetryFilter(new ClusterConnectionRetry(options));
         var kind = options.Clustering == ClusteringKind.Auto
             ? !string.IsNullOrWhiteSpace(options.Redis) ? ClusteringKind.Redis : options.Gateways.Count > 0 ? ClusteringKind.Static : ClusteringKind.Localhost
             : options.Clustering;

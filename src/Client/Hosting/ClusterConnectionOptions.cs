@@ -42,6 +42,9 @@ public sealed class ClusterConnectionOptions
     /// <summary>The port clients connect to (0: no gateway on this silo). Clients use it as the localhost gateway.</summary>
     public int GatewayPort { get; set; } = DefaultGatewayPort;
 
+    /// <summary>For clients: how many times the first connection is tried, a second apart, before it fails with a clear error.</summary>
+    public int ConnectAttempts { get; set; } = 5;
+
     /// <summary>The address other silos and clients reach this silo at (default 127.0.0.1; set a routable address for other nodes).</summary>
     public string AdvertisedAddress { get; set; } = IPAddress.Loopback.ToString();
 }
@@ -94,6 +97,8 @@ public static class ClusterConnectionRules
             return $"Cluster:GatewayPort must be between 0 and 65535 (was {options.GatewayPort}).";
         if (!IPAddress.TryParse(options.AdvertisedAddress, out _))
             return $"Cluster:AdvertisedAddress must be an IP address (was '{options.AdvertisedAddress}').";
+        if (options.ConnectAttempts is < 1 or > 1000)
+            return $"Cluster:ConnectAttempts must be between 1 and 1000 (was {options.ConnectAttempts}).";
         foreach (var gateway in options.Gateways)
             if (!IPEndPoint.TryParse(gateway, out var endpoint) || endpoint.Port == 0)
                 return $"Cluster:Gateways entry '{gateway}' must be an address and port such as 127.0.0.1:30000.";
