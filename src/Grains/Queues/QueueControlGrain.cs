@@ -23,7 +23,8 @@ public sealed class QueueControlState
 /// A queue's control plane: its settings (Orleans grain state) and its monitor. The monitor is a grain timer every
 /// <see cref="QueueSettings.MonitorPeriod"/> (seconds, below Orleans' one-minute reminder minimum) that returns jobs
 /// whose lease expired and prunes finished jobs past their retention; a reminder (durable, every
-/// <see cref="KeepAlivePeriod"/>) reactivates the grain — and with it the timer — after the silo that hosted it dies.
+/// <see cref="QueueOptions.KeepAlivePeriod"/>) reactivates the grain — and with it the timer — after the silo that
+/// hosted it stops or dies, even if nobody touches the queue again.
 /// </summary>
 public sealed partial class QueueControlGrain(
     [PersistentState("queue", JobGrainStorage.Name)] IPersistentState<QueueControlState> state,
@@ -34,9 +35,6 @@ public sealed partial class QueueControlGrain(
 {
     /// <summary>The name of the reminder that keeps the monitor alive.</summary>
     public const string KeepAliveReminder = "monitor-keep-alive";
-
-    /// <summary>How often the keep-alive reminder ticks (Orleans' default minimum reminder period).</summary>
-    public static readonly TimeSpan KeepAlivePeriod = TimeSpan.FromMinutes(1);
 
     private IGrainTimer? _monitor;
     private TimeSpan _monitorPeriod;
@@ -69,7 +67,8 @@ public sealed partial class QueueControlGrain(
     public async Task EnsureMonitorAsync()
     {
         if (state.State.Monitored && _monitor is not null) return;
-        await this.RegisterOrUpdateReminder(KeepAliveReminder, KeepAlivePeriod, KeepAlivePeriod);
+        var keepAlive = options.Value.KeepAlivePeriod;
+        await this.RegisterOrUpdateReminder(KeepAliveReminder, keepAlive, keepAlive);
         if (!state.State.Monitored)
         {
             state.State.Monitored = true;

@@ -154,7 +154,7 @@ public sealed class QueueGrainTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         var control = _cluster.Client.GetGrain<IQueueControlGrain>(_queue);
         await Eventually.TrueAsync(async () => (await registry.ReadRow(control.GetGrainId(), QueueControlGrain.KeepAliveReminder, Ct)) is not null, "the keep-alive reminder to be registered");
         var row = await registry.ReadRow(control.GetGrainId(), QueueControlGrain.KeepAliveReminder, Ct);
-        Assert.Equal(QueueControlGrain.KeepAlivePeriod, row!.Period);
+        Assert.Equal(QueueOptions.DefaultKeepAlivePeriod, row!.Period);
     }
 
     [Fact]

@@ -251,3 +251,32 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
 public sealed class InMemoryClusterTests : ClusterTests<InMemoryProvider>;
 
 public sealed class PostgresClusterTests : ClusterTests<PostgresProvider>;
+
+/// <summary>The queue monitor's reminder on PostgreSQL: durable, it brings the monitor back on another silo with nobody touching the queue.</summary>
+public sealed class MonitorKeepAliveTests : PostgresSchemaTest
+{
+    [Fact]
+    public async Task A_queue_nobody_touches_is_monitored_again_after_the_silo_hosting_its_monitor_stops()
+    {
+        await using var direct = await TestPostgres.CreateStoreAsync(Schema);
+        await using var cluster = new JobsClusterBuilder(1, StoreKind.Postgres, Schema)
+            .Set("Queues:KeepAlivePeriod", "00:00:02")
+            .ConfigureSilo(s => s.Configure<global::Orleans.Hosting.ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1)))
+            .Build();
+        await cluster.DeployAsync();
+        var first = cluster.Primary;
+
+        // A client claims with a short lease and hangs; the queue's monitor (its control grain) lives on the only silo.
+        var marble = new Marble(cluster.Client, new MarbleOptions { LeaseDuration = TimeSpan.FromSeconds(1) });
+        var id = await marble.SendAsync("quiet", "forgotten");
+        var hung = (await marble.WaitAsync("quiet", TimeSpan.FromSeconds(10), Ct))!;
+        await hung.DisposeAsync();
+
+        var second = await cluster.StartAdditionalSiloAsync();
+        await cluster.StopSiloAsync(first); // the monitor goes with it; nothing calls the queue from now on
+
+        // Only the reminder, firing on the second silo, can reactivate the monitor that returns the job.
+        await Eventually.TrueAsync(async () => (await direct.GetJobAsync("quiet", id, Ct))?.State == JobState.Available, "the reminder-revived monitor to return the job", TimeSpan.FromSeconds(30));
+        Assert.Contains("lease expired", (await direct.GetJobAsync("quiet", id, Ct))!.LastError);
+    }
+}
