@@ -3,25 +3,10 @@ using Orleans.Jobs.Storage.PostgreSql;
 
 namespace Orleans.Jobs.Tests.Support;
 
-/// <summary>
-/// The PostgreSQL server of the test run: scripts/test starts a private one (scripts/postgres) and exports
-/// OJ_PG_CONNECTION. With OJ_REQUIRE_POSTGRES=1 (scripts/test sets it) a missing server fails the tests
-/// instead of skipping them.
-/// </summary>
+/// <summary>The PostgreSQL server of the test run (scripts/postgres), and helpers for tests on fresh schemas.</summary>
 public static class TestPostgres
 {
-    public static string ConnectionString
-    {
-        get
-        {
-            var connection = Environment.GetEnvironmentVariable("OJ_PG_CONNECTION");
-            if (!string.IsNullOrEmpty(connection)) return connection;
-            const string why = "OJ_PG_CONNECTION is not set: run `scripts/postgres start` and export the connection it prints (scripts/test does both).";
-            if (Environment.GetEnvironmentVariable("OJ_REQUIRE_POSTGRES") == "1") Assert.Fail(why);
-            Assert.Skip(why);
-            return "";
-        }
-    }
+    public static string ConnectionString => TestServers.Required("OJ_PG_CONNECTION", "OJ_REQUIRE_POSTGRES", "scripts/postgres");
 
     /// <summary>A fresh schema name, so tests never see each other's rows.</summary>
     public static string NewSchema() => $"t_{Guid.NewGuid():N}"[..20];

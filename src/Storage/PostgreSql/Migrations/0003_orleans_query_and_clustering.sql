@@ -47,6 +47,19 @@ create table {schema}.orleansmembershiptable (
     primary key (deploymentid, address, port, generation)
 );
 
+-- Moves a deployment's table version from p_version to the next one; false when it moved on already (or reached
+-- int max). The callers run it inside their own subtransaction, so a later failure undoes the bump too.
+create function {schema}.orleans_bump_membership_version(p_deploymentid text, p_version integer)
+returns boolean
+language plpgsql as $$
+begin
+    update {schema}.orleansmembershipversiontable
+       set version = version + 1, timestamp = now()
+     where deploymentid = p_deploymentid and version = p_version and version < 2147483647;
+    return found;
+end;
+$$;
+
 -- Inserts a member row and bumps the table version, both or neither. Returns 1, or 0 when the version moved on
 -- (or reached int max) or the row already exists.
 create function {schema}.orleans_insert_membership(
@@ -56,10 +69,7 @@ returns integer
 language plpgsql as $$
 begin
     begin
-        update {schema}.orleansmembershipversiontable
-           set version = version + 1, timestamp = now()
-         where deploymentid = p_deploymentid and version = p_version and version < 2147483647;
-        if not found then
+        if not {schema}.orleans_bump_membership_version(p_deploymentid, p_version) then
             return 0;
         end if;
         insert into {schema}.orleansmembershiptable
@@ -87,10 +97,7 @@ returns integer
 language plpgsql as $$
 begin
     begin
-        update {schema}.orleansmembershipversiontable
-           set version = version + 1, timestamp = now()
-         where deploymentid = p_deploymentid and version = p_version and version < 2147483647;
-        if not found then
+        if not {schema}.orleans_bump_membership_version(p_deploymentid, p_version) then
             return 0;
         end if;
         update {schema}.orleansmembershiptable
