@@ -168,6 +168,25 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
     }
 
     [Fact]
+    public async Task A_restarted_silo_is_a_new_incarnation_that_runs_what_the_old_one_released()
+    {
+        var log = new ExecutionLog();
+        string? oldIncarnation = null;
+        await using var cluster = Cluster(1).ConfigureSilo(s => s.AddJobHandler("work", Handler(log, silo => silo == oldIncarnation))).Build();
+        await cluster.DeployAsync();
+        oldIncarnation = JobsCluster.Owner(cluster.Primary);
+
+        var id = await cluster.Client.GetGrain<IQueueGrain>("work").SendAsync("spans a restart");
+        await Eventually.TrueAsync(() => log.Ran(id, oldIncarnation), "the job to start before the restart");
+        var restarted = (await Eventually.WithinAsync(cluster.Orleans.RestartSiloAsync(cluster.Primary), "the silo to restart", TimeSpan.FromSeconds(60)))!;
+
+        var newIncarnation = JobsCluster.Owner(restarted);
+        Assert.NotEqual(oldIncarnation, newIncarnation); // same endpoint, new generation: a new claim owner
+        var done = await CompletedAsync(JobsCluster.GrainsOn(restarted), "work", id);
+        Assert.Equal($"done by {newIncarnation} on attempt 1", done.Result); // released at the graceful stop: the attempt did not count
+    }
+
+    [Fact]
     public async Task Prefetched_jobs_run_and_those_not_started_at_a_graceful_stop_go_back_uncounted()
     {
         var log = new ExecutionLog();
