@@ -19,7 +19,7 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
 
     private readonly QueueOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, CachedSettings> _settings = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Task> _monitorsEnsured = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, EnsuredMonitor> _monitorsEnsured = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _waiting = new(StringComparer.Ordinal);
 
     /// <summary>The job store this silo uses.</summary>
@@ -159,18 +159,29 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
 
     private async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string queue, JobClaim claim)
     {
-        var jobs = await store.ClaimAsync(queue, claim, Now, CancellationToken.None);
-        if (claim.LeaseDuration is not null && jobs.Count > 0) await EnsureMonitorAsync(queue);
-        return jobs;
+        // Every monitored claim, even one that finds nothing, keeps the monitor alive: jobs held by a worker that
+        // died may be all the queue has left, and they come back only if someone watches their leases.
+        if (claim.LeaseDuration is not null) await EnsureMonitorAsync(queue);
+        return await store.ClaimAsync(queue, claim, Now, CancellationToken.None);
     }
 
-    /// <summary>Wakes the queue's monitor once per silo; a failed attempt is retried by the next send or claim.</summary>
+    /// <summary>
+    /// Makes sure the queue's monitor runs, at most once per <see cref="QueueOptions.SettingsCacheDuration"/> per silo:
+    /// the control grain's reminder revives it after its silo dies, and this revives it within seconds whenever any
+    /// silo works the queue (even where reminders were lost with an in-memory reminder table). A failed attempt is
+    /// retried by the next send or claim.
+    /// </summary>
     private Task EnsureMonitorAsync(string queue)
     {
-        var ensured = _monitorsEnsured.GetOrAdd(queue, q => grains.GetGrain<IQueueControlGrain>(q).EnsureMonitorAsync());
-        if (ensured.IsFaulted || ensured.IsCanceled) _monitorsEnsured.TryRemove(new KeyValuePair<string, Task>(queue, ensured));
-        return ensured.IsCompletedSuccessfully ? Task.CompletedTask : ensured;
+        var now = Now;
+        if (_monitorsEnsured.TryGetValue(queue, out var ensured) && now - ensured.At < _options.SettingsCacheDuration && !ensured.Call.IsFaulted && !ensured.Call.IsCanceled)
+            return ensured.Call.IsCompletedSuccessfully ? Task.CompletedTask : ensured.Call;
+        var call = grains.GetGrain<IQueueControlGrain>(queue).EnsureMonitorAsync();
+        _monitorsEnsured[queue] = new EnsuredMonitor(call, now);
+        return call;
     }
+
+    private sealed record EnsuredMonitor(Task Call, DateTimeOffset At);
 
     private NewJob ToNewJob(JobMessage message, QueueSettings settings, string field)
     {

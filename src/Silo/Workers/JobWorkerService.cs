@@ -24,9 +24,7 @@ namespace Orleans.Jobs.Silo.Workers;
 /// </summary>
 public sealed partial class JobWorkerService : SiloBackgroundLoop
 {
-    private const int SettleTries = 6;
-
-    private readonly QueueDataPlane _plane;
+        private readonly QueueDataPlane _plane;
     private readonly IServiceProvider _services;
     private readonly TimeProvider _timeProvider;
     private readonly WorkerOptions _options;
@@ -37,7 +35,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     private readonly Channel<PendingJob> _claimed = Channel.CreateUnbounded<PendingJob>();
     private readonly WorkerCapacity _capacity;
     private readonly CancellationTokenSource _abortJobs = new();
-    private readonly HashSet<Task> _settling = [];
+    private readonly JobSettler _settler;
     private Task _runners = Task.CompletedTask;
     private volatile bool _draining;
 
@@ -61,6 +59,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         _logger = logger;
         _registrations = Validate(registrations);
         _capacity = new WorkerCapacity(_options.MaxConcurrency, _options.Prefetch);
+        _settler = new JobSettler(plane, timeProvider, () => IsKilled, Killed, this.LogAbandoned, logger);
     }
 
     /// <summary>Who owns this silo's claims: its silo address with its generation, unique to this incarnation.</summary>
@@ -100,9 +99,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             await _runners.WaitAsync(cancellationToken); // a handler that ignores cancellation cannot hold the silo past the lifecycle's own timeout
         }
 
-        Task[] settling;
-        lock (_settling) settling = [.. _settling];
-        await Task.WhenAll(settling).WaitAsync(cancellationToken);
+        await _settler.DrainAsync(cancellationToken);
     }
 
     private async Task ClaimLoopAsync(JobHandlerRegistration registration, CancellationToken stoppingToken)
@@ -137,11 +134,11 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             {
                 var heartbeat = new LeaseHeartbeat(lease => _plane.RenewLeaseAsync(job.Queue, job.JobId, job.LeaseToken, lease), job, _timeProvider);
                 var pending = new PendingJob(registration, job, heartbeat);
-                if (!_claimed.Writer.TryWrite(pending)) Track(SettleAsync(pending, new SettleAction(SettleKind.Release)));
+                if (!_claimed.Writer.TryWrite(pending)) _settler.Start(pending, new SettleAction(SettleKind.Release));
             }
 
             foreach (var job in jobs.Skip(kept))
-                Track(SettleAsync(new PendingJob(registration, job, null), new SettleAction(SettleKind.Release)));
+                _settler.Start(new PendingJob(registration, job, null), new SettleAction(SettleKind.Release));
         }
     }
 
@@ -174,7 +171,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         {
             // Not started: give it back (draining), or leave it (killed, or it waited so long its lease was lost).
             var before = JobOutcomes.AfterHandler(null, null, IsKilled, heartbeat?.IsLost == true, shuttingDown: true);
-            await SettleAsync(pending, before.Kind == SettleKind.Finish ? new SettleAction(SettleKind.Release) : before);
+            await _settler.SettleAsync(pending, before.Kind == SettleKind.Finish ? new SettleAction(SettleKind.Release) : before);
             return;
         }
 
@@ -196,70 +193,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
 
         var action = JobOutcomes.AfterHandler(error, result, IsKilled, heartbeat?.IsLost == true, _abortJobs.IsCancellationRequested);
         if (action.Kind == SettleKind.Fail) LogFailed(error!, job.Queue, job.JobId, job.Attempt);
-        Track(SettleAsync(pending, action));
-    }
-
-    /// <summary>Records a job's outcome, retrying when there is no verdict; the lease is renewed until it is recorded.</summary>
-    private async Task SettleAsync(PendingJob pending, SettleAction action)
-    {
-        var job = pending.Job;
-        try
-        {
-            if (action.Kind == SettleKind.Abandon)
-            {
-                if (!IsKilled) LogAbandoned(job.Queue, job.JobId, action.Text ?? "");
-                return;
-            }
-
-            for (var attempt = 1; ; attempt++)
-            {
-                object? outcome = null;
-                Exception? error = null;
-                try
-                {
-                    outcome = action.Kind switch
-                    {
-                        SettleKind.Finish => await _plane.FinishAsync(job.Queue, job.JobId, job.LeaseToken, action.Text),
-                        SettleKind.Fail => await _plane.FailAsync(job.Queue, job.JobId, job.LeaseToken, action.Text ?? ""),
-                        _ => await _plane.ReleaseAsync(job.Queue, job.JobId, job.LeaseToken),
-                    };
-                }
-                catch (Exception e)
-                {
-                    error = e;
-                }
-
-                if (IsKilled) return;
-                switch (JobOutcomes.AfterSettle(outcome, error, attempt, SettleTries))
-                {
-                    case SettleVerdict.Recorded:
-                        return;
-                    case SettleVerdict.LeaseLost or SettleVerdict.NotFound:
-                        LogAbandoned(job.Queue, job.JobId, "its lease was lost before its outcome was recorded");
-                        return;
-                    case SettleVerdict.Retry:
-                        LogSettleRetry(error!, action.Kind, job.Queue, job.JobId, attempt);
-                        await Task.Delay(TimeSpan.FromMilliseconds(100 * (1 << attempt)), _timeProvider, Killed);
-                        break;
-                    default:
-                        LogSettleFailed(error, action.Kind, job.Queue, job.JobId, job.IsMonitored ? "its lease will return it" : "it is unmonitored: inspect it, it stays running");
-                        return;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (IsKilled)
-        {
-        }
-        finally
-        {
-            if (pending.Heartbeat is { } heartbeat) await heartbeat.DisposeAsync();
-        }
-    }
-
-    private void Track(Task settling)
-    {
-        lock (_settling) _settling.Add(settling);
-        settling.ContinueWith(t => { lock (_settling) _settling.Remove(t); }, TaskScheduler.Default);
+        _settler.Start(pending, action);
     }
 
     private static List<JobHandlerRegistration> Validate(IEnumerable<JobHandlerRegistration> registrations)
@@ -270,7 +204,6 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         return list;
     }
 
-    private sealed record PendingJob(JobHandlerRegistration Registration, ClaimedJob Job, LeaseHeartbeat? Heartbeat);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: waiting up to {Timeout} for {Count} running jobs")]
     private partial void LogDraining(int count, TimeSpan timeout);
@@ -279,16 +212,12 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     private partial void LogClaimFailed(Exception exception, string queue);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of queue {Queue} was left unrecorded: {Reason}")]
-    private partial void LogAbandoned(string queue, long jobId, string reason);
+    internal partial void LogAbandoned(string queue, long jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} of queue {Queue} failed on attempt {Attempt}")]
     private partial void LogFailed(Exception exception, string queue, long jobId, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not {Action} job {JobId} of queue {Queue} (try {Attempt}); retrying")]
-    private partial void LogSettleRetry(Exception exception, SettleKind action, string queue, long jobId, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Could not {Action} job {JobId} of queue {Queue}; giving up: {Consequence}")]
-    private partial void LogSettleFailed(Exception? exception, SettleKind action, string queue, long jobId, string consequence);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "A worker failed outside its job handler on job {JobId} of queue {Queue}; it carries on")]
     private partial void LogRunnerFault(Exception exception, string queue, long jobId);

@@ -33,7 +33,7 @@ public sealed class JobsClusterBuilder
         Inner.Options.ServiceId = $"svc-{_id[..12]}";
         Set("Test:SetupId", _id);
         Set("Cluster:Clustering", "External");
-        Set("Queues:Defaults:LeaseDuration", "00:00:02");
+        Set("Queues:Defaults:LeaseDuration", "00:00:10"); // renewed every ~3 s: survives a stalled 2-core machine
         Set("Queues:Defaults:MonitorPeriod", "00:00:01");
         Set("Queues:Defaults:RetryDelay", "00:00:00.050");
         Set("Workers:ShutdownTimeout", "00:00:00.300");
