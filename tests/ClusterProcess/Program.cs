@@ -1,7 +1,9 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Orleans.Configuration;
 using Orleans.Jobs.Client.Hosting;
 using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Silo.Hosting;
@@ -12,7 +14,9 @@ using Orleans.Jobs.Silo.Workers;
 //          an Orleans silo on the stock host with the PostgreSQL job store; its handler records each execution in
 //          <schema>.proof_executions, then works 10 ms (or, with --hang, never returns: for recovery measurements).
 //          Prints "READY <owner>" and stops gracefully when stdin closes. Further arguments are silo configuration
-//          (--Cluster:SiloPort=..., --Cluster:GatewayPort=..., --Cluster:Redis=... for Redis membership).
+//          (--Cluster:SiloPort=..., --Cluster:GatewayPort=..., --Cluster:Redis=... for Redis membership);
+//          --Membership:<option>=... sets Orleans' ClusterMembershipOptions over Orleans.Jobs' timing (the benchmarks'
+//          fast recovery, e.g. --Membership:ProbeTimeout=00:00:00.500).
 //   client <queue> <count> [--Section:Key=value ...]
 //          an Orleans client (Cluster:Gateways=host:port,... or Cluster:Redis=...) that sends <count> jobs in batches;
 //          prints "SENT <count>".
@@ -34,6 +38,8 @@ static async Task<int> RunSiloAsync(string connection, string schema, string que
     await using var recorder = NpgsqlDataSource.Create(connection);
     var insert = $"insert into {schema}.proof_executions (job_id, silo_id, attempt, started_at) values (@job, @silo, @attempt, clock_timestamp())";
     var builder = SiloHost.CreateBuilder(["--Gateway:Port=0", $"--Store:ConnectionString={connection}", $"--Store:Schema={schema}", .. configuration], silo =>
+    {
+        silo.Services.AddOptions<ClusterMembershipOptions>().PostConfigure(o => silo.Configuration.GetSection("Membership").Bind(o));
         silo.AddJobHandler(queue, async (job, ct) =>
         {
             await using (var command = recorder.CreateCommand(insert))
@@ -46,7 +52,8 @@ static async Task<int> RunSiloAsync(string connection, string schema, string que
 
             await Task.Delay(hang ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(10), ct); // some work, so jobs are in flight when a silo dies
             return null;
-        }));
+        });
+    });
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     await using var app = builder.BuildSilo();
     await app.StartAsync();
