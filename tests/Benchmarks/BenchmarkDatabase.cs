@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace Orleans.Jobs.Benchmarks;
 
-/// <summary>SQL helpers on the benchmark server.</summary>
+/// <summary>Runs the statements of <see cref="BenchmarkSql"/> on the benchmark server.</summary>
 public sealed class BenchmarkDatabase(string connectionString)
 {
     public string ConnectionString => connectionString;
@@ -23,11 +23,22 @@ public sealed class BenchmarkDatabase(string connectionString)
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>The first row of a query, read by <paramref name="read"/>.</summary>
+    public async Task<T> RowAsync<T>(string sql, Func<NpgsqlDataReader, T> read)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 600 };
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync()) throw new InvalidOperationException("The query returned no row.");
+        return read(reader);
+    }
+
     /// <summary>Creates a database on the same server if it does not exist; returns its connection string.</summary>
     public async Task<string> EnsureDatabaseAsync(string name)
     {
-        if (!await ScalarAsync<bool>($"select exists (select 1 from pg_database where datname = '{name}')"))
-            await ExecuteAsync($"create database {name}");
+        if (!await ScalarAsync<bool>(BenchmarkSql.DatabaseExists(name)))
+            await ExecuteAsync(BenchmarkSql.CreateDatabase(name));
         return new NpgsqlConnectionStringBuilder(connectionString) { Database = name }.ConnectionString;
     }
 

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Npgsql;
 
 namespace Orleans.Jobs.Benchmarks;
 
@@ -11,10 +10,7 @@ public sealed record BenchmarkEnvironment(string Date, string Cpu, int Cores, st
         var cpu = File.Exists("/proc/cpuinfo")
             ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
             : "unknown";
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("show server_version", connection);
-        var postgres = (string)(await command.ExecuteScalarAsync())!;
+        var postgres = await new BenchmarkDatabase(connectionString).ScalarAsync<string>(BenchmarkSql.ServerVersion);
         return new BenchmarkEnvironment(DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'"), cpu, Environment.ProcessorCount,
             RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription, postgres);
     }

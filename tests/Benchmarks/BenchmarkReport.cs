@@ -60,10 +60,12 @@ public static class BenchmarkReport
         foreach (var w in burndowns.OrderByDescending(w => w.JobsPerSecond))
             md.AppendLine($"| {w.System} | {w.Settings} | {w.Jobs:N0} | {w.JobsPerSecond:N0} | {Ratio(w.JobsPerSecond, bestPeerBurndown?.JobsPerSecond)} | {Ratio(w.JobsPerSecond, oneRow?.PerSecond)} | {Ratio(w.JobsPerSecond, hundredRows?.PerSecond)} |");
         md.AppendLine();
-        md.AppendLine("Orleans.Jobs: one silo with 32 workers (`Workers:MaxConcurrency`); jobs claimed with a lease in batches of up to");
-        md.AppendLine("the free workers (default) or with `Workers:Prefetch` 500 (fast: claims run ahead of the workers, as graphile-worker's");
-        md.AppendLine("localQueue.size 500 does), each completed through the batched completion path. Timed from starting");
-        md.AppendLine("the silo until every job is recorded complete. pg-boss at its default settings drains about 16 jobs/s (one job per");
+        md.AppendLine("Orleans.Jobs: one Orleans silo (Orleans.TestingHost, in the benchmark's process) with 32 workers (`Workers:MaxConcurrency`);");
+        md.AppendLine("jobs claimed with a lease in batches of up to the free workers (default) or with `Workers:Prefetch` 500 (fast: claims");
+        md.AppendLine("run ahead of the workers, as graphile-worker's localQueue.size 500 does), each completed through the batched completion");
+        md.AppendLine("path. Timed from the silo's workers starting (its lifecycle's Active stage) until every job is recorded complete; the");
+        md.AppendLine("Orleans silo's own start before that (membership, providers) is left out, as a peer's worker process is loaded before");
+        md.AppendLine("its clock starts. pg-boss at its default settings drains about 16 jobs/s (one job per");
         md.AppendLine("fetch, each of 32 fetch loops every 2 s), so it gets fewer jobs; the rate is what counts. Each peer's settings are");
         md.AppendLine("explained next to its driver (`tests/Benchmarks/peers/<system>.md`).");
         md.AppendLine();
@@ -75,13 +77,16 @@ public static class BenchmarkReport
         foreach (var w in latencies.OrderBy(w => w.P50Ms))
             md.AppendLine($"| {w.System} | {w.Settings} | {w.P50Ms:0.0} | {w.P99Ms:0.0} | {w.MaxMs:0.0} | {Ratio(w.P50Ms, bestPeerLatency?.P50Ms)} |");
         md.AppendLine();
-        md.AppendLine("Enqueue-to-handler-start. Orleans.Jobs enqueues through the silo's in-process client (`IQueueGrain.SendAsync`),");
-        md.AppendLine("as the peers enqueue through their in-process libraries.");
+        md.AppendLine("Enqueue-to-handler-start. Orleans.Jobs enqueues through a grain reference inside its silo (`IQueueGrain.SendAsync`");
+        md.AppendLine("on the silo's `IGrainFactory`; the stateless-worker queue grain runs there), as the peers enqueue through their");
+        md.AppendLine("in-process libraries.");
         md.AppendLine();
 
         md.AppendLine("## Dead-worker recovery: a worker holding jobs is SIGKILLed");
         md.AppendLine();
         md.AppendLine("Seconds from the kill until the killed worker's jobs start again on a live worker (first and last of them).");
+        md.AppendLine("Orleans.Jobs: two silo processes (`tests/ClusterProcess`) with Orleans' ADO.NET membership in the benchmark's PostgreSQL;");
+        md.AppendLine("the one whose handler never returns is SIGKILLed, and its jobs come back when membership declares it dead.");
         md.AppendLine();
         md.AppendLine("| system | settings | jobs held | first rerun | last rerun | what decides it |");
         md.AppendLine("|---|---|---|---|---|---|");

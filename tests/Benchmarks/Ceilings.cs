@@ -2,12 +2,8 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using Npgsql;
-using Orleans.Jobs.Runtime.Jobs;
-using Orleans.Jobs.Runtime.Storage.InMemory;
-using Orleans.Jobs.Silo.Hosting;
-using Orleans.Jobs.Silo.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Jobs.Silo.Workers;
+using Orleans.Jobs.Storage;
+using Orleans.Jobs.Storage.InMemory;
 
 namespace Orleans.Jobs.Benchmarks;
 
@@ -24,17 +20,12 @@ public sealed partial class Ceilings(BenchmarkDatabase server, TextWriter log)
         var connection = await server.EnsureDatabaseAsync("bench_ceiling");
         var db = new BenchmarkDatabase(connection);
         var rows = rowsPerTransaction == 1 ? 300_000 : 3_000_000;
-        await db.ExecuteAsync("drop table if exists pgb_jobs");
-        await db.ExecuteAsync("create table pgb_jobs (id bigint generated always as identity primary key, state int not null default 0, payload text not null)");
-        await db.ExecuteAsync($"insert into pgb_jobs (payload) select '{{}}' from generate_series(1, {rows})");
-        await db.ExecuteAsync("create index pgb_jobs_claim on pgb_jobs (id) where state = 0");
-        await db.ExecuteAsync("vacuum analyze pgb_jobs");
+        foreach (var sql in BenchmarkSql.PgbenchSetup) await db.ExecuteAsync(sql);
+        await db.ExecuteAsync(BenchmarkSql.PgbenchFill(rows));
+        foreach (var sql in BenchmarkSql.PgbenchIndex) await db.ExecuteAsync(sql);
 
         var script = Path.GetTempFileName();
-        await File.WriteAllTextAsync(script, $"""
-            with next as (select id from pgb_jobs where state = 0 order by id limit {rowsPerTransaction} for update skip locked)
-            update pgb_jobs set state = 1 from next where pgb_jobs.id = next.id;
-            """);
+        await File.WriteAllTextAsync(script, BenchmarkSql.PgbenchClaim(rowsPerTransaction));
         var builder = new NpgsqlConnectionStringBuilder(connection);
         var start = new ProcessStartInfo(PgbenchPath()) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[] { "-n", "-c", concurrency.ToString(), "-j", "2", "-T", seconds.ToString(), "-f", script, "-h", builder.Host!, "-p", builder.Port.ToString(), "-U", builder.Username!, "bench_ceiling" })
@@ -45,12 +36,12 @@ public sealed partial class Ceilings(BenchmarkDatabase server, TextWriter log)
         File.Delete(script);
         if (pgbench.ExitCode != 0) throw new InvalidOperationException($"pgbench failed: {await pgbench.StandardError.ReadToEndAsync()}");
 
-        var claimed = await db.ScalarAsync<long>("select count(*) from pgb_jobs where state = 1");
+        var claimed = await db.ScalarAsync<long>(BenchmarkSql.PgbenchClaimed);
         var tps = double.Parse(TpsPattern().Match(output).Groups[1].Value);
         var result = new CeilingResult($"pgbench SKIP LOCKED claim, {rowsPerTransaction} row{(rowsPerTransaction == 1 ? "" : "s")} per commit", claimed / (double)seconds,
             $"{concurrency} clients, {seconds} s, {tps:N0} transactions/s, {claimed:N0} rows claimed");
         log.WriteLine($"  {result.Name}: {result.PerSecond:N0} rows/s ({result.Detail})");
-        await db.ExecuteAsync("drop table pgb_jobs");
+        await db.ExecuteAsync(BenchmarkSql.PgbenchDrop);
         return result;
     }
 
@@ -73,9 +64,8 @@ public sealed partial class Ceilings(BenchmarkDatabase server, TextWriter log)
     /// <summary>The in-memory store itself, same shape: workers claim batches of 50 with a lease and complete each job.</summary>
     public async Task<CeilingResult> InMemoryStoreAsync(int jobs, int concurrency)
     {
-        var store = new InMemoryClusterStore();
-        for (var sent = 0; sent < jobs; sent += 1000)
-            await store.EnqueueAsync("bench", Enumerable.Range(0, Math.Min(1000, jobs - sent)).Select(_ => new NewJob("{}", 0, null, false, 3)).ToList(), DateTimeOffset.UtcNow, CancellationToken.None);
+        var store = new InMemoryJobStore();
+        await JobBatches.EnqueueAsync(store, "bench", jobs);
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
         {
@@ -87,26 +77,24 @@ public sealed partial class Ceilings(BenchmarkDatabase server, TextWriter log)
         return Report(new CeilingResult("Orleans.Jobs in-memory store (claim 50, complete each)", jobs / clock.Elapsed.TotalSeconds, $"{jobs:N0} jobs, {concurrency} workers"));
     }
 
-    /// <summary>The whole embedded stack: silos with worker grains, queue grain calls, leases, on the in-memory store.</summary>
+    /// <summary>
+    /// The whole embedded stack: two Orleans silos (TestingHost, in this process) on the in-memory store, with workers,
+    /// the queue grain and leases. The silos start first; the jobs then go into their store in batches of 1,000 and
+    /// the timing runs from the first batch until the last job is recorded complete.
+    /// </summary>
     public async Task<CeilingResult> InMemorySilosAsync(int jobs, int concurrency)
     {
-        var builder = new TestClusterBuilder(2).ConfigureSilo(s =>
-        {
-            s.Services.Configure<WorkerOptions>(o => o.MaxConcurrency = concurrency / 2);
-            s.AddJobHandler("bench", (_, _) => Task.FromResult<string?>(null));
-        });
-        var store = (InMemoryClusterStore)builder.Options.Store;
-        for (var sent = 0; sent < jobs; sent += 1000)
-            await store.EnqueueAsync("bench", Enumerable.Range(0, Math.Min(1000, jobs - sent)).Select(_ => new NewJob("{}", 0, null, false, 3)).ToList(), DateTimeOffset.UtcNow, CancellationToken.None);
+        const int silos = 2;
+        var probe = new HandlerProbe();
+        await using var cluster = new BenchmarkCluster(silos, "bench", probe, new Dictionary<string, string> { ["Workers:MaxConcurrency"] = (concurrency / silos).ToString() });
+        await cluster.DeployAsync();
+        var store = InMemoryJobStores.ForService(cluster.ServiceId);
         var clock = Stopwatch.StartNew();
-        await using (var cluster = builder.Build())
-        {
-            await cluster.DeployAsync();
-            while ((await store.GetCountsAsync("bench", DateTimeOffset.UtcNow, CancellationToken.None)).Completed < jobs) await Task.Delay(5);
-            clock.Stop();
-        }
-
-        return Report(new CeilingResult("Orleans.Jobs in-memory silos (2 silos, workers, grains)", jobs / clock.Elapsed.TotalSeconds, $"{jobs:N0} jobs, {concurrency} in flight"));
+        await JobBatches.EnqueueAsync(store, "bench", jobs);
+        await Waiting.UntilAsync(async () => (await store.GetCountsAsync("bench", DateTimeOffset.UtcNow, CancellationToken.None)).Completed >= jobs, TimeSpan.FromMinutes(10),
+            $"{jobs} jobs to complete on the in-memory silos");
+        clock.Stop();
+        return Report(new CeilingResult($"Orleans.Jobs in-memory silos ({silos} Orleans silos, workers, grains)", jobs / clock.Elapsed.TotalSeconds, $"{jobs:N0} jobs, {concurrency} in flight"));
     }
 
     private CeilingResult Report(CeilingResult result)

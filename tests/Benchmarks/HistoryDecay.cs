@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Orleans.Jobs.Runtime.Jobs;
-using Orleans.Jobs.Runtime.Storage.PostgreSql;
+using Orleans.Jobs.Storage;
+using Orleans.Jobs.Storage.PostgreSql;
 
 namespace Orleans.Jobs.Benchmarks;
 
@@ -20,14 +20,14 @@ public sealed class HistoryDecay(string connectionString, int jobsPerRound, int 
 
     public async Task<HistoryDecayResult> RunAsync()
     {
-        var stores = new Dictionary<int, PostgresClusterStore>();
+        var stores = new Dictionary<int, PostgresJobStore>();
         try
         {
             foreach (var history in Histories)
             {
                 var schema = $"bench_history_{history}";
-                await _db.ExecuteAsync($"drop schema if exists {schema} cascade");
-                var store = new PostgresClusterStore(new PostgresStoreOptions { ConnectionString = connectionString, Schema = schema });
+                await _db.ExecuteAsync(BenchmarkSql.DropSchema(schema));
+                var store = new PostgresJobStore(new PostgresStoreOptions { ConnectionString = connectionString, Schema = schema });
                 await store.StartAsync(CancellationToken.None);
                 stores[history] = store;
                 log.WriteLine($"  seeding {schema} with {history:N0} finished jobs");
@@ -41,7 +41,7 @@ public sealed class HistoryDecay(string connectionString, int jobsPerRound, int 
                 foreach (var history in round % 2 == 1 ? Histories : Histories.Reverse())
                 {
                     var schema = $"bench_history_{history}";
-                    var archive = await _db.ScalarAsync<long>($"select count(*) from {schema}.finished_jobs");
+                    var archive = await _db.ScalarAsync<long>(BenchmarkSql.CountArchive(schema));
                     var rate = await DrainAsync(stores[history], schema);
                     results.Add(new HistoryRound(history, archive, round, rate));
                     log.WriteLine($"  round {round}, history {history,9:N0} (archive {archive,9:N0}): {rate,8:N0} jobs/s");
@@ -55,28 +55,22 @@ public sealed class HistoryDecay(string connectionString, int jobsPerRound, int 
             foreach (var (history, store) in stores)
             {
                 await store.DisposeAsync();
-                await _db.ExecuteAsync($"drop schema if exists bench_history_{history} cascade");
+                await _db.ExecuteAsync(BenchmarkSql.DropSchema($"bench_history_{history}"));
             }
         }
     }
 
-    /// <summary>Fills the archive with finished jobs of the benchmark queue (ids below zero never clash with real ones).</summary>
+    /// <summary>Fills the archive with finished jobs of the benchmark queue.</summary>
     private async Task SeedHistoryAsync(string schema, int count)
     {
-        await _db.ExecuteAsync($"""
-            insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error)
-            select -g, '{Queue}', case when g % 100 = 0 then 3 else 2 end, 'history ' || g, 0, now() - interval '1 hour', now() - interval '1 hour', 1, 1, 'silo-x', now() - interval '30 minutes', 'ok', null
-            from generate_series(1, {count}) g
-            """);
-        await _db.ExecuteAsync($"vacuum analyze {schema}.finished_jobs");
+        await _db.ExecuteAsync(BenchmarkSql.SeedArchive(schema, Queue, count));
+        await _db.ExecuteAsync(BenchmarkSql.VacuumArchive(schema));
     }
 
-    private async Task<double> DrainAsync(PostgresClusterStore store, string schema)
+    private async Task<double> DrainAsync(PostgresJobStore store, string schema)
     {
-        var now = DateTimeOffset.UtcNow;
-        for (var sent = 0; sent < jobsPerRound; sent += 1000)
-            await store.EnqueueAsync(Queue, Enumerable.Range(0, Math.Min(1000, jobsPerRound - sent)).Select(i => new NewJob($"job {sent + i}", 0, null, false, 3)).ToList(), now, CancellationToken.None);
-        await _db.ExecuteAsync($"analyze {schema}.jobs"); // see BENCHMARKING.md: statistics must not depend on autovacuum timing
+        await JobBatches.EnqueueAsync(store, Queue, jobsPerRound, payload: i => $"job {i}");
+        await _db.ExecuteAsync(BenchmarkSql.AnalyzeJobs(schema));
 
         var clock = Stopwatch.StartNew();
         var claimed = 0;

@@ -44,13 +44,13 @@ var ours = new OrleansJobsWorkloads(server, log);
 if (sections.Contains("burndown"))
 {
     foreach (var settings in new[] { "default", "fast" })
-        results.Workloads.Add(await ours.BurndownAsync(settings, burndownJobs, Concurrency));
+        results.Workloads.Add(await OursAsync("burndown", settings, () => ours.BurndownAsync(settings, burndownJobs, Concurrency)));
 }
-if (sections.Contains("latency")) results.Workloads.Add(await ours.LatencyAsync(latencyJobs, Concurrency));
+if (sections.Contains("latency")) results.Workloads.Add(await OursAsync("latency", "default", () => ours.LatencyAsync(latencyJobs, Concurrency)));
 if (sections.Contains("recovery"))
 {
     foreach (var settings in new[] { "default", "fast" })
-        results.Workloads.Add(await ours.RecoveryAsync(settings, 20, recoveryCap));
+        results.Workloads.Add(await OursAsync("recovery", settings, () => ours.RecoveryAsync(settings, 20, recoveryCap)));
 }
 
 if (sections.Contains("peers"))
@@ -81,6 +81,20 @@ await File.WriteAllTextAsync(Path.Combine(output, "benchmarks.json"), JsonSerial
 await File.WriteAllTextAsync(Path.Combine(output, "benchmarks.md"), BenchmarkReport.Write(results));
 log.WriteLine($"Wrote {Path.Combine(output, "benchmarks.md")}");
 return 0;
+
+// A failed run of ours is reported as such (like a peer's), and the other sections still run.
+async Task<WorkloadResult> OursAsync(string workload, string settings, Func<Task<WorkloadResult>> run)
+{
+    try
+    {
+        return await run();
+    }
+    catch (Exception e)
+    {
+        log.WriteLine($"  orleans-jobs {workload} ({settings}) FAILED: {e}");
+        return new WorkloadResult { System = "orleans-jobs", Workload = workload, Settings = settings, Error = $"{e.GetType().Name}: {e.Message.Split('\n')[0]}" };
+    }
+}
 
 static string RepositoryRoot()
 {

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Jobs.Silo.Hosting;
+using Orleans.Jobs.Silo.Workers;
+using Orleans.Jobs.Storage;
+using Orleans.Runtime;
+using Orleans.TestingHost;
+
+namespace Orleans.Jobs.Benchmarks;
+
+/// <summary>
+/// What the benchmark's job handler saw inside in-process silos: how many jobs it ran, their pickup latencies (when
+/// the payload is the enqueue's <see cref="Stopwatch"/> timestamp) and when the silos' workers started.
+/// </summary>
+public sealed class HandlerProbe(bool measureLatency = false)
+{
+    private int _jobs;
+    private long _workersStarted;
+
+    public int Jobs => Volatile.Read(ref _jobs);
+
+    public ConcurrentQueue<double> Latencies { get; } = new();
+
+    /// <summary>The <see cref="Stopwatch"/> timestamp at which the first silo's workers started; 0 before.</summary>
+    public long WorkersStarted => Interlocked.Read(ref _workersStarted);
+
+    internal Task<string?> RunAsync(JobContext job)
+    {
+        if (measureLatency) Latencies.Enqueue(Stopwatch.GetElapsedTime(long.Parse(job.Payload)).TotalMilliseconds);
+        Interlocked.Increment(ref _jobs);
+        return Task.FromResult<string?>(null);
+    }
+
+    internal void OnWorkersStarting() => Interlocked.CompareExchange(ref _workersStarted, Stopwatch.GetTimestamp(), 0);
+}
+
+/// <summary>
+/// Real Orleans silos in this process: Orleans.TestingHost's <see cref="TestCluster"/>, each silo running
+/// <c>AddOrleansJobs</c> configured the documented way (configuration keys: <c>Store</c>, <c>Workers</c>...) with
+/// the benchmark's handler on one queue. Orleans' test membership joins the silos (<c>Cluster:Clustering=External</c>);
+/// without <c>Store:ConnectionString</c> they share the in-memory store of <see cref="ServiceId"/>.
+/// </summary>
+public sealed class BenchmarkCluster : IAsyncDisposable
+{
+    private const string ProbeKey = "Benchmark:Probe";
+    private const string QueueKey = "Benchmark:Queue";
+    private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(60);
+
+    // Orleans creates silo configurators by type, so each cluster finds its probe by an id in its configuration.
+    private static readonly ConcurrentDictionary<string, HandlerProbe> Probes = new();
+    private readonly string _id = Guid.NewGuid().ToString("N");
+    private readonly TestCluster _cluster;
+
+    /// <summary>Builds (does not start) <paramref name="silos"/> silos running <paramref name="queue"/> with <paramref name="configuration"/>.</summary>
+    public BenchmarkCluster(int silos, string queue, HandlerProbe probe, IReadOnlyDictionary<string, string> configuration)
+    {
+        var builder = new TestClusterBuilder((short)silos);
+        builder.Options.ServiceId = ServiceId = $"bench-{_id[..12]}";
+        builder.Options.ConfigureFileLogging = false; // no logs/ folder in the working directory
+        builder.Properties[ProbeKey] = _id;
+        builder.Properties[QueueKey] = queue;
+        builder.Properties["Cluster:Clustering"] = "External";
+        foreach (var (key, value) in configuration) builder.Properties[key] = value;
+        builder.AddSiloBuilderConfigurator<BenchmarkSilo>();
+        Probes[_id] = probe;
+        _cluster = builder.Build();
+    }
+
+    /// <summary>The Orleans service id; the in-memory store is <c>InMemoryJobStores.ForService(ServiceId)</c>.</summary>
+    public string ServiceId { get; }
+
+    /// <summary>Starts the silos; returns when all of them are active.</summary>
+    public Task DeployAsync() => _cluster.DeployAsync();
+
+    private IServiceProvider PrimaryServices => ((InProcessSiloHandle)(_cluster.Primary ?? throw new InvalidOperationException("Deploy the cluster first."))).SiloHost.Services;
+
+    /// <summary>Grain calls from inside the first silo, as a co-hosted producer makes them (stateless workers activate there).</summary>
+    public IGrainFactory Grains => PrimaryServices.GetRequiredService<IGrainFactory>();
+
+    /// <summary>The first silo's job store.</summary>
+    public IJobStore Store => PrimaryServices.GetRequiredService<IJobStore>();
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _cluster.StopAllSilosAsync().WaitAsync(StopDeadline);
+        }
+        catch (TimeoutException)
+        {
+            // A silo that will not stop must not hang the run.
+        }
+        finally
+        {
+            await _cluster.DisposeAsync().AsTask().WaitAsync(StopDeadline).ContinueWith(_ => { });
+            Probes.TryRemove(_id, out _);
+        }
+    }
+
+    private sealed class BenchmarkSilo : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            var probe = Probes[silo.Configuration[ProbeKey] ?? throw new InvalidOperationException($"{ProbeKey} is not set.")];
+            silo.AddJobHandler(silo.Configuration[QueueKey]!, (job, _) => probe.RunAsync(job));
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new WorkersStartObserver(probe));
+            silo.AddOrleansJobs();
+        }
+    }
+
+    /// <summary>Notes the moment the silo's workers start: the stage just before theirs (<see cref="ServiceLifecycleStage.Active"/>).</summary>
+    private sealed class WorkersStartObserver(HandlerProbe probe) : ILifecycleParticipant<ISiloLifecycle>
+    {
+        public void Participate(ISiloLifecycle lifecycle) =>
+            lifecycle.Subscribe(nameof(WorkersStartObserver), ServiceLifecycleStage.Active - 1, _ =>
+            {
+                probe.OnWorkersStarting();
+                return Task.CompletedTask;
+            });
+    }
+}

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+
+namespace Orleans.Jobs.Benchmarks;
+
+/// <summary>
+/// A silo in its own process (tests/ClusterProcess, PostgreSQL store, ADO.NET membership), for what needs a real
+/// process: a SIGKILL. Its output is read continuously, so a chatty silo never blocks on a full pipe.
+/// </summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+    private readonly Queue<string> _errors = new();
+    private readonly Task _pumps;
+
+    private SiloProcess(Process process)
+    {
+        _process = process;
+        _pumps = Task.WhenAll(
+                PumpAsync(process.StandardOutput, line => _lines.Writer.TryWrite(line)),
+                PumpAsync(process.StandardError, line =>
+                {
+                    lock (_errors)
+                    {
+                        _errors.Enqueue(line);
+                        if (_errors.Count > 20) _errors.Dequeue();
+                    }
+                }))
+            .ContinueWith(_ => _lines.Writer.TryComplete(), TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Starts <c>silo &lt;connection&gt; &lt;schema&gt; &lt;queue&gt;</c> on free ports; <paramref name="configuration"/>
+    /// adds <c>--Section:Key=value</c> settings (cluster id, membership).
+    /// </summary>
+    public static SiloProcess Start(string connection, string schema, string queue, bool hang, IEnumerable<string> configuration)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Orleans.Jobs.ClusterProcess.dll"));
+        foreach (var argument in new[] { "silo", connection, schema, queue }.Concat(hang ? ["--hang"] : [])
+                     .Concat([$"--Cluster:SiloPort={FreePort()}", $"--Cluster:GatewayPort={FreePort()}"]).Concat(configuration))
+            start.ArgumentList.Add(argument);
+        return new SiloProcess(Process.Start(start)!);
+    }
+
+    /// <summary>Skips log lines until <c>READY &lt;owner&gt;</c>; returns the owner of the silo's claims.</summary>
+    public async Task<string> ReadyAsync(TimeSpan deadline)
+    {
+        using var timeout = new CancellationTokenSource(deadline);
+        try
+        {
+            while (true)
+            {
+                var line = await _lines.Reader.ReadAsync(timeout.Token);
+                if (line.StartsWith("READY ", StringComparison.Ordinal)) return line["READY ".Length..].Trim();
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            string errors;
+            lock (_errors) errors = string.Join(Environment.NewLine, _errors);
+            throw new InvalidOperationException($"The silo process did not say READY within {deadline.TotalSeconds:0} s. stderr:{Environment.NewLine}{errors}", e);
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown, no goodbye.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>Stops the silo gracefully (closes its stdin); kills it if it has not exited within 30 s.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            try
+            {
+                _process.StandardInput.Close();
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+            {
+                if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            }
+        }
+
+        await _pumps.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { });
+        _process.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task PumpAsync(StreamReader reader, Action<string> line)
+    {
+        try
+        {
+            while (await reader.ReadLineAsync() is { } text) line(text);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+        }
+    }
+}
