@@ -40,6 +40,11 @@ public sealed class MultiProcessTests : PostgresSchemaTest
 
         await Eventually.TrueAsync(async () => await CountAsync("select count(*) from {0}.proof_executions") >= JobCount * 3 / 10, "30% of the jobs to start", TimeSpan.FromSeconds(120));
         var victim = silos[1];
+        // Kill it while it is running jobs whose completion is not recorded yet (a 2-core machine under load can leave a
+        // silo idle for a moment): those, and only those, must run again elsewhere.
+        await Eventually.TrueAsync(async () => await CountAsync(
+            $"select count(*) from {{0}}.proof_executions e join {{0}}.jobs j on j.id = e.job_id where e.silo_id = '{victim.SiloId}' and j.owner = '{victim.SiloId}' and j.state = 1") > 0,
+            "the victim to be running jobs", TimeSpan.FromSeconds(60));
         victim.Process.Kill(); // SIGKILL: no shutdown, no release, no goodbye
         var killedAt = await ScalarAsync<DateTime>("select clock_timestamp()");
 
