@@ -22,9 +22,6 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     private readonly ConcurrentDictionary<string, EnsuredMonitor> _monitorsEnsured = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _waiting = new(StringComparer.Ordinal);
 
-    /// <summary>The job store this silo uses.</summary>
-    public IJobStore Store => store;
-
     private DateTimeOffset Now => timeProvider.GetUtcNow();
 
     /// <summary>How many waits on <paramref name="queue"/> this silo is serving now (blocked or claiming).</summary>
@@ -133,6 +130,30 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     {
         ValidateHold(jobId, leaseToken);
         return store.ReleaseAsync(queue, jobId, leaseToken, Now, CancellationToken.None);
+    }
+
+    /// <summary>Returns a job of the queue, or null.</summary>
+    public Task<JobInfo?> GetJobAsync(string queue, long jobId)
+    {
+        ValidateJobId(jobId);
+        return store.GetJobAsync(queue, jobId, CancellationToken.None);
+    }
+
+    /// <summary>Counts the queue's jobs by state, as of now.</summary>
+    public Task<QueueCounts> GetCountsAsync(string queue) => store.GetCountsAsync(queue, Now, CancellationToken.None);
+
+    /// <summary>Lists the queue's dead letters, oldest first.</summary>
+    public Task<IReadOnlyList<JobInfo>> GetDeadLettersAsync(string queue, int limit)
+    {
+        Require(limit is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(limit), limit, $"limit must be between 1 and {QueueLimits.MaxClaimBatch}.");
+        return store.GetDeadLettersAsync(queue, limit, CancellationToken.None);
+    }
+
+    /// <summary>Makes a dead-lettered job available again with fresh attempts.</summary>
+    public Task<JobUpdateOutcome> RequeueDeadLetterAsync(string queue, long jobId)
+    {
+        ValidateJobId(jobId);
+        return store.RequeueDeadLetterAsync(queue, jobId, Now, CancellationToken.None);
     }
 
     /// <summary>The queue's settings, cached for <see cref="QueueOptions.SettingsCacheDuration"/>.</summary>

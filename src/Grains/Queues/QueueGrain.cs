@@ -54,28 +54,16 @@ public sealed class QueueGrain(QueueDataPlane plane) : Grain, IQueueGrain
     public Task<JobUpdateOutcome> ReleaseAsync(long jobId, Guid leaseToken) => plane.ReleaseAsync(Queue, jobId, leaseToken);
 
     /// <inheritdoc />
-    public Task<JobInfo?> GetJobAsync(long jobId)
-    {
-        QueueDataPlane.ValidateJobId(jobId);
-        return plane.Store.GetJobAsync(Queue, jobId, CancellationToken.None);
-    }
+    public Task<JobInfo?> GetJobAsync(long jobId) => plane.GetJobAsync(Queue, jobId);
 
     /// <inheritdoc />
-    public Task<QueueCounts> GetCountsAsync() => plane.Store.GetCountsAsync(Queue, DateTimeOffset.UtcNow, CancellationToken.None);
+    public Task<QueueCounts> GetCountsAsync() => plane.GetCountsAsync(Queue);
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<JobInfo>> GetDeadLettersAsync(int limit = 100)
-    {
-        QueueDataPlane.Require(limit is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(limit), limit, $"limit must be between 1 and {QueueLimits.MaxClaimBatch}.");
-        return plane.Store.GetDeadLettersAsync(Queue, limit, CancellationToken.None);
-    }
+    public Task<IReadOnlyList<JobInfo>> GetDeadLettersAsync(int limit = 100) => plane.GetDeadLettersAsync(Queue, limit);
 
     /// <inheritdoc />
-    public Task<JobUpdateOutcome> RequeueDeadLetterAsync(long jobId)
-    {
-        QueueDataPlane.ValidateJobId(jobId);
-        return plane.Store.RequeueDeadLetterAsync(Queue, jobId, DateTimeOffset.UtcNow, CancellationToken.None);
-    }
+    public Task<JobUpdateOutcome> RequeueDeadLetterAsync(long jobId) => plane.RequeueDeadLetterAsync(Queue, jobId);
 
     /// <inheritdoc />
     public Task<int> RecoverExpiredLeasesAsync() => Control.RecoverExpiredLeasesAsync();
