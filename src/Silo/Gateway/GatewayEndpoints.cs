@@ -35,7 +35,7 @@ public static partial class GatewayEndpoints
     {
         var hosts = await grains.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: false);
         return Results.Json(
-            new ClusterStatus(silo.Store, silo.Address, hosts.Select(h => new ClusterSilo(h.SiloAddress.ToString(), h.SiloName, h.HostName, h.Status.ToString(), h.StartTime, h.IAmAliveTime)).ToList()),
+            new ClusterStatus(silo.Store, silo.Address, silo.Node, hosts.Select(h => new ClusterSilo(h.SiloAddress.ToString(), h.SiloName, h.HostName, h.Status.ToString(), h.StartTime, h.IAmAliveTime)).ToList()),
             GatewayProtocol.Json);
     }
 

@@ -37,8 +37,8 @@ public sealed record GatewayResult(JsonElement? Result);
 /// <summary>A failed call: the exception type, its message and, for argument errors, the parameter.</summary>
 public sealed record GatewayError(string Type, string Message, string? ParamName = null);
 
-/// <summary>The silos of a cluster, as the gateway sees them.</summary>
-public sealed record ClusterStatus(string Store, string ServedBy, IReadOnlyList<ClusterSilo> Silos);
+/// <summary>The silos of a cluster as the gateway sees them: the job store, the serving silo and its node, and Orleans membership.</summary>
+public sealed record ClusterStatus(string Store, string ServedBy, string Node, IReadOnlyList<ClusterSilo> Silos);
 
 /// <summary>One silo of <see cref="ClusterStatus"/>.</summary>
 public sealed record ClusterSilo(string Address, string Name, string HostName, string Status, DateTimeOffset StartedAt, DateTimeOffset? IAmAliveTime);

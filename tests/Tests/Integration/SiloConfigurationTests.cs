@@ -35,8 +35,8 @@ public sealed class SiloConfigurationTests : PostgresSchemaTest
     [Fact]
     public async Task The_stock_executable_given_a_connection_switch_runs_on_postgresql()
     {
-        var status = await StockExecutableStatusAsync(["--connection", TestPostgres.ConnectionString, $"--Store:Schema={Schema}"], []);
-        Assert.Equal("postgresql", status.Store);
+        var status = await StockExecutableStatusAsync(["--connection", TestPostgres.ConnectionString, $"--Store:Schema={Schema}", "--node", "edge-9"], []);
+        Assert.Equal(("postgresql", "edge-9"), (status.Store, status.Node));
     }
 
     [Fact]
