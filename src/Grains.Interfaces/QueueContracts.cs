@@ -237,7 +237,9 @@ public static partial class QueueLimits
         return null;
     }
 
-    internal static void CheckRange<T>(T value, T min, T max, string name) where T : IComparable<T>
+    /// <summary>Checks that <paramref name="value"/> lies between <paramref name="min"/> and <paramref name="max"/>; the message names the field and the range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">It does not.</exception>
+    public static void CheckRange<T>(T value, T min, T max, string name) where T : IComparable<T>
     {
         if (value.CompareTo(min) < 0 || value.CompareTo(max) > 0)
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be between {min} and {max}.");

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Jobs.Grains.Pipelines;
 using Orleans.Jobs.Grains.Queues;
 
 namespace Orleans.Jobs.Grains;
@@ -8,13 +9,16 @@ namespace Orleans.Jobs.Grains;
 /// <summary>Registers what the built-in grains of Orleans.Jobs need on a silo (Orleans finds the grain classes itself).</summary>
 public static class GrainsServiceCollectionExtensions
 {
-    /// <summary>Adds the queue options with their validator and this silo's queue data plane.</summary>
+    /// <summary>Adds the queue and pipeline options with their validators, this silo's queue data plane and its access to the finished-pipelines log.</summary>
     public static IServiceCollection AddJobGrains(this IServiceCollection services)
     {
         services.AddOptions<QueueOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QueueOptions>, QueueOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<QueueDataPlane>();
+        services.AddOptions<PipelineOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
+        services.TryAddSingleton<FinishedPipelineLog>();
         return services;
     }
 }

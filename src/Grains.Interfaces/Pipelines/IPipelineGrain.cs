@@ -38,10 +38,11 @@ public interface IPipelineGrain : IGrainWithStringKey
 
     /// <summary>
     /// Called by a worker that claimed a step job: may it run? Only the job of the step's current run may, while the
-    /// pipeline runs; anything else is a stale or duplicate job the worker drops.
+    /// pipeline runs, and only one job per run (<paramref name="jobId"/>); anything else is a stale or duplicate job
+    /// the worker drops.
     /// </summary>
     [Alias("begin-step")]
-    Task<StepGrant> BeginStepAsync(string worker, Guid run, int attempt, string silo);
+    Task<StepGrant> BeginStepAsync(string worker, Guid run, long jobId, int attempt, string silo);
 
     /// <summary>Called by a worker once the step's result is saved: the step is done and its successors may start.</summary>
     [Alias("step-succeeded")]
@@ -80,6 +81,6 @@ public interface IPipelineWorkerDirectoryGrain : IGrainWithIntegerKey
     Task RegisterAsync(string silo, IReadOnlyList<string> workers);
 
     /// <summary>The workers registered by silos that are active now, sorted.</summary>
-    [Alias("get-workers"), AlwaysInterleave]
+    [Alias("get-workers"), ReadOnly]
     Task<IReadOnlyList<string>> GetWorkersAsync();
 }

@@ -163,3 +163,29 @@ public sealed record FinishedPipeline(
 /// <param name="Oldest">The oldest sequence still kept; entries before it were trimmed after their retention.</param>
 [GenerateSerializer, Immutable, Alias("jobs.FinishedPage")]
 public sealed record FinishedPage([property: Id(0)] IReadOnlyList<FinishedPipeline> Entries, [property: Id(1)] long Head, [property: Id(2)] long Oldest);
+
+/// <summary>The payload of a step job (JSON): which pipeline, step and run it carries.</summary>
+/// <param name="Pipeline">The pipeline id.</param>
+/// <param name="Worker">The step's worker.</param>
+/// <param name="Run">The run of the step this job was queued for.</param>
+public sealed record PipelineStepJob(string Pipeline, string Worker, Guid Run)
+{
+    /// <summary>The job payload.</summary>
+    public string ToPayload() => System.Text.Json.JsonSerializer.Serialize(this, System.Text.Json.JsonSerializerOptions.Web);
+
+    /// <summary>Reads a step job's payload.</summary>
+    /// <exception cref="ArgumentException">The payload is not a step job.</exception>
+    public static PipelineStepJob FromPayload(string payload)
+    {
+        try
+        {
+            var job = System.Text.Json.JsonSerializer.Deserialize<PipelineStepJob>(payload, System.Text.Json.JsonSerializerOptions.Web);
+            if (job is { Pipeline: not null, Worker: not null } && job.Run != Guid.Empty) return job;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        throw new ArgumentException($"The payload is not a pipeline step job ({{\"pipeline\", \"worker\", \"run\"}}): {(payload.Length > 200 ? payload[..200] + "…" : payload)}", nameof(payload));
+    }
+}

@@ -24,7 +24,7 @@ public static class JobHandlerExtensions
         return silo.AddJobHandler(queue, _ => instance, options);
     }
 
-    private static ISiloBuilder AddJobHandler(this ISiloBuilder silo, string queue, Func<IServiceProvider, IJobHandler> create, JobHandlerOptions? options)
+    internal static ISiloBuilder AddJobHandler(this ISiloBuilder silo, string queue, Func<IServiceProvider, IJobHandler> create, JobHandlerOptions? options = null)
     {
         options ??= new JobHandlerOptions();
         if (options.NodeLocal && QueueName.Parse(queue).IsNodeLocal)

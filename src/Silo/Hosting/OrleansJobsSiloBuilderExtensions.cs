@@ -9,7 +9,9 @@ using Npgsql;
 using Orleans.Configuration;
 using Orleans.Jobs.Client.Hosting;
 using Orleans.Jobs.Grains;
+using Orleans.Jobs.Grains.Pipelines;
 using Orleans.Jobs.Grains.Queues;
+using Orleans.Jobs.Silo.Pipelines;
 using Orleans.Jobs.Silo.Workers;
 using Orleans.Jobs.Storage;
 using Orleans.Jobs.Storage.InMemory;
@@ -29,13 +31,16 @@ public static class OrleansJobsSiloBuilderExtensions
     /// <summary>Binds <see cref="WorkerOptions"/>.</summary>
     public const string WorkersSection = "Workers";
 
+    /// <summary>Binds <see cref="PipelineOptions"/>.</summary>
+    public const string PipelinesSection = "Pipelines";
+
     /// <summary>Binds <see cref="PostgresStoreOptions"/>; a <c>ConnectionString</c> here selects the PostgreSQL store.</summary>
     public const string StoreSection = "Store";
 
     /// <summary>
     /// Adds Orleans.Jobs to a silo: the job store, the queue and routing grains, this silo's workers and dead-silo
     /// recovery. Options come from the host's configuration over <c>ORLEANSJOBS_</c> environment variables (sections
-    /// <c>Silo</c>, <c>Cluster</c>, <c>Store</c>, <c>Queues</c>, <c>Workers</c>), then from <paramref name="configure"/>.
+    /// <c>Silo</c>, <c>Cluster</c>, <c>Store</c>, <c>Queues</c>, <c>Workers</c>, <c>Pipelines</c>), then from <paramref name="configure"/>.
     /// <para>
     /// Unless told otherwise (<c>Cluster:Clustering</c>, <c>Silo:Persistence</c>) it also picks Orleans' providers to
     /// match the store: on the in-memory store, localhost clustering, memory grain storage and in-memory reminders (the
@@ -62,6 +67,7 @@ public static class OrleansJobsSiloBuilderExtensions
         services.AddOptions<JobsSiloOptions>().Bind(configuration.GetSection(JobsSiloOptions.Section)).ValidateOnStart();
         services.AddOptions<QueueOptions>().Bind(configuration.GetSection(QueuesSection));
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkersSection)).ValidateOnStart();
+        services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelinesSection));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JobsSiloOptions>, JobsSiloOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
 
@@ -74,6 +80,8 @@ public static class OrleansJobsSiloBuilderExtensions
         services.AddSingleton<DeadSiloJobRecovery>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DeadSiloJobRecovery>());
         services.AddSingleton<JobsSiloStatus>();
+        services.AddSingleton<PipelineWorkerRegistrar>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PipelineWorkerRegistrar>());
         return silo;
     }
 
@@ -85,6 +93,9 @@ public static class OrleansJobsSiloBuilderExtensions
     private static void AddJobStore(ISiloBuilder silo, PostgresStoreOptions? postgres)
     {
         var services = silo.Services;
+        // Both providers keep event logs (the finished-pipelines log) beside the jobs.
+        services.AddSingleton<IEventLogStore>(sp => sp.GetRequiredService<IJobStore>() as IEventLogStore
+            ?? throw new InvalidOperationException($"The job store {sp.GetRequiredService<IJobStore>().GetType().Name} does not keep event logs."));
         if (postgres is null)
         {
             services.AddSingleton<IJobStore>(sp => InMemoryJobStores.ForService(sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
