@@ -1,7 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Jobs.Grains.Interfaces.Pipelines;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Jobs.Silo.Hosting;
+using Orleans.Jobs.Storage.Pipelines;
+using Orleans.Jobs.Storage.PostgreSql;
 
 namespace Orleans.Jobs.Silo.Pipelines;
 
@@ -34,6 +38,34 @@ public static class PipelineSiloBuilderExtensions
             sp.GetRequiredService<IGrainFactory>(),
             sp.GetRequiredService<TimeProvider>()));
     }
+
+    /// <summary>
+    /// Uses a directory of JSON files as this silo's pipeline store: one document per pipeline,
+    /// <c>{directory}/{pipelineId}.json</c> (pypelinin's example store). Silos on one node may share the directory;
+    /// silos on several nodes need a shared file system, or the PostgreSQL store.
+    /// </summary>
+    public static ISiloBuilder UsePipelineFileStore(this ISiloBuilder silo, string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        return silo.UsePipelineStore(_ => new FilePipelineStore(directory));
+    }
+
+    /// <summary>
+    /// Uses a PostgreSQL table (<c>pipeline_results</c>, one jsonb document per pipeline) as this silo's pipeline
+    /// store: by default in the job store's database and schema; <paramref name="configure"/> may point elsewhere
+    /// (it must, when the job store is in memory).
+    /// </summary>
+    public static ISiloBuilder UsePipelinePostgresStore(this ISiloBuilder silo, Action<PostgresStoreOptions>? configure = null) =>
+        silo.UsePipelineStore(sp =>
+        {
+            var options = new PostgresStoreOptions();
+            if (sp.GetService<IOptions<PostgresStoreOptions>>()?.Value is { } jobStore)
+                (options.ConnectionString, options.Schema) = (jobStore.ConnectionString, jobStore.Schema);
+            configure?.Invoke(options);
+            if (string.IsNullOrWhiteSpace(options.ConnectionString))
+                throw new InvalidOperationException("UsePipelinePostgresStore needs a connection string: use the PostgreSQL job store (Store:ConnectionString) or set ConnectionString in its configure action.");
+            return new PostgresPipelineStore(options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PostgresPipelineStore>>());
+        });
 
     /// <summary>Uses <typeparamref name="TStore"/> (a singleton) as this silo's pipeline store.</summary>
     public static ISiloBuilder UsePipelineStore<TStore>(this ISiloBuilder silo) where TStore : class, IPipelineStore

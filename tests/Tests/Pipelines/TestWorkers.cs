@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Orleans.Jobs.Grains.Interfaces.Pipelines;
+
+namespace Orleans.Jobs.Tests.Pipelines;
+
+/// <summary>
+/// Workers of the pipeline tests. The three-step pipeline is Seed → [Double, Sum], Double → Sum (one fan-out, one
+/// fan-in): Seed saves a = n, Double saves b = 2a, Sum saves c = a + b, so c = 3n proves Sum saw both results.
+/// </summary>
+public static class TestWorkers
+{
+    public static readonly string[] All = ["Seed", "Double", "Sum", "Flaky", "Gate", "After"];
+
+    public static void Register(ISiloBuilder silo)
+    {
+        silo.AddPipelineWorker<Seed>();
+        silo.AddPipelineWorker<Double>();
+        silo.AddPipelineWorker<Sum>();
+        silo.AddPipelineWorker<Flaky>();
+        silo.AddPipelineWorker<Gate>();
+        silo.AddPipelineWorker("After", _ => new Seed());
+    }
+
+    public sealed class Seed : IPipelineWorker
+    {
+        public IReadOnlyList<string> Requires => ["n"];
+
+        public Task<JsonObject> ProcessAsync(JsonObject data, CancellationToken cancellationToken) =>
+            Task.FromResult(new JsonObject { ["a"] = data["n"]!.GetValue<long>() });
+    }
+
+    public sealed class Double : IPipelineWorker
+    {
+        public IReadOnlyList<string> Requires => ["a"];
+
+        public Task<JsonObject> ProcessAsync(JsonObject data, CancellationToken cancellationToken) =>
+            Task.FromResult(new JsonObject { ["b"] = 2 * data["a"]!.GetValue<long>() });
+    }
+
+    public sealed class Sum : IPipelineWorker
+    {
+        public IReadOnlyList<string> Requires => ["a", "b"];
+
+        public Task<JsonObject> ProcessAsync(JsonObject data, CancellationToken cancellationToken) =>
+            Task.FromResult(new JsonObject { ["c"] = data["a"]!.GetValue<long>() + data["b"]!.GetValue<long>() });
+    }
+
+    /// <summary>Throws the first <c>failures</c> times it runs for a <c>key</c>, then succeeds.</summary>
+    public sealed class Flaky : IPipelineWorker
+    {
+        public static readonly ConcurrentDictionary<string, int> Runs = new();
+
+        public IReadOnlyList<string> Requires => ["key", "failures"];
+
+        public Task<JsonObject> ProcessAsync(JsonObject data, CancellationToken cancellationToken)
+        {
+            var key = data["key"]!.GetValue<string>();
+            var run = Runs.AddOrUpdate(key, 1, (_, n) => n + 1);
+            if (run <= data["failures"]!.GetValue<int>()) throw new InvalidOperationException($"flaky failure {run} of {key}");
+            return Task.FromResult(new JsonObject { ["flaky_runs"] = run });
+        }
+    }
+
+    /// <summary>Signals that it started and waits until the test opens the gate named <c>gate</c>.</summary>
+    public sealed class Gate : IPipelineWorker
+    {
+        private static readonly ConcurrentDictionary<string, (TaskCompletionSource Started, TaskCompletionSource Open)> Gates = new();
+
+        public static (TaskCompletionSource Started, TaskCompletionSource Open) For(string gate) =>
+            Gates.GetOrAdd(gate, _ => (new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously)));
+
+        public IReadOnlyList<string> Requires => ["gate", "n"];
+
+        public async Task<JsonObject> ProcessAsync(JsonObject data, CancellationToken cancellationToken)
+        {
+            var (started, open) = For(data["gate"]!.GetValue<string>());
+            started.TrySetResult();
+            await open.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+            return new JsonObject { ["gated"] = true };
+        }
+    }
+}
