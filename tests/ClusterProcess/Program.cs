@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -5,7 +6,11 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Jobs.Client.Hosting;
+using Orleans.Jobs.Client.Pipelines;
+using Orleans.Jobs.ClusterProcess;
 using Orleans.Jobs.Grains.Interfaces;
+using Orleans.Jobs.Grains.Interfaces.Pipelines;
+using Orleans.Jobs.Silo.Pipelines;
 using Orleans.Jobs.Silo.Hosting;
 using Orleans.Jobs.Silo.Workers;
 
@@ -17,19 +22,28 @@ using Orleans.Jobs.Silo.Workers;
 //          (--Cluster:SiloPort=..., --Cluster:GatewayPort=..., --Cluster:Redis=... for Redis membership);
 //          --Membership:<option>=... sets Orleans' ClusterMembershipOptions over Orleans.Jobs' timing (the benchmarks'
 //          fast recovery, e.g. --Membership:ProbeTimeout=00:00:00.500).
+//   pipeline-silo <connection> <schema> [--Section:Key=value ...]
+//          a silo (PostgreSQL job store and pipeline store) running the proof pipeline's workers (ProofPipeline), 20 ms
+//          per step; prints "READY <owner>" and stops gracefully when stdin closes.
+//   pipeline-client <count> <id-prefix> [--Section:Key=value ...]
+//          an Orleans client that starts <count> proof pipelines with ids <id-prefix>-<n> (n from 0), prints
+//          "STARTED <count>", follows them with PipelineManager.UpdateAsync until all finished (riding out a gateway
+//          that dies) and prints "FINISHED <succeeded> <other>".
 //   client <queue> <count> [--Section:Key=value ...]
 //          an Orleans client (Cluster:Gateways=host:port,... or Cluster:Redis=...) that sends <count> jobs in batches;
 //          prints "SENT <count>".
 return args.FirstOrDefault() switch
 {
     "silo" when args.Length >= 4 => await RunSiloAsync(args[1], args[2], args[3], args.Contains("--hang"), args.Skip(4).Where(a => a != "--hang").ToArray()),
+    "pipeline-silo" when args.Length >= 3 => await RunPipelineSiloAsync(args[1], args[2], args.Skip(3).ToArray()),
+    "pipeline-client" when args.Length >= 3 => await RunPipelineClientAsync(int.Parse(args[1]), args[2], args.Skip(3).ToArray()),
     "client" when args.Length >= 3 => await RunClientAsync(args[1], int.Parse(args[2]), args.Skip(3).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: silo <connection> <schema> <queue> [--hang] [--Key=value ...] | client <queue> <count> [--Key=value ...]");
+    Console.Error.WriteLine("usage: silo <connection> <schema> <queue> [--hang] [--Key=value ...] | pipeline-silo <connection> <schema> [--Key=value ...] | pipeline-client <count> <id-prefix> [--Key=value ...] | client <queue> <count> [--Key=value ...]");
     return 2;
 }
 
@@ -57,11 +71,56 @@ static async Task<int> RunSiloAsync(string connection, string schema, string que
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     await using var app = builder.BuildSilo();
     await app.StartAsync();
-    Console.WriteLine($"READY {app.Services.GetRequiredService<JobWorkerService>().Owner}");
+    return await ServeUntilStdinClosesAsync(app);
+}
 
+static async Task<int> RunPipelineSiloAsync(string connection, string schema, string[] configuration)
+{
+    var builder = SiloHost.CreateBuilder(["--Gateway:Port=0", $"--Store:ConnectionString={connection}", $"--Store:Schema={schema}", .. configuration], silo =>
+        silo.AddProofPipelineWorkers(TimeSpan.FromMilliseconds(20)).UsePipelinePostgresStore());
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    await using var app = builder.BuildSilo();
+    await app.StartAsync();
+    return await ServeUntilStdinClosesAsync(app);
+}
+
+static async Task<int> ServeUntilStdinClosesAsync(WebApplication app)
+{
+    Console.WriteLine($"READY {app.Services.GetRequiredService<JobWorkerService>().Owner}");
     await Console.In.ReadToEndAsync(); // the parent closes stdin to stop us gracefully
     using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
     await app.StopAsync(deadline.Token);
+    return 0;
+}
+
+static async Task<int> RunPipelineClientAsync(int count, string prefix, string[] configuration)
+{
+    var builder = Host.CreateApplicationBuilder(configuration);
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.UseOrleansClient(client => client.UseOrleansJobs(builder.Configuration));
+    using var host = builder.Build();
+    await host.StartAsync();
+    var manager = new PipelineManager(host.Services.GetRequiredService<IClusterClient>());
+    var pipelines = Enumerable.Range(0, count).Select(n => ProofPipeline.For(n, $"{prefix}-{n}")).ToList();
+    foreach (var chunk in pipelines.Chunk(50)) await Task.WhenAll(chunk.Select(p => manager.StartAsync(p)));
+    Console.WriteLine($"STARTED {count}");
+
+    using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+    while (pipelines.Any(p => !p.Finished))
+    {
+        try
+        {
+            await manager.UpdateAsync(TimeSpan.FromSeconds(5), deadline.Token);
+        }
+        catch (Exception e) when (!deadline.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"update failed, retrying: {e.GetType().Name}: {e.Message}"); // e.g. our gateway silo was killed
+            await Task.Delay(TimeSpan.FromMilliseconds(500), deadline.Token);
+        }
+    }
+
+    Console.WriteLine($"FINISHED {pipelines.Count(p => p.FinalState == PipelineState.Succeeded)} {pipelines.Count(p => p.FinalState != PipelineState.Succeeded)}");
+    await host.StopAsync();
     return 0;
 }
 

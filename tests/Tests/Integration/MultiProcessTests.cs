@@ -13,12 +13,13 @@ public sealed class MultiProcessTests : PostgresSchemaTest
 {
     private const int JobCount = 10_000;
     private const string Queue = "proof";
-    private readonly List<ChildProcess> _processes = [];
-    private readonly string _clusterId = $"proof-{Guid.NewGuid():N}";
+    private ClusterProcesses? _processes;
+
+    private ClusterProcesses Processes => _processes ??= new ClusterProcesses(Schema);
 
     public override async ValueTask DisposeAsync()
     {
-        foreach (var process in _processes) await process.DisposeAsync();
+        if (_processes is not null) await _processes.DisposeAsync();
         await base.DisposeAsync();
     }
 
@@ -31,10 +32,9 @@ public sealed class MultiProcessTests : PostgresSchemaTest
         await using var store = await TestPostgres.CreateStoreAsync(Schema);
         await ExecuteAsync($"create table {Schema}.proof_executions (job_id bigint not null, silo_id text not null, attempt int not null, started_at timestamptz not null)");
 
-        var silos = new List<(ChildProcess Process, string SiloId, int GatewayPort)>();
-        foreach (var _ in Enumerable.Range(0, 3)) silos.Add(await StartSiloAsync(membership)); // one at a time: each joins the cluster the last one formed
-        var gateways = silos.Select((s, i) => $"--Cluster:Gateways:{i}=127.0.0.1:{s.GatewayPort}");
-        var client = Start("client", [Queue, JobCount.ToString(), $"--Cluster:ClusterId={_clusterId}", $"--Cluster:ServiceId={_clusterId}", .. gateways]);
+        foreach (var _ in Enumerable.Range(0, 3)) await Processes.StartSiloAsync("silo", [Queue], membership); // one at a time: each joins the cluster the last one formed
+        var silos = Processes.Silos;
+        var client = Processes.Start("client", [Queue, JobCount.ToString(), .. Processes.ClientArguments()]);
         Assert.Equal($"SENT {JobCount}", await client.ReadLineStartingWithAsync("SENT", "the client to send its jobs", TimeSpan.FromSeconds(120)));
         Assert.Equal(0, await client.WaitForExitAsync("the client to exit", TimeSpan.FromSeconds(60)));
 
@@ -79,36 +79,8 @@ public sealed class MultiProcessTests : PostgresSchemaTest
         };
         var json = JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true });
         TestContext.Current.SendDiagnosticMessage(json);
-        Directory.CreateDirectory(ArtifactsDirectory);
-        await File.WriteAllTextAsync(Path.Combine(ArtifactsDirectory, $"multi-process-kill-{clustering.ToLowerInvariant()}.json"), json, Ct);
+        await TestArtifacts.WriteAsync($"multi-process-kill-{clustering.ToLowerInvariant()}.json", json);
         Assert.NotEmpty(repeated); // 16 jobs at a time per silo: the killed silo had jobs in flight
-    }
-
-    private static string ArtifactsDirectory => Path.Combine(FindRepositoryRoot(), ".artifacts");
-
-    private static string FindRepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Orleans.Jobs.sln"))) directory = directory.Parent;
-        return directory?.FullName ?? AppContext.BaseDirectory;
-    }
-
-    private async Task<(ChildProcess Process, string SiloId, int GatewayPort)> StartSiloAsync(string[] membership)
-    {
-        var gatewayPort = StockSilo.FreePort();
-        var process = Start("silo", [TestPostgres.ConnectionString, Schema, Queue,
-            $"--Cluster:ClusterId={_clusterId}", $"--Cluster:ServiceId={_clusterId}",
-            $"--Cluster:SiloPort={StockSilo.FreePort()}", $"--Cluster:GatewayPort={gatewayPort}", .. membership]);
-        var parts = (await process.ReadLineStartingWithAsync("READY", "a silo process to start", TimeSpan.FromSeconds(90))).Split(' ');
-        Assert.Equal("READY", parts[0]);
-        return (process, parts[1], gatewayPort);
-    }
-
-    private ChildProcess Start(string command, string[] arguments)
-    {
-        var process = ChildProcess.StartDotnet("Orleans.Jobs.ClusterProcess.dll", [command, .. arguments]);
-        _processes.Add(process);
-        return process;
     }
 
     private async Task<List<(long JobId, string SiloId, int Attempt, DateTime StartedAt)>> ExecutionsAsync()

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Orleans.Jobs.ClusterProcess;
 using Orleans.Jobs.Client.Pipelines;
 using Orleans.Jobs.Grains.Interfaces.Pipelines;
 using Orleans.Jobs.Silo.Sample.Pipelines;
@@ -84,14 +85,7 @@ public abstract class PipelineClusterTests(PipelineCluster fixture)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Seed → [Double, Sum], Double → Sum: a fan-out from Seed and a fan-in to Sum.</summary>
-    private Pipeline ThreeSteps(long n, string? id = null) => new(
-        new PipelineGraph
-        {
-            { new Job("Seed"), [new Job("Double"), new Job("Sum")] },
-            { new Job("Double"), new Job("Sum") },
-        },
-        new Dictionary<string, object?> { ["n"] = n },
-        id ?? $"{_run}-{n}");
+    private Pipeline ThreeSteps(long n, string? id = null) => ProofPipeline.For(n, id ?? $"{_run}-{n}");
 
     private static void AssertRanInOrder(PipelineStatus status)
     {

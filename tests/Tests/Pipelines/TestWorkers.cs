@@ -1,49 +1,21 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Orleans.Jobs.ClusterProcess;
 using Orleans.Jobs.Grains.Interfaces.Pipelines;
 
 namespace Orleans.Jobs.Tests.Pipelines;
 
-/// <summary>
-/// Workers of the pipeline tests. The three-step pipeline is Seed → [Double, Sum], Double → Sum (one fan-out, one
-/// fan-in): Seed saves a = n, Double saves b = 2a, Sum saves c = a + b, so c = 3n proves Sum saw both results.
-/// </summary>
+/// <summary>Workers of the pipeline tests: the proof pipeline's three (<see cref="ProofPipeline"/>) and a few that fail, wait or follow.</summary>
 public static class TestWorkers
 {
     public static readonly string[] All = ["Seed", "Double", "Sum", "Flaky", "Gate", "After"];
 
     public static void Register(ISiloBuilder silo)
     {
-        silo.AddPipelineWorker<Seed>();
-        silo.AddPipelineWorker<Double>();
-        silo.AddPipelineWorker<Sum>();
+        silo.AddProofPipelineWorkers();
         silo.AddPipelineWorker<Flaky>();
         silo.AddPipelineWorker<Gate>();
-        silo.AddPipelineWorker("After", _ => new Seed());
-    }
-
-    public sealed class Seed : IPipelineWorker
-    {
-        public IReadOnlyList<string> Requires => ["n"];
-
-        public Task<JsonObject> ProcessAsync(JsonObject data, CancellationToken cancellationToken) =>
-            Task.FromResult(new JsonObject { ["a"] = data["n"]!.GetValue<long>() });
-    }
-
-    public sealed class Double : IPipelineWorker
-    {
-        public IReadOnlyList<string> Requires => ["a"];
-
-        public Task<JsonObject> ProcessAsync(JsonObject data, CancellationToken cancellationToken) =>
-            Task.FromResult(new JsonObject { ["b"] = 2 * data["a"]!.GetValue<long>() });
-    }
-
-    public sealed class Sum : IPipelineWorker
-    {
-        public IReadOnlyList<string> Requires => ["a", "b"];
-
-        public Task<JsonObject> ProcessAsync(JsonObject data, CancellationToken cancellationToken) =>
-            Task.FromResult(new JsonObject { ["c"] = data["a"]!.GetValue<long>() + data["b"]!.GetValue<long>() });
+        silo.AddPipelineWorker("After", _ => new ProofPipeline.Step(["n"], d => new JsonObject { ["a"] = d["n"]!.GetValue<long>() }));
     }
 
     /// <summary>Throws the first <c>failures</c> times it runs for a <c>key</c>, then succeeds.</summary>
