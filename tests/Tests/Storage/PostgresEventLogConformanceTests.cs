@@ -11,12 +11,7 @@ public sealed class PostgresEventLogConformanceTests : EventLogConformanceTests
 
     protected override async Task<IEventLogStore> CreateStoreAsync() => _store = await TestPostgres.CreateStoreAsync(clock: Clock);
 
-    public override async ValueTask DisposeAsync()
-    {
-        if (_store is null) return;
-        await _store.DisposeAsync();
-        await TestPostgres.DropSchemaAsync(_store.Options.Schema);
-    }
+    public override ValueTask DisposeAsync() => TestPostgres.DisposeAndDropAsync(_store);
 
     [Fact]
     public async Task An_append_notifies_other_processes_under_the_logs_key()
