@@ -13,7 +13,8 @@ namespace Orleans.Jobs.Storage.Pipelines;
 /// there are.</item>
 /// <item><see cref="SaveAsync"/> merges the result's top-level keys into the pipeline's object, the last write winning
 /// per key. A merge is atomic with respect to the saves of other steps of the same pipeline, even from other processes:
-/// the branches of a fan-out run at once on different silos, and no branch's keys may be lost.</item>
+/// the branches of a fan-out run at once on different silos, and no branch's keys may be lost. An empty result changes
+/// nothing.</item>
 /// <item>Pipeline ids are checked with <see cref="PipelineRules.ValidatePipelineId"/> before anything is read or written.</item>
 /// </list>
 /// </summary>
