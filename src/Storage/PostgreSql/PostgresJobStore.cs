@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -28,19 +26,13 @@ public sealed partial class PostgresJobStore : IJobStore, IJobStoreLifecycle, IA
     /// <exception cref="OptionsValidationException">The options are invalid; the message names the setting (never the password).</exception>
     public PostgresJobStore(PostgresStoreOptions options, TimeProvider? timeProvider = null, ILogger<PostgresJobStore>? logger = null)
     {
-        var validation = new PostgresStoreOptionsValidator().Validate(null, options);
-        if (validation.Failed)
-            throw new OptionsValidationException(nameof(PostgresStoreOptions), typeof(PostgresStoreOptions), validation.Failures);
-
+        options.ThrowIfInvalid();
         _options = options;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger<PostgresJobStore>.Instance;
         _sql = new PostgresQueries(options.Schema);
         _availability = new AvailabilityBroadcaster(options.PollInterval);
-        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
-        builder.ConnectionStringBuilder.ApplicationName ??= "orleans-jobs";
-        _dataSource = builder.Build();
-
+        _dataSource = options.CreateDataSource();
     }
 
     /// <inheritdoc />
@@ -57,7 +49,7 @@ public sealed partial class PostgresJobStore : IJobStore, IJobStoreLifecycle, IA
     {
         if (_completions is not null) return;
         LogStarting(_options.DescribeConnection(), _options.Schema);
-        var applied = await PostgresMigrator.MigrateAsync(_dataSource, _sql, LockKey("schema-migrations"), _logger, cancellationToken);
+        var applied = await PostgresMigrator.MigrateAsync(_dataSource, _sql, _options.Schema, _logger, cancellationToken);
         LogMigrated(_options.Schema, applied, PostgresMigrator.Migrations.Count);
         _completions = new CompletionBatcher(WriteCompletionsAsync, _options.CompletionBatchSize);
         _listener = new NotificationListener(_dataSource, _sql.Channel, _availability, _timeProvider, _logger);
@@ -91,9 +83,6 @@ public sealed partial class PostgresJobStore : IJobStore, IJobStoreLifecycle, IA
     }
 
     private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(30);
-
-    private long LockKey(string name) =>
-        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes($"{_options.Schema}/{name}")), 0);
 
     private NpgsqlCommand Command(string sql, params (string Name, object? Value)[] parameters)
     {

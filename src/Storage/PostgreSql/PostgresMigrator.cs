@@ -1,4 +1,6 @@
 using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -15,8 +17,10 @@ internal static partial class PostgresMigrator
 
     public static IReadOnlyList<(int Version, string Name, string Sql)> Migrations { get; } = Load();
 
-    public static async Task<int> MigrateAsync(NpgsqlDataSource dataSource, PostgresQueries queries, long lockKey, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>Applies the migrations <paramref name="schema"/> lacks; returns how many. Every store on the schema calls it before first use.</summary>
+    public static async Task<int> MigrateAsync(NpgsqlDataSource dataSource, PostgresQueries queries, string schema, ILogger logger, CancellationToken cancellationToken)
     {
+        var lockKey = LockKey(schema);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await Execute(connection, null, queries.MigrationLock, cancellationToken, ("key", lockKey));
         try
@@ -45,6 +49,10 @@ internal static partial class PostgresMigrator
             await Execute(connection, null, queries.MigrationUnlock, CancellationToken.None, ("key", lockKey));
         }
     }
+
+    /// <summary>The advisory lock of a schema's migrations; the same in every version, so old and new silos exclude each other.</summary>
+    private static long LockKey(string schema) =>
+        BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes($"{schema}/schema-migrations")), 0);
 
     private static async Task Execute(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {

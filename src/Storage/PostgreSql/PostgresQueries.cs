@@ -3,7 +3,8 @@ namespace Orleans.Jobs.Storage.PostgreSql;
 /// <summary>
 /// Every SQL statement of the PostgreSQL provider (the schema itself is in Migrations/). Statements are written
 /// against the placeholder schema "{schema}" and bound to the configured schema once, when the store is created.
-/// Every statement on jobs is keyed by queue (or by owner for dead-silo recovery), so the tables can be sharded.
+/// Every statement on jobs is keyed by queue (or by owner for dead-silo recovery), on event logs by log, and on pipeline
+/// results by pipeline, so the tables can be sharded.
 /// </summary>
 internal sealed class PostgresQueries(string schema)
 {
@@ -153,4 +154,64 @@ internal sealed class PostgresQueries(string schema)
         delete from {schema}.finished_jobs
         where queue = @queue and ((state = 2 and finished_at < @completedBefore) or (state = 3 and finished_at < @deadBefore))
         """);
+
+    // ---- event logs ----
+
+    /// <summary>
+    /// Appends @payloads to @log: the head row's upsert takes its lock until commit, so concurrent appenders get
+    /// consecutive ranges and commit in sequence order. One statement, so the entries and the head move together.
+    /// </summary>
+    public string AppendToLog => S("""
+        with head as (
+            insert into {schema}.event_log_heads as h (log, head) values (@log, cardinality(@payloads))
+            on conflict (log) do update set head = h.head + excluded.head
+            returning head)
+        insert into {schema}.event_log_entries (log, sequence, payload, appended_at)
+        select @log, head.head - cardinality(@payloads) + u.ord, u.payload, @now
+        from head, unnest(@payloads) with ordinality as u(payload, ord)
+        order by u.ord
+        returning sequence
+        """);
+
+    /// <summary>
+    /// A page of @log after @after, with its head and oldest kept sequence, in one statement (one snapshot). There is
+    /// always one row; its entry columns are null when the page is empty.
+    /// </summary>
+    public string ReadLog => S("""
+        select coalesce((select head from {schema}.event_log_heads where log = @log), 0),
+               (select min(sequence) from {schema}.event_log_entries where log = @log),
+               e.sequence, e.payload, e.appended_at
+        from (select 1) as one
+        left join lateral (
+            select sequence, payload, appended_at from {schema}.event_log_entries
+            where log = @log and sequence > @after
+            order by sequence
+            limit @max) as e on true
+        order by e.sequence
+        """);
+
+    /// <summary>
+    /// Trims the prefix of @log appended before @before, stopping at the first newer entry and never taking the head,
+    /// so the entries kept stay one unbroken run. The first newer entry is found walking the primary key from the
+    /// oldest, so a trim reads little more than what it deletes.
+    /// </summary>
+    public string TrimLog => S("""
+        delete from {schema}.event_log_entries
+        where log = @log
+          and sequence < coalesce(
+                (select sequence from {schema}.event_log_entries
+                 where log = @log and appended_at >= @before
+                 order by sequence limit 1),
+                (select head from {schema}.event_log_heads where log = @log))
+        """);
+
+    // ---- pipeline results ----
+
+    /// <summary>Merges @data's top-level keys into the pipeline's document: one statement, atomic without a lock.</summary>
+    public string SavePipelineResult => S("""
+        insert into {schema}.pipeline_results as r (pipeline_id, data, updated_at) values (@id, @data, @now)
+        on conflict (pipeline_id) do update set data = r.data || excluded.data, updated_at = excluded.updated_at
+        """);
+
+    public string ReadPipelineResults => S("select data::text from {schema}.pipeline_results where pipeline_id = @id");
 }

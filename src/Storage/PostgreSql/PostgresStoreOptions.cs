@@ -53,6 +53,23 @@ public sealed partial class PostgresStoreOptions
     /// <summary>The ADO.NET invariant name Orleans' providers load Npgsql by.</summary>
     public const string AdoNetInvariant = "Npgsql";
 
+    /// <summary>Throws when the options are invalid; the message names the setting (never the password).</summary>
+    /// <exception cref="OptionsValidationException">The options are invalid.</exception>
+    internal void ThrowIfInvalid()
+    {
+        var validation = new PostgresStoreOptionsValidator().Validate(null, this);
+        if (validation.Failed)
+            throw new OptionsValidationException(nameof(PostgresStoreOptions), typeof(PostgresStoreOptions), validation.Failures);
+    }
+
+    /// <summary>A data source on <see cref="ConnectionString"/>, named "orleans-jobs" in pg_stat_activity unless the string names it.</summary>
+    internal NpgsqlDataSource CreateDataSource()
+    {
+        var builder = new NpgsqlDataSourceBuilder(ConnectionString);
+        builder.ConnectionStringBuilder.ApplicationName ??= "orleans-jobs";
+        return builder.Build();
+    }
+
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,50}$")]
     internal static partial Regex SchemaPattern();
 }

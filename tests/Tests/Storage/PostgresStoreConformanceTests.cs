@@ -10,10 +10,5 @@ public sealed class PostgresStoreConformanceTests : StoreConformanceTests
 
     protected override async Task<IJobStore> CreateStoreAsync() => _store = await TestPostgres.CreateStoreAsync(clock: Clock);
 
-    public override async ValueTask DisposeAsync()
-    {
-        if (_store is null) return;
-        await _store.DisposeAsync();
-        await TestPostgres.DropSchemaAsync(_store.Options.Schema);
-    }
+    public override ValueTask DisposeAsync() => TestPostgres.DisposeAndDropAsync(_store);
 }

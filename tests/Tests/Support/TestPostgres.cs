@@ -26,6 +26,14 @@ public static class TestPostgres
         return store;
     }
 
+    /// <summary>Disposes a store from <see cref="CreateStoreAsync"/> and drops its schema; does nothing when there is none.</summary>
+    public static async ValueTask DisposeAndDropAsync(PostgresJobStore? store)
+    {
+        if (store is null) return;
+        await store.DisposeAsync();
+        await DropSchemaAsync(store.Options.Schema);
+    }
+
     public static async Task DropSchemaAsync(string schema)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
