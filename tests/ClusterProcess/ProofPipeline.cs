@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Orleans.Jobs.Client.Pipelines;
 using Orleans.Jobs.Grains.Interfaces.Pipelines;
+using Orleans.Jobs.Silo.Pipelines;
 
 namespace Orleans.Jobs.ClusterProcess;
 

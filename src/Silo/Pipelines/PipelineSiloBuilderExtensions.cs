@@ -58,6 +58,8 @@ public static class PipelineSiloBuilderExtensions
     public static ISiloBuilder UsePipelinePostgresStore(this ISiloBuilder silo, Action<PostgresStoreOptions>? configure = null) =>
         silo.UsePipelineStore(sp =>
         {
+            if (configure is null && sp.GetService<PostgresJobStore>() is { } sharedPool)
+                return new PostgresPipelineStore(sharedPool, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PostgresPipelineStore>>());
             var options = new PostgresStoreOptions();
             if (sp.GetService<IOptions<PostgresStoreOptions>>()?.Value is { } jobStore)
                 (options.ConnectionString, options.Schema) = (jobStore.ConnectionString, jobStore.Schema);

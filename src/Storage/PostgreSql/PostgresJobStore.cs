@@ -38,6 +38,9 @@ public sealed partial class PostgresJobStore : IJobStore, IJobStoreLifecycle, IA
     /// <inheritdoc />
     public string ProviderName => "postgresql";
 
+    /// <summary>The store's connection pool, shared with a pipeline store on the same database.</summary>
+    internal NpgsqlDataSource DataSource => _dataSource;
+
     /// <summary>The options this store was created with.</summary>
     public PostgresStoreOptions Options => _options;
 

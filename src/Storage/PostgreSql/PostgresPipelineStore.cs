@@ -19,6 +19,7 @@ public sealed class PostgresPipelineStore : PipelineDocumentStore, IAsyncDisposa
 {
     private readonly PostgresStoreOptions _options;
     private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource = true;
     private readonly PostgresQueries _sql;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -39,6 +40,21 @@ public sealed class PostgresPipelineStore : PipelineDocumentStore, IAsyncDisposa
         _logger = logger ?? NullLogger<PostgresPipelineStore>.Instance;
         _sql = new PostgresQueries(options.Schema);
         _dataSource = options.CreateDataSource();
+    }
+
+    /// <summary>
+    /// Creates a store on the job store's database and schema that shares its connection pool, so a silo's step
+    /// saves and job claims draw from one pool instead of two.
+    /// </summary>
+    public PostgresPipelineStore(PostgresJobStore jobStore, TimeProvider? timeProvider = null, ILogger<PostgresPipelineStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(jobStore);
+        _options = jobStore.Options;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger<PostgresPipelineStore>.Instance;
+        _sql = new PostgresQueries(_options.Schema);
+        _dataSource = jobStore.DataSource;
+        _ownsDataSource = false;
     }
 
     /// <summary>The options this store was created with.</summary>
@@ -77,7 +93,7 @@ public sealed class PostgresPipelineStore : PipelineDocumentStore, IAsyncDisposa
     /// <summary>Closes the store's connections.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _dataSource.DisposeAsync();
+        if (_ownsDataSource) await _dataSource.DisposeAsync();
         _migration.Dispose();
     }
 

@@ -311,7 +311,7 @@ public abstract class PipelineClusterTests(PipelineCluster fixture)
         foreach (var status in statuses) AssertRanInOrder(status);
         var silos = statuses.SelectMany(s => s.Steps).Select(s => s.Silo).Distinct().Count();
         Assert.Equal(2, silos); // both silos ran steps
-        foreach (var chunk in pipelines.Chunk(100))
+        foreach (var chunk in pipelines.Chunk(10))
         {
             await Task.WhenAll(chunk.Select(async p =>
             {
