@@ -24,7 +24,7 @@ using Orleans.Jobs.Silo.Workers;
 //          fast recovery, e.g. --Membership:ProbeTimeout=00:00:00.500).
 //   pipeline-silo <connection> <schema> [--Section:Key=value ...]
 //          a silo (PostgreSQL job store and pipeline store) running the proof pipeline's workers (ProofPipeline), 20 ms
-//          per step; prints "READY <owner>" and stops gracefully when stdin closes.
+//          per step (--Proof:StepMilliseconds=N); prints "READY <owner>" and stops gracefully when stdin closes.
 //   pipeline-client <count> <id-prefix> [--Section:Key=value ...]
 //          an Orleans client that starts <count> proof pipelines with ids <id-prefix>-<n> (n from 0), prints
 //          "STARTED <count>", follows them with PipelineManager.UpdateAsync until all finished (riding out a gateway
@@ -77,7 +77,7 @@ static async Task<int> RunSiloAsync(string connection, string schema, string que
 static async Task<int> RunPipelineSiloAsync(string connection, string schema, string[] configuration)
 {
     var builder = SiloHost.CreateBuilder(["--Gateway:Port=0", $"--Store:ConnectionString={connection}", $"--Store:Schema={schema}", .. configuration], silo =>
-        silo.AddProofPipelineWorkers(TimeSpan.FromMilliseconds(20)).UsePipelinePostgresStore());
+        silo.AddProofPipelineWorkers(TimeSpan.FromMilliseconds(silo.Configuration.GetValue("Proof:StepMilliseconds", 20))).UsePipelinePostgresStore());
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     await using var app = builder.BuildSilo();
     await app.StartAsync();

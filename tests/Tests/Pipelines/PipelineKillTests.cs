@@ -22,7 +22,8 @@ public sealed class PipelineKillTests : PostgresSchemaTest
     [Fact]
     public async Task Killing_a_silo_process_mid_run_finishes_every_pipeline_with_every_result()
     {
-        foreach (var _ in Enumerable.Range(0, 3)) await Processes.StartSiloAsync("pipeline-silo", []);
+        // 200 ms per step: the 3,000 steps take long enough on 3 silos that the kill lands mid-run.
+        foreach (var _ in Enumerable.Range(0, 3)) await Processes.StartSiloAsync("pipeline-silo", ["--Proof:StepMilliseconds=200"]);
         var prefix = $"kill-{Guid.NewGuid():N}"[..13];
         var client = Processes.Start("pipeline-client", [PipelineCount.ToString(), prefix, .. Processes.ClientArguments()]);
         Assert.Equal($"STARTED {PipelineCount}", await client.ReadLineStartingWithAsync("STARTED", "the client to start its pipelines", TimeSpan.FromSeconds(180)));
