@@ -2,7 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Options;
+using Orleans.Jobs.Client.Pipelines;
 using Orleans.Jobs.Client.Queues;
+using Orleans.Jobs.Grains.Interfaces.Pipelines;
+using Orleans.Jobs.Silo.Pipelines;
+using Orleans.Jobs.Silo.Sample.Pipelines;
+using Orleans.Jobs.Storage.Pipelines;
 using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Silo.Gateway;
 using Orleans.Jobs.Silo.Hosting;
@@ -37,7 +42,11 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
             return $"{image.Name}: {image.Width / 4}x{image.Height / 4} thumbnail";
         });
         silo.AddJobHandler(FlakyQueue, (job, _) => throw new InvalidOperationException($"simulated failure on attempt {job.Attempt}"));
+        silo.AddSeedExampleWorkers().UsePipelineFileStore(PipelineStoreDirectory);
     }
+
+    /// <summary>Where the sample's pipeline store keeps its documents (pypelinin's example wrote /tmp/N.data).</summary>
+    public static string PipelineStoreDirectory => Path.Combine(Path.GetTempPath(), "orleans-jobs-sample", "pipelines");
 
     /// <summary>Runs the sample; true when every check passed.</summary>
     public async Task<bool> RunAsync(CancellationToken cancellationToken)
@@ -56,6 +65,7 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
             await Step("Unmonitored job: a crashed worker's job is not redone", () => UnmonitoredAsync(client));
             await Step("Retries and the dead-letter list", () => DeadLetterAsync(client, cancellationToken));
             await Step("Bad input gets clear errors", () => BadInputAsync(client, gateway));
+            await Step("Pipeline: pypelinin's example (Downloader, then GetTextAndWords and GetLinks) on pages from a local server", () => PipelineAsync(client, cancellationToken));
         }
         catch (Exception e)
         {
@@ -206,6 +216,40 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
         using var refused = await stranger.PostAsJsonAsync(GatewayProtocol.CallPath, new GatewayCall("jobs.queue", OrderQueue, "get-counts", []), GatewayProtocol.Json);
         Say($"the HTTP gateway with a wrong cluster key: {(int)refused.StatusCode} {refused.StatusCode}");
         Check(refused.StatusCode == HttpStatusCode.Unauthorized, "a wrong cluster key is refused");
+    }
+
+    private async Task PipelineAsync(IClusterClient client, CancellationToken cancellationToken)
+    {
+        await using var pages = await SamplePageServer.StartAsync(cancellationToken);
+        var manager = new PipelineManager(client);
+        var pipelines = Enumerable.Range(0, 3).Select(n => SeedExample.PipelineFor(pages.PageUrl(n), $"sample-{_run}-{n}")).ToList();
+        foreach (var pipeline in pipelines) await manager.StartAsync(pipeline, cancellationToken);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(Deadline);
+        while (pipelines.Any(p => !p.Finished)) await manager.UpdateAsync(cancellationToken: deadline.Token);
+        Check(pipelines.All(p => p.FinalState == PipelineState.Succeeded), $"{pipelines.Count} pipelines finished (PipelineManager.UpdateAsync until pipeline.Finished, as in the seed)");
+
+        var store = new FilePipelineStore(PipelineStoreDirectory);
+        var found = new List<bool>();
+        for (var n = 0; n < pipelines.Count; n++)
+        {
+            var saved = await store.RetrieveAsync([], new PipelineJobInfo(pipelines[n].Id, "sample", 1), ["number_of_words", "links"], cancellationToken);
+            var words = saved["number_of_words"]!.GetValue<int>();
+            var links = saved["links"]!.AsArray().Count;
+            Say($"{pipelines[n].Data["url"]}: {words} words, {links} links -> {store.PathOf(pipelines[n].Id)}");
+            found.Add(words == SamplePageServer.ExpectedWords(n) && links == SamplePageServer.ExpectedLinks(n).Count);
+        }
+
+        Check(found.All(ok => ok), "every page's words and links landed in the store (one JSON document per pipeline)");
+        var status = await manager.GetStatusAsync(pipelines[0].Id);
+        var download = status.Step("Downloader");
+        Check(status.Steps.All(s => s.State == StepState.Done && s.Attempts == 1) && status.Steps.Skip(1).All(s => s.StartedAt >= download.FinishedAt),
+            "each step ran once, GetTextAndWords and GetLinks after Downloader finished");
+        output.WriteLine();
+        output.WriteLine("   The pipeline as DOT (pipeline.ToString(); render with dot -Tsvg):");
+        foreach (var line in pipelines[0].ToString().TrimEnd().Split('\n')) Say(line);
+        output.WriteLine("   Coloured by step status (pipeline.ToDot(status)):");
+        foreach (var line in pipelines[0].ToDot(status).TrimEnd().Split('\n')) Say(line);
     }
 
     private async Task ExpectError<TException>(Func<Task> call, string what) where TException : Exception

@@ -15,7 +15,9 @@ public sealed class SampleWorkloadTests
         await app.StopAsync(TestContext.Current.CancellationToken);
 
         Assert.True(passed, output.ToString());
-        Assert.Contains("all 13 checks passed", output.ToString());
+        Assert.Contains("all 16 checks passed", output.ToString());
+        Assert.Contains("digraph graphname {", output.ToString());
+        Assert.Contains("\"Downloader\" -> \"GetLinks\";", output.ToString());
         Assert.Contains("worker B took job", output.ToString());
         Assert.Contains("requeued by hand (Updated): state Available", output.ToString());
     }
