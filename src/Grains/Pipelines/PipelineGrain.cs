@@ -250,8 +250,9 @@ public sealed partial class PipelineGrain(
 
         await SaveAsync();
         _finished.TrySetResult();
-        // From now on the reminder only deletes the state after its retention (or retries the log append).
-        var period = S.Logged ? _options.Retention : _options.KeepAlivePeriod;
+        // From now on the reminder only deletes the state after its retention (or retries the log append). It ticks at
+        // most daily: Orleans reminder periods cannot reach the longest retentions.
+        var period = S.Logged ? TimeSpan.FromTicks(Math.Min(_options.Retention.Ticks, TimeSpan.FromDays(1).Ticks)) : _options.KeepAlivePeriod;
         await this.RegisterOrUpdateReminder(KeepAliveReminder, period, period);
     }
 

@@ -190,11 +190,37 @@ public abstract class PipelineClusterTests(PipelineCluster fixture)
 
         open.TrySetResult();
         await Eventually.TrueAsync(async () => (await manager.GetStatusAsync(pipeline.Id)).Step("Gate").State == StepState.Done, "the running step to finish after the cancel");
-        Assert.True((await fixture.ReadAsync(pipeline.Id, "gated"))["gated"]!.GetValue<bool>());
+        Assert.True((await fixture.ReadAsync(pipeline.Id, "gate_passed"))["gate_passed"]!.GetValue<bool>());
         var final = await manager.GetStatusAsync(pipeline.Id);
         Assert.Equal((PipelineState.Cancelled, StepState.Cancelled), (final.State, final.Step("After").State));
         await Assert.ThrowsAsync<MissingPipelineDataException>(() => fixture.ReadAsync(pipeline.Id, "a")); // After never ran
         Assert.Equal(PipelineState.Cancelled, (await manager.CancelAsync(pipeline.Id)).State); // cancelling again changes nothing
+    }
+
+    [Fact]
+    public async Task Independent_branches_run_at_once()
+    {
+        var manager = Manager();
+        var (gate, gate2) = ($"{_run}-left", $"{_run}-right");
+        var pipeline = new Pipeline(new PipelineGraph
+        {
+            { new Job("Seed"), [new Job("Gate"), new Job("Gate2")] },
+            { [new Job("Gate"), new Job("Gate2")], new Job("After") },
+        }, new Dictionary<string, object?> { ["n"] = 3, ["gate"] = gate, ["gate2"] = gate2 }, $"{_run}-branches");
+        await manager.StartAsync(pipeline, Ct);
+
+        // Each branch waits for the test to open it: both can only have started if they run at the same time.
+        await Task.WhenAll(TestWorkers.Gate.For(gate).Started.Task, TestWorkers.Gate.For(gate2).Started.Task).WaitAsync(Deadline, Ct);
+        var running = await manager.GetStatusAsync(pipeline.Id);
+        Assert.Equal((StepState.Running, StepState.Running, StepState.Pending), (running.Step("Gate").State, running.Step("Gate2").State, running.Step("After").State));
+
+        TestWorkers.Gate.For(gate).Open.TrySetResult();
+        TestWorkers.Gate.For(gate2).Open.TrySetResult();
+        var done = await manager.WaitAsync(pipeline, Deadline, Ct);
+        Assert.Equal(PipelineState.Succeeded, done.State);
+        Assert.True(done.Step("After").StartedAt >= done.Step("Gate").FinishedAt && done.Step("After").StartedAt >= done.Step("Gate2").FinishedAt);
+        var saved = await fixture.ReadAsync(pipeline.Id, "gate_passed", "gate2_passed", "a");
+        Assert.Equal(3, saved["a"]!.GetValue<long>());
     }
 
     [Fact]
@@ -205,7 +231,7 @@ public abstract class PipelineClusterTests(PipelineCluster fixture)
 
         var e = await Assert.ThrowsAsync<ArgumentException>(() => manager.StartAsync(pipeline, Ct));
         Assert.Contains("names a worker no running silo registered: Nope", e.Message);
-        Assert.Contains("Registered workers: After, Double, Downloader, Flaky, Gate, GetLinks, GetTextAndWords, Seed, Sum", e.Message);
+        Assert.Contains("Registered workers: After, Double, Downloader, Flaky, Gate, Gate2, GetLinks, GetTextAndWords, Seed, Sum", e.Message);
         Assert.Equal(PipelineState.Unknown, (await manager.GetStatusAsync(pipeline.Id)).State);
         Assert.Equal(0, manager.InFlight);
         await Assert.ThrowsAsync<KeyNotFoundException>(() => manager.WaitAsync(pipeline.Id, TimeSpan.FromSeconds(1), Ct));

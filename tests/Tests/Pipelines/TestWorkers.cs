@@ -8,13 +8,14 @@ namespace Orleans.Jobs.Tests.Pipelines;
 /// <summary>Workers of the pipeline tests: the proof pipeline's three (<see cref="ProofPipeline"/>) and a few that fail, wait or follow.</summary>
 public static class TestWorkers
 {
-    public static readonly string[] All = ["Seed", "Double", "Sum", "Flaky", "Gate", "After"];
+    public static readonly string[] All = ["Seed", "Double", "Sum", "Flaky", "Gate", "Gate2", "After"];
 
     public static void Register(ISiloBuilder silo)
     {
         silo.AddProofPipelineWorkers();
         silo.AddPipelineWorker<Flaky>();
-        silo.AddPipelineWorker<Gate>();
+        silo.AddPipelineWorker("Gate", _ => new Gate("gate"));
+        silo.AddPipelineWorker("Gate2", _ => new Gate("gate2"));
         silo.AddPipelineWorker("After", _ => new ProofPipeline.Step(["n"], d => new JsonObject { ["a"] = d["n"]!.GetValue<long>() }));
     }
 
@@ -34,22 +35,22 @@ public static class TestWorkers
         }
     }
 
-    /// <summary>Signals that it started and waits until the test opens the gate named <c>gate</c>.</summary>
-    public sealed class Gate : IPipelineWorker
+    /// <summary>Signals that it started and waits until the test opens the gate named by its data key <paramref name="key"/>.</summary>
+    public sealed class Gate(string key) : IPipelineWorker
     {
         private static readonly ConcurrentDictionary<string, (TaskCompletionSource Started, TaskCompletionSource Open)> Gates = new();
 
         public static (TaskCompletionSource Started, TaskCompletionSource Open) For(string gate) =>
             Gates.GetOrAdd(gate, _ => (new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously)));
 
-        public IReadOnlyList<string> Requires => ["gate", "n"];
+        public IReadOnlyList<string> Requires => [key];
 
         public async Task<JsonObject> ProcessAsync(JsonObject data, CancellationToken cancellationToken)
         {
-            var (started, open) = For(data["gate"]!.GetValue<string>());
+            var (started, open) = For(data[key]!.GetValue<string>());
             started.TrySetResult();
             await open.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
-            return new JsonObject { ["gated"] = true };
+            return new JsonObject { [$"{key}_passed"] = true };
         }
     }
 }
