@@ -47,8 +47,17 @@ public sealed partial class PostgresStoreOptions
     /// The connection string Orleans' ADO.NET providers (clustering, grain storage, reminders) use: the same database
     /// with the search path set to <see cref="Schema"/>, where our migrations created their tables.
     /// </summary>
-    public string OrleansConnectionString() =>
-        new NpgsqlConnectionStringBuilder(ConnectionString) { SearchPath = Schema, ApplicationName = "orleans-jobs-orleans" }.ConnectionString;
+    public string OrleansConnectionString()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString) { SearchPath = Schema, ApplicationName = "orleans-jobs-orleans" };
+        // Orleans' ADO.NET providers open a connection per storage call: 1,000 pipeline grains writing at once would
+        // take Npgsql's default 100 connections per silo. Bound it, unless the connection string says otherwise.
+        if (!ConnectionString.Contains("pool size", StringComparison.OrdinalIgnoreCase)) builder.MaxPoolSize = DefaultOrleansMaxPoolSize;
+        return builder.ConnectionString;
+    }
+
+    /// <summary>The most connections Orleans' ADO.NET providers of one silo open at once, unless the connection string sets <c>Maximum Pool Size</c>.</summary>
+    public const int DefaultOrleansMaxPoolSize = 20;
 
     /// <summary>The ADO.NET invariant name Orleans' providers load Npgsql by.</summary>
     public const string AdoNetInvariant = "Npgsql";
