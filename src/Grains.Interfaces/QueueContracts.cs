@@ -88,6 +88,14 @@ public sealed record QueueSettings
     [Id(6)]
     public TimeSpan DeadLetterRetention { get; init; } = QueueLimits.DefaultDeadLetterRetention;
 
+    /// <summary>
+    /// How much a failed job's priority drops for its retry (0: it keeps its priority). A drop as large as the
+    /// priority range puts every retry behind all fresh work — workerbee's "failures are retried after all
+    /// unclaimed work"; priorities never go below <see cref="QueueLimits.MinPriority"/>.
+    /// </summary>
+    [Id(7)]
+    public int RetryPriorityDrop { get; init; }
+
     /// <summary>Checks every setting; throws naming the first that is out of range.</summary>
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
     public void Validate()
@@ -99,6 +107,7 @@ public sealed record QueueSettings
         QueueLimits.CheckRange(MonitorPeriod, QueueLimits.MinMonitorPeriod, QueueLimits.MaxLeaseDuration, nameof(MonitorPeriod));
         QueueLimits.CheckRange(CompletedRetention, TimeSpan.Zero, QueueLimits.MaxRetention, nameof(CompletedRetention));
         QueueLimits.CheckRange(DeadLetterRetention, TimeSpan.Zero, QueueLimits.MaxRetention, nameof(DeadLetterRetention));
+        QueueLimits.CheckRange(RetryPriorityDrop, 0, QueueLimits.MaxPriority - QueueLimits.MinPriority, nameof(RetryPriorityDrop));
     }
 }
 

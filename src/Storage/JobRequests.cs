@@ -1,3 +1,5 @@
+using Orleans.Jobs.Grains.Interfaces;
+
 namespace Orleans.Jobs.Storage;
 
 /// <summary>A job to add to a queue.</summary>
@@ -16,10 +18,14 @@ public sealed record NewJob(string Payload, int Priority, DateTimeOffset? Visibl
 public sealed record JobClaim(int MaxJobs, TimeSpan? LeaseDuration, string Owner, string? Node = null);
 
 /// <summary>
-/// How long a failed job waits before its next attempt: <see cref="Base"/> doubled per attempt, capped at <see cref="Max"/>.
+/// How a failed job is retried: it waits <see cref="Base"/> doubled per attempt, capped at <see cref="Max"/>, and its
+/// priority drops by <see cref="PriorityDrop"/> (never below <see cref="QueueLimits.MinPriority"/>).
 /// </summary>
-public sealed record RetryBackoff(TimeSpan Base, TimeSpan Max)
+public sealed record RetryBackoff(TimeSpan Base, TimeSpan Max, int PriorityDrop = 0)
 {
+    /// <summary>The priority of the retry of a job of <paramref name="priority"/>.</summary>
+    public int RetryPriority(int priority) => (int)Math.Max((long)priority - PriorityDrop, QueueLimits.MinPriority);
+
     /// <summary>The delay before the attempt after <paramref name="failedAttempt"/>.</summary>
     public TimeSpan DelayAfter(int failedAttempt)
     {

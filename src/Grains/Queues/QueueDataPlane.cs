@@ -122,7 +122,7 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
         if (error.Length > MaxErrorLength) error = error[..MaxErrorLength] + " …(truncated)";
         error = QueueLimits.SanitizeText(error); // after the cut, which may split a surrogate pair
         var settings = await GetSettingsAsync(queue);
-        return await store.FailAsync(queue, jobId, leaseToken, error, new RetryBackoff(settings.RetryDelay, settings.MaxRetryDelay), Now, CancellationToken.None);
+        return await store.FailAsync(queue, jobId, leaseToken, error, new RetryBackoff(settings.RetryDelay, settings.MaxRetryDelay, settings.RetryPriorityDrop), Now, CancellationToken.None);
     }
 
     /// <summary>Returns a held job to the queue without counting the attempt.</summary>

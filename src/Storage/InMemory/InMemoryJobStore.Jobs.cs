@@ -97,6 +97,7 @@ public sealed partial class InMemoryJobStore
             }
 
             rows.Running.Remove(row.Id);
+            row.Priority = backoff.RetryPriority(row.Priority);
             row.VisibleAt = now + backoff.DelayAfter(row.Attempt);
             row.Position = JobRules.Position(front: false, row.VisibleAt);
             rows.MakeAvailable(row, now);

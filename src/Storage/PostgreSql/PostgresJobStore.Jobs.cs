@@ -91,7 +91,7 @@ public sealed partial class PostgresJobStore
         {
             var retryAt = now + backoff.DelayAfter(attempt);
             await using var retry = Command(connection, transaction, _sql.RetryJob, ("id", jobId), ("visible", retryAt),
-                ("position", JobRules.Position(front: false, retryAt)), ("error", error));
+                ("position", JobRules.Position(front: false, retryAt)), ("error", error), ("drop", (long)backoff.PriorityDrop), ("min_priority", (long)QueueLimits.MinPriority));
             await retry.ExecuteNonQueryAsync(cancellationToken);
             result = new FailResult(FailOutcome.WillRetry, retryAt);
         }

@@ -85,6 +85,7 @@ internal sealed class PostgresQueries(string schema)
 
     public string RetryJob => S("""
         update {schema}.jobs set state = 0, visible_at = @visible, position = @position, last_error = @error,
+            priority = greatest(priority::bigint - @drop, @min_priority)::int,
             lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null
         where id = @id
         """);

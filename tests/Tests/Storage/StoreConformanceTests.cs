@@ -302,6 +302,25 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_priority_drop_puts_a_failed_jobs_retry_behind_all_fresh_work_without_leaving_the_priority_range()
+    {
+        var drop = new RetryBackoff(TimeSpan.Zero, TimeSpan.Zero, QueueLimits.MaxPriority);
+        await Store.EnqueueAsync("q", [Job("fails", priority: 5, maxAttempts: 5), Job("fresh-a", priority: 1), Job("fresh-b", priority: 1)], Now, None);
+        var failing = await ClaimOneAsync("q");
+        Assert.Equal("fails", failing.Payload);
+        Assert.Equal(FailOutcome.WillRetry, (await Store.FailAsync("q", failing.JobId, failing.LeaseToken, "boom", drop, Now, None)).Outcome);
+        Assert.Equal(5 - QueueLimits.MaxPriority, (await Store.GetJobAsync("q", failing.JobId, None))!.Priority);
+
+        var order = await Store.ClaimAsync("q", Monitored(max: 10), Now, None);
+        Assert.Equal(["fresh-a", "fresh-b", "fails"], order.Select(j => j.Payload));
+
+        // A second drop stops at the lowest priority instead of overflowing.
+        var retry = order[^1];
+        await Store.FailAsync("q", retry.JobId, retry.LeaseToken, "boom again", drop, Now, None);
+        Assert.Equal(QueueLimits.MinPriority, (await Store.GetJobAsync("q", retry.JobId, None))!.Priority);
+    }
+
+    [Fact]
     public async Task A_released_job_is_available_again_without_counting_the_attempt()
     {
         await Store.EnqueueAsync("q", [Job("x")], Now, None);
