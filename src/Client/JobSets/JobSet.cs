@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Orleans.Jobs.Client.Queues;
+using Orleans.Jobs.Grains.Interfaces;
+using Orleans.Jobs.Grains.Interfaces.JobSets;
+
+namespace Orleans.Jobs.Client.JobSets;
+
+/// <summary>
+/// workerbee's <c>postgres_jobset</c>: run the same code in every worker process, with no master. Each process sets
+/// the jobset up (one creates it, the others join; batches are added once), then claims random unclaimed jobs and runs
+/// <c>jobFunction(jobId, jobData)</c> on them. A job that throws is retried — after all unclaimed work — up to
+/// <see cref="JobSetOptions.MaxAttempts"/>, then recorded as failed with its error. Every worker returns when the
+/// whole set is done; running the same script again resumes the set.
+/// </summary>
+/// <example>
+/// <code>
+/// var summary = await JobSet.RunAsync(client, "texturemap_2016_08_25", async (jobId, data, ct) => { ... },
+///     jobIds: ["id1", "id2", "id3"], jobData: new Dictionary&lt;string, JsonObject&gt; { ["id1"] = new() { ["some"] = 2 } },
+///     options: new JobSetOptions { Verbose = true });
+/// </code>
+/// </example>
+public static class JobSet
+{
+    /// <summary>Sets up or joins the jobset, works on it until it is done, and returns a summary.</summary>
+    /// <param name="grains">An Orleans client (or any grain factory).</param>
+    /// <param name="jobSetId">Lowercase letters, digits and underscores.</param>
+    /// <param name="jobFunction">Runs one job: its id, its data ({} when none), and a token cancelled when the job's lease was lost or <paramref name="cancellationToken"/> fires. Throw to fail the attempt.</param>
+    /// <param name="jobIds">Unique job ids, the same in every worker; enumerated once, in batches.</param>
+    /// <param name="jobData">Optional data per job id.</param>
+    /// <param name="options">Attempts, lease, concurrency, verbosity.</param>
+    /// <param name="cancellationToken">Stops this worker; its running jobs are given back.</param>
+    /// <exception cref="ArgumentException">The id, a job or an option breaks a rule, or the jobset exists with other jobs; the message names it.</exception>
+    public static async Task<JobSetSummary> RunAsync(
+        IGrainFactory grains,
+        string jobSetId,
+        Func<string, JsonObject, CancellationToken, Task> jobFunction,
+        IEnumerable<string> jobIds,
+        IReadOnlyDictionary<string, JsonObject>? jobData = null,
+        JobSetOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        ArgumentNullException.ThrowIfNull(jobFunction);
+        ArgumentNullException.ThrowIfNull(jobIds);
+        JobSetRules.ValidateJobSetId(jobSetId);
+        options ??= new JobSetOptions();
+        options.Validate();
+        var log = options.Verbose ? options.Log ?? Console.Out : TextWriter.Null;
+        var elapsed = Stopwatch.StartNew();
+        var grain = grains.GetGrain<IJobSetGrain>(jobSetId);
+
+        var setup = await grain.BeginAsync(new JobSetDefinition { MaxAttempts = options.MaxAttempts, LeaseDuration = options.LeaseDuration }).WaitAsync(cancellationToken);
+        log.WriteLine(setup.Created ? $"Creating jobset '{jobSetId}'..." : $"Joining jobset '{jobSetId}' (created by another worker)...");
+        await AddJobsAsync(grain, jobSetId, setup, jobIds, jobData, options.BatchSize, log, cancellationToken);
+        log.WriteLine(new string('-', 80));
+
+        var worker = options.WorkerName ?? $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
+        var counters = new Counters();
+        await Task.WhenAll(Enumerable.Range(0, options.Concurrency).Select(_ =>
+            WorkAsync(grains, grain, JobSetRules.Queue(jobSetId), jobFunction, options, worker, counters, log, cancellationToken)));
+        log.WriteLine("All jobs are exhausted, terminating.");
+
+        var progress = await grain.GetProgressAsync();
+        var failures = progress.Failed == 0 ? [] : await grain.GetFailuresAsync(100);
+        return new JobSetSummary(jobSetId, progress.Total, progress.Completed, progress.Failed, counters.Run, counters.Threw, failures, setup.Created, elapsed.Elapsed);
+    }
+
+    /// <summary>Runs the jobset with a synchronous job function (workerbee's <c>job_function(job_id, job_data)</c>).</summary>
+    public static Task<JobSetSummary> RunAsync(
+        IGrainFactory grains,
+        string jobSetId,
+        Action<string, JsonObject> jobFunction,
+        IEnumerable<string> jobIds,
+        IReadOnlyDictionary<string, JsonObject>? jobData = null,
+        JobSetOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobFunction);
+        return RunAsync(grains, jobSetId, (id, data, _) => { jobFunction(id, data); return Task.CompletedTask; }, jobIds, jobData, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends every batch not yet added (each worker walks the same ids; the grain adds each batch once) and completes
+    /// the setup with a fingerprint of all ids and data, so a rerun with other jobs under the same id is refused.
+    /// </summary>
+    private static async Task AddJobsAsync(IJobSetGrain grain, string jobSetId, JobSetSetup setup, IEnumerable<string> jobIds,
+        IReadOnlyDictionary<string, JsonObject>? jobData, int batchSize, TextWriter log, CancellationToken cancellationToken)
+    {
+        if (!setup.Complete)
+        {
+            log.WriteLine(jobIds.TryGetNonEnumeratedCount(out var count)
+                ? $"Adding {count} jobs to jobset '{jobSetId}'..."
+                : $"Adding jobs to jobset '{jobSetId}'...");
+            if (jobData is { Count: > 0 }) log.WriteLine($"job_data provided for {jobData.Count} jobs");
+        }
+
+        using var fingerprint = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var batch = new List<JobSetJob>(batchSize);
+        var (batches, jobs) = (0, 0L);
+        foreach (var jobId in jobIds)
+        {
+            var data = jobData is not null && jobData.TryGetValue(jobId ?? "", out var given) ? given.ToJsonString() : "{}";
+            var job = new JobSetJob(jobId!, data);
+            JobSetRules.ValidateJob(job, nameof(jobIds));
+            fingerprint.AppendData(Encoding.UTF8.GetBytes($"{job.JobId.Length}:{job.JobId}{data.Length}:{data}"));
+            batch.Add(job);
+            jobs++;
+            if (batch.Count == batchSize) await FlushAsync();
+        }
+
+        if (batch.Count > 0) await FlushAsync();
+        if (jobs == 0) throw new ArgumentException($"Jobset '{jobSetId}' has no jobs: give at least one job id.", nameof(jobIds));
+        await grain.CompleteSetupAsync(batches, jobs, Convert.ToHexStringLower(fingerprint.GetHashAndReset())).WaitAsync(cancellationToken);
+        if (!setup.Complete) log.WriteLine($"jobset '{jobSetId}' set up.");
+
+        async Task FlushAsync()
+        {
+            if (batches >= setup.AddedBatches) setup = await grain.AddBatchAsync(batches, [.. batch]).WaitAsync(cancellationToken);
+            batches++;
+            batch.Clear();
+        }
+    }
+
+    private static async Task WorkAsync(IGrainFactory grains, IJobSetGrain grain, string queue, Func<string, JsonObject, CancellationToken, Task> jobFunction,
+        JobSetOptions options, string worker, Counters counters, TextWriter log, CancellationToken cancellationToken)
+    {
+        await using var marble = new Marble(grains, new MarbleOptions { Owner = worker, LeaseDuration = options.LeaseDuration });
+        while (true)
+        {
+            var claimed = await marble.WaitBatchAsync(queue, 1, options.IdleWait, cancellationToken);
+            if (claimed.Count == 0)
+            {
+                // Nothing to claim: done, or others are running jobs that may still fail and come back.
+                if ((await grain.GetProgressAsync().WaitAsync(cancellationToken)).IsDone) return;
+                continue;
+            }
+
+            await using var job = claimed[0];
+            var work = JobSetJob.FromPayload(job.Data);
+            var n = Interlocked.Increment(ref counters.Run) - 1;
+            log.WriteLine($"{n}: claimed '{work.JobId}'");
+            try
+            {
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, job.LeaseLost);
+                await jobFunction(work.JobId, JsonNode.Parse(work.Data)!.AsObject(), stop.Token);
+                await job.FinishAsync();
+                log.WriteLine("...done.");
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await job.ReleaseAsync(); // this worker is stopping: the job goes back as it was
+                throw;
+            }
+            catch (Exception e) when (e is JobLeaseLostException || job.LeaseLost.IsCancellationRequested)
+            {
+                log.WriteLine("...lost its lease (this worker stalled); another worker redoes it.");
+            }
+            catch (Exception e)
+            {
+                Interlocked.Increment(ref counters.Threw);
+                try
+                {
+                    var failed = await job.FailAsync($"{e.GetType().Name}: {e.Message}");
+                    log.WriteLine(failed.Outcome == FailOutcome.DeadLettered
+                        ? $"...failed on attempt {job.Attempt}, the last: recorded as failed ({e.Message})."
+                        : $"...failed on attempt {job.Attempt} ({e.Message}); it is retried after the unclaimed work.");
+                }
+                catch (JobLeaseLostException)
+                {
+                    log.WriteLine("...failed, but had lost its lease meanwhile; another worker redoes it.");
+                }
+            }
+        }
+    }
+
+    private sealed class Counters
+    {
+        public long Run;
+        public long Threw;
+    }
+}
