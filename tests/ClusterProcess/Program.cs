@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Jobs.Client.Hosting;
+using Orleans.Jobs.Client.JobSets;
 using Orleans.Jobs.Client.Pipelines;
 using Orleans.Jobs.ClusterProcess;
 using Orleans.Jobs.Grains.Interfaces;
@@ -29,6 +30,10 @@ using Orleans.Jobs.Silo.Workers;
 //          an Orleans client that starts <count> proof pipelines with ids <id-prefix>-<n> (n from 0), prints
 //          "STARTED <count>", follows them with PipelineManager.UpdateAsync until all finished (riding out a gateway
 //          that dies) and prints "FINISHED <succeeded> <other>".
+//   jobset-worker <connection> <schema> <jobset-id> <count> [--Section:Key=value ...]
+//          an Orleans client running JobSet.RunAsync on jobs "job-0".."job-<count-1>": each run is recorded in
+//          <schema>.jobset_runs; jobs whose number ends in 7 throw on their first run. Prints the summary line and
+//          exits 0 when the set is done.
 //   client <queue> <count> [--Section:Key=value ...]
 //          an Orleans client (Cluster:Gateways=host:port,... or Cluster:Redis=...) that sends <count> jobs in batches;
 //          prints "SENT <count>".
@@ -37,6 +42,7 @@ return args.FirstOrDefault() switch
     "silo" when args.Length >= 4 => await RunSiloAsync(args[1], args[2], args[3], args.Contains("--hang"), args.Skip(4).Where(a => a != "--hang").ToArray()),
     "pipeline-silo" when args.Length >= 3 => await RunPipelineSiloAsync(args[1], args[2], args.Skip(3).ToArray()),
     "pipeline-client" when args.Length >= 3 => await RunPipelineClientAsync(int.Parse(args[1]), args[2], args.Skip(3).ToArray()),
+    "jobset-worker" when args.Length >= 5 => await RunJobSetWorkerAsync(args[1], args[2], args[3], int.Parse(args[4]), args.Skip(5).ToArray()),
     "client" when args.Length >= 3 => await RunClientAsync(args[1], int.Parse(args[2]), args.Skip(3).ToArray()),
     _ => Usage(),
 };
@@ -90,6 +96,50 @@ static async Task<int> ServeUntilStdinClosesAsync(WebApplication app)
     await Console.In.ReadToEndAsync(); // the parent closes stdin to stop us gracefully
     using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
     await app.StopAsync(deadline.Token);
+    return 0;
+}
+
+static async Task<int> RunJobSetWorkerAsync(string connection, string schema, string jobSetId, int count, string[] configuration)
+{
+    await using var recorder = NpgsqlDataSource.Create(connection);
+    var builder = Host.CreateApplicationBuilder(configuration);
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.UseOrleansClient(client => client.UseOrleansJobs(builder.Configuration));
+    using var host = builder.Build();
+    await host.StartAsync();
+    var worker = $"worker-{Environment.ProcessId}";
+    var summary = await JobSet.RunAsync(host.Services.GetRequiredService<IClusterClient>(), jobSetId, async (jobId, data, ct) =>
+    {
+        await using var connectionForRun = await recorder.OpenConnectionAsync(ct);
+        await using var transaction = await connectionForRun.BeginTransactionAsync(ct);
+        await using (var lockJob = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext(@id))", connectionForRun, transaction))
+        {
+            lockJob.Parameters.AddWithValue("id", jobId);
+            await lockJob.ExecuteNonQueryAsync(ct);
+        }
+
+        long earlier;
+        await using (var runs = new NpgsqlCommand($"select count(*) from {schema}.jobset_runs where job_id = @id", connectionForRun, transaction))
+        {
+            runs.Parameters.AddWithValue("id", jobId);
+            earlier = (long)(await runs.ExecuteScalarAsync(ct))!;
+        }
+
+        var fails = jobId.EndsWith('7') && earlier == 0;
+        await using (var insert = new NpgsqlCommand($"insert into {schema}.jobset_runs (job_id, worker, ok, started_at) values (@id, @worker, @ok, clock_timestamp())", connectionForRun, transaction))
+        {
+            insert.Parameters.AddWithValue("id", jobId);
+            insert.Parameters.AddWithValue("worker", worker);
+            insert.Parameters.AddWithValue("ok", !fails);
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        if (fails) throw new InvalidOperationException($"{jobId} fails on its first run");
+        await Task.Delay(TimeSpan.FromMilliseconds(5), ct);
+    }, Enumerable.Range(0, count).Select(i => $"job-{i}"), options: new JobSetOptions { WorkerName = worker, IdleWait = TimeSpan.FromSeconds(1) });
+    Console.WriteLine($"SUMMARY {summary.Completed} {summary.Failed} {summary.RunHere}");
+    await host.StopAsync();
     return 0;
 }
 
