@@ -136,8 +136,7 @@ static async Task<int> RunJobSetWorkerAsync(string connection, string schema, st
 
         await transaction.CommitAsync(ct);
         if (fails) throw new InvalidOperationException($"{jobId} fails on its first run");
-        await Task.Delay(TimeSpan.FromMilliseconds(5), ct);
-    }, Enumerable.Range(0, count).Select(i => $"job-{i}"), options: new JobSetOptions { WorkerName = worker, IdleWait = TimeSpan.FromSeconds(1) });
+    }, Enumerable.Range(0, count).Select(i => $"job-{i}"), options: new JobSetOptions { WorkerName = worker, IdleWait = TimeSpan.FromSeconds(1), Concurrency = JobSetWorker.Concurrency });
     Console.WriteLine($"SUMMARY {summary.Completed} {summary.Failed} {summary.RunHere}");
     await host.StopAsync();
     return 0;
