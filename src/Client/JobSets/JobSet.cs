@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
+using Orleans.Jobs.Grains.Interfaces.Heartbeats;
 using Orleans.Jobs.Grains.Interfaces.JobSets;
 
 namespace Orleans.Jobs.Client.JobSets;
@@ -58,14 +59,21 @@ public static class JobSet
         log.WriteLine(new string('-', 80));
 
         var worker = options.WorkerName ?? $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
-        var counters = new Counters();
-        await Task.WhenAll(Enumerable.Range(0, options.Concurrency).Select(_ =>
-            WorkAsync(grains, grain, JobSetRules.Queue(jobSetId), jobFunction, options, worker, counters, log, cancellationToken)));
-        log.WriteLine("All jobs are exhausted, terminating.");
+        var counters = new Counters(options.Concurrency);
+        using var stopBeating = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var beating = BeatAsync(grains.GetGrain<IWorkerHeartbeatGrain>(0), worker, counters, stopBeating.Token);
+        await Task.WhenAll(Enumerable.Range(0, options.Concurrency).Select(slot =>
+            WorkAsync(grains, grain, JobSetRules.Queue(jobSetId), jobFunction, options, worker, slot, counters, log, cancellationToken)));
+        await stopBeating.CancelAsync();
+        await beating;
+        log.WriteLine(counters.Stopped ? "Told to stop (workers:stop): terminating." : "All jobs are exhausted, terminating.");
 
         var progress = await grain.GetProgressAsync();
         var failures = progress.Failed == 0 ? [] : await grain.GetFailuresAsync(100);
-        return new JobSetSummary(jobSetId, progress.Total, progress.Completed, progress.Failed, counters.Run, counters.Threw, failures, setup.Created, elapsed.Elapsed);
+        return new JobSetSummary(jobSetId, progress.Total, progress.Completed, progress.Failed, counters.Run, counters.Threw, failures, setup.Created, elapsed.Elapsed)
+        {
+            Stopped = counters.Stopped,
+        };
     }
 
     /// <summary>Runs the jobset with a synchronous job function (workerbee's <c>job_function(job_id, job_data)</c>).</summary>
@@ -124,11 +132,38 @@ public static class JobSet
         }
     }
 
+    /// <summary>Beats for this worker until the work ends; a Stop answer makes every slot finish its job and return.</summary>
+    private static async Task BeatAsync(IWorkerHeartbeatGrain heartbeats, string worker, Counters counters, CancellationToken stop)
+    {
+        var startedAt = DateTimeOffset.UtcNow;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                var current = counters.Current.FirstOrDefault(c => c is not null);
+                var status = counters.Stopped ? WorkerStatus.Stopping : current is null ? WorkerStatus.Resting : WorkerStatus.Working;
+                if (await heartbeats.BeatAsync(new WorkerBeat(worker, "jobset", Environment.MachineName, status, current, counters.Run, startedAt)).WaitAsync(stop) == WorkerCommand.Stop)
+                    counters.Stopped = true;
+                await Task.Delay(HeartbeatRules.Interval, stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception)
+            {
+                // A missed beat only delays a stop signal; the work goes on.
+                try { await Task.Delay(HeartbeatRules.Interval, stop); }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
     private static async Task WorkAsync(IGrainFactory grains, IJobSetGrain grain, string queue, Func<string, JsonObject, CancellationToken, Task> jobFunction,
-        JobSetOptions options, string worker, Counters counters, TextWriter log, CancellationToken cancellationToken)
+        JobSetOptions options, string worker, int slot, Counters counters, TextWriter log, CancellationToken cancellationToken)
     {
         await using var marble = new Marble(grains, new MarbleOptions { Owner = worker, LeaseDuration = options.LeaseDuration });
-        while (true)
+        while (!counters.Stopped)
         {
             var claimed = await marble.WaitBatchAsync(queue, 1, options.IdleWait, cancellationToken);
             if (claimed.Count == 0)
@@ -140,6 +175,7 @@ public static class JobSet
 
             await using var job = claimed[0];
             var work = JobSetJob.FromPayload(job.Data);
+            counters.Current[slot] = work.JobId;
             var n = Interlocked.Increment(ref counters.Run) - 1;
             log.WriteLine($"{n}: claimed '{work.JobId}'");
             try
@@ -173,12 +209,18 @@ public static class JobSet
                     log.WriteLine("...failed, but had lost its lease meanwhile; another worker redoes it.");
                 }
             }
+            finally
+            {
+                counters.Current[slot] = null;
+            }
         }
     }
 
-    private sealed class Counters
+    private sealed class Counters(int slots)
     {
         public long Run;
         public long Threw;
+        public volatile bool Stopped;
+        public readonly string?[] Current = new string?[slots];
     }
 }

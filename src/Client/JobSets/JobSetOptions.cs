@@ -60,6 +60,9 @@ public sealed record JobSetSummary(
     bool CreatedHere,
     TimeSpan Elapsed)
 {
+    /// <summary>True when the worker returned because of a stop signal (<c>jobs stop-workers</c>), not because the set was done.</summary>
+    public bool Stopped { get; init; }
+
     /// <inheritdoc />
     public override string ToString() =>
         $"jobset '{JobSetId}': {Completed} of {Total} jobs completed, {Failed} failed; this worker ran {RunHere} attempts ({FailedHere} threw) in {Elapsed.TotalSeconds:0.0}s.";

@@ -77,6 +77,8 @@ public static class OrleansJobsSiloBuilderExtensions
         services.AddJobGrains();
         services.AddSingleton<JobWorkerService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JobWorkerService>());
+        services.AddSingleton<WorkerHeartbeatService>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerHeartbeatService>());
         services.AddSingleton<DeadSiloJobRecovery>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DeadSiloJobRecovery>());
         services.AddSingleton<JobsSiloStatus>();

@@ -37,7 +37,10 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     private readonly CancellationTokenSource _abortJobs = new();
     private readonly JobSettler _settler;
     private Task _runners = Task.CompletedTask;
+    private readonly CancellationTokenSource _stopTaking = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<PendingJob, byte> _running = new();
     private volatile bool _draining;
+    private long _jobsDone;
 
     /// <summary>Creates the workers of a silo; they start with the silo.</summary>
     public JobWorkerService(
@@ -71,6 +74,28 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     /// <summary>How many handlers are running now.</summary>
     public int RunningJobs => _capacity.Running;
 
+    /// <summary>True when this silo registered job handlers (pipeline workers included): it is a worker in the heartbeat list.</summary>
+    public bool HasHandlers => _registrations.Count > 0;
+
+    /// <summary>Jobs whose handler returned or threw since the silo started.</summary>
+    public long JobsDone => Interlocked.Read(ref _jobsDone);
+
+    /// <summary>A job running now, as "queue/job id", or null.</summary>
+    public string? CurrentJob => _running.Keys.Select(p => $"{p.Job.Queue}/{p.Job.JobId}").FirstOrDefault();
+
+    /// <summary>True once <see cref="StopTakingJobs"/> was called: running jobs finish, no more are claimed.</summary>
+    public bool StoppedTakingJobs => _stopTaking.IsCancellationRequested;
+
+    /// <summary>
+    /// JobMon's stop signal: claim no more jobs, give back those claimed but not started, and let running ones finish.
+    /// The silo keeps serving grains; its workers start again with the silo.
+    /// </summary>
+    public void StopTakingJobs()
+    {
+        _draining = true;
+        _stopTaking.Cancel();
+    }
+
     /// <summary>The most handlers that ran at once on this silo since it started.</summary>
     public int PeakRunningJobs { get; private set; }
 
@@ -83,7 +108,18 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         if (_registrations.Count == 0) return Task.CompletedTask;
         Killed.Register(() => { _claimed.Writer.TryComplete(); _abortJobs.Cancel(); });
         _runners = Task.WhenAll(Enumerable.Range(0, _options.MaxConcurrency).Select(_ => Task.Run(RunnerAsync)));
-        return Task.WhenAll(_registrations.Select(r => ClaimLoopAsync(r, stoppingToken)));
+        var claiming = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopTaking.Token).Token;
+        return Task.WhenAll(_registrations.Select(async r =>
+        {
+            try
+            {
+                await ClaimLoopAsync(r, claiming);
+            }
+            catch (OperationCanceledException) when (claiming.IsCancellationRequested)
+            {
+                // Stopping, or told to stop taking jobs.
+            }
+        }));
     }
 
     /// <inheritdoc />
@@ -150,6 +186,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             PeakRunningJobs = Math.Max(PeakRunningJobs, _capacity.Running);
             try
             {
+                _running[pending] = 0;
                 await RunJobAsync(pending);
             }
             catch (Exception e)
@@ -158,6 +195,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             }
             finally
             {
+                _running.TryRemove(pending, out _);
                 _capacity.Finish();
             }
         }
@@ -191,6 +229,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             error = e;
         }
 
+        Interlocked.Increment(ref _jobsDone);
         var action = JobOutcomes.AfterHandler(error, result, IsKilled, heartbeat?.IsLost == true, _abortJobs.IsCancellationRequested);
         if (action.Kind == SettleKind.Fail) LogFailed(error!, job.Queue, job.JobId, job.Attempt);
         _settler.Start(pending, action);
