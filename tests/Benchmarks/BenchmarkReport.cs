@@ -195,8 +195,8 @@ public static class BenchmarkReport
 
         md.AppendLine($"## Pipelines: {p.Pipelines:N0} pipelines of {p.StepsPerPipeline} no-op steps, at total concurrency {r.Concurrency}");
         md.AppendLine();
-        md.AppendLine($"Measured {r.Environment.Date} by `{r.Command}`. `scripts/bench --only pipelines` rewrites this section alone, so it may");
-        md.AppendLine("come from a later run than the figures above; the figures and ratios in it all come from one run.");
+        md.AppendLine($"Measured {r.Environment.Date} by `{r.Command}`. A run of `scripts/bench --only pipelines` rewrites this section on its");
+        md.AppendLine("own, so it may come from a later run than the figures above; the figures and ratios in it all come from one run.");
         md.AppendLine();
         md.AppendLine("| target | measured | met |");
         md.AppendLine("|---|---|---|");
@@ -224,14 +224,14 @@ public static class BenchmarkReport
         if (plain is not null)
         {
             md.AppendLine($"The plain-job burn-down lasts only {plain.Seconds:0.00} s, so its workers' start weighs on it: a longer burn-down (the");
-            md.AppendLine("table above) drains more jobs per second, which would make the step-to-job ratio larger, not smaller.");
+            md.AppendLine("burn-down table above) drains more jobs per second, which would make the step-to-job ratio larger, not smaller.");
         }
 
         md.AppendLine();
         md.Append(PipelineSetup);
         md.AppendLine();
         WriteCosts(md, [.. runs, .. plain is null ? [] : new[] { plain }]);
-        WriteWhereTheTimeGoes(md, chain, plain, ratio);
+        WriteWhereTheTimeGoes(md, chain, plain, bestPeer, ratio);
 
         var failed = p.Runs.Concat(p.PlainJobs is null ? [] : [p.PlainJobs]).Where(w => w.Error is not null).ToList();
         if (failed.Count > 0)
@@ -316,7 +316,7 @@ public static class BenchmarkReport
         md.AppendLine();
     }
 
-    private static void WriteWhereTheTimeGoes(StringBuilder md, WorkloadResult? chain, WorkloadResult? plain, double? ratio)
+    private static void WriteWhereTheTimeGoes(StringBuilder md, WorkloadResult? chain, WorkloadResult? plain, WorkloadResult? bestPeer, double? ratio)
     {
         md.AppendLine("Where a step's time goes. A plain job is a claim and a completion, and both are batched: one claim takes as many jobs");
         md.AppendLine("as there are free workers and one completion records many, so a plain job shares its commits with dozens of others. A");
@@ -325,16 +325,23 @@ public static class BenchmarkReport
         md.AppendLine("`StepSucceeded` (a grain call that writes the grain's state through Orleans ADO.NET: a commit), the enqueue of its");
         md.AppendLine("successors (a commit) and its job's completion (batched). A pipeline's start adds the keep-alive reminder, the first state");
         md.AppendLine("write and the roots' enqueue; its end adds the finished-log append, the last state write and the reminder's update. A");
-        md.AppendLine("step's worker slot is held through three of those commits in turn, each a WAL flush.");
+        md.AppendLine("step's worker slot is held through three or four of those commits in turn, each a WAL flush.");
         if (ratio is not { } measuredRatio || chain is null || plain is null) return;
         md.AppendLine($"Measured: {PerJob(chain.WriteTransactions, chain, "0.0")} write transactions and {PerJob(chain.CpuSeconds * 1000, chain, "0.00")} ms of CPU per step, against");
         md.AppendLine($"{PerJob(plain.WriteTransactions, plain, "0.00")} and {PerJob(plain.CpuSeconds * 1000, plain, "0.00")} ms per plain job.");
         if (Updates(chain, "jobs") is { } stepUpdates && Updates(plain, "jobs") is { } jobUpdates && stepUpdates > jobUpdates + 0.05)
         {
             md.AppendLine($"The `jobs` table took {stepUpdates:0.00} updates per step against {jobUpdates:0.00} per plain job: a claim is one; the rest are");
-            md.AppendLine("claims given back and taken again. Each step queue has its own claim loop, each claims up to the silo's free room");
-            md.AppendLine("when its queue has jobs, and `JobWorkerService.ClaimLoopAsync` releases what no longer fits: a write for each");
-            md.AppendLine("release and another claim later.");
+            md.AppendLine($"claims given back and taken again (a release and a re-claim each: about {(stepUpdates - jobUpdates) / 2:0.00} per step). Each step queue has");
+            md.AppendLine("its own claim loop, each claims up to the silo's free room when its queue has jobs, and");
+            md.AppendLine("`JobWorkerService.ClaimLoopAsync` releases what no longer fits.");
+        }
+
+        if (bestPeer is not null)
+        {
+            md.AppendLine($"A BullMQ flow job cost {PerJob(bestPeer.WriteTransactions, bestPeer, "0.00")} write transactions and {PerJob(bestPeer.CpuSeconds * 1000, bestPeer, "0.00")} ms of CPU: one transaction adds a");
+            md.AppendLine("whole flow (`add_flow`), a job's completion and the claim of the next job are one transaction");
+            md.AppendLine("(`move_to_completed_fetch`), and a child's result reaches its parent in that same transaction.");
         }
 
         md.AppendLine(measuredRatio <= 2 ? "The target is met." : $"The target is not met: a step costs {measuredRatio:0.0}x a plain job.");
