@@ -197,6 +197,8 @@ public static class BenchmarkReport
         md.AppendLine();
         md.AppendLine($"Measured {r.Environment.Date} by `{r.Command}`. A run of `scripts/bench --only pipelines` rewrites this section on its");
         md.AppendLine("own, so it may come from a later run than the figures above; the figures and ratios in it all come from one run.");
+        if (p.LoadAtStart is { } loadAtStart && p.LoadAtEnd is { } loadAtEnd)
+            md.AppendLine($"The machine's load average (1 min) was {loadAtStart:0.0} when the section started and {loadAtEnd:0.0} when it ended, on {r.Environment.Cores} cores.");
         md.AppendLine();
         md.AppendLine("| target | measured | met |");
         md.AppendLine("|---|---|---|");

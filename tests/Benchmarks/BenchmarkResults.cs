@@ -21,4 +21,8 @@ public sealed class PipelineResults
     public int StepsPerPipeline { get; init; }
     public List<WorkloadResult> Runs { get; } = [];
     public WorkloadResult? PlainJobs { get; set; }
+
+    /// <summary>The machine's one-minute load average when the section started and when it ended.</summary>
+    public double? LoadAtStart { get; init; }
+    public double? LoadAtEnd { get; set; }
 }

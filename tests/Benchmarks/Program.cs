@@ -76,13 +76,17 @@ if (sections.Contains("pipelines"))
 {
     var steps = pipelineCount * BenchmarkPipelines.Chain.Steps;
     log.WriteLine($"Pipelines: {pipelineCount:N0} of {BenchmarkPipelines.Chain.Steps} steps, and a burn-down of {steps:N0} plain jobs on the same silos");
-    var pipelines = results.Pipelines = new PipelineResults { Pipelines = pipelineCount, StepsPerPipeline = BenchmarkPipelines.Chain.Steps };
+    var pipelines = results.Pipelines = new PipelineResults
+    {
+        Pipelines = pipelineCount, StepsPerPipeline = BenchmarkPipelines.Chain.Steps, LoadAtStart = BenchmarkEnvironment.LoadAverage(),
+    };
     // The step-to-job ratio is the target: its two runs go back to back, so the machine's drift falls on both alike.
     pipelines.Runs.Add(await OursAsync(BenchmarkPipelines.Chain.Workload, "default", () => ours.PipelinesAsync(BenchmarkPipelines.Chain, pipelineCount, Concurrency)));
     pipelines.PlainJobs = await OursAsync("burndown", "default", () => ours.BurndownAsync("default", steps, Concurrency, pipelines: true));
     pipelines.Runs.Add(await OursAsync(BenchmarkPipelines.Parallel.Workload, "default", () => ours.PipelinesAsync(BenchmarkPipelines.Parallel, pipelineCount, Concurrency)));
     foreach (var settings in new[] { "default", "fast" })
         pipelines.Runs.Add(await peers.RunAsync("bullmq", "pipelines", settings, pipelineCount, Concurrency, TimeSpan.FromMinutes(10)));
+    pipelines.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
 }
 
 if (sections.Contains("history"))
