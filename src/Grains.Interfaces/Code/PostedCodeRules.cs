@@ -64,9 +64,12 @@ public static partial class PostedCodeRules
     /// <exception cref="ArgumentException">It breaks the rule.</exception>
     public static void ValidateGitCommit(string? commit, string paramName = "gitCommit")
     {
-        if (commit is not null && !GitCommitPattern().IsMatch(commit))
+        if (commit is not null && !IsGitCommit(commit))
             throw new ArgumentException($"Git commit '{Shorten(commit)}' is invalid: use the full commit id (40 or 64 lowercase hex digits, as `git rev-parse HEAD` prints), or none.", paramName);
     }
+
+    /// <summary>True when <paramref name="text"/> is a full git commit id: 40 or 64 lowercase hex digits.</summary>
+    public static bool IsGitCommit(string? text) => text is not null && GitCommitPattern().IsMatch(text);
 
     /// <summary>
     /// Checks that <paramref name="assembly"/> is a .NET assembly of at most <see cref="MaxAssemblyBytes"/> and
