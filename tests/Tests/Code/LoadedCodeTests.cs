@@ -81,12 +81,12 @@ public sealed class LoadedCodeTests
         Assert.True(code.Retire(_ => true));
         Assert.False(code.TryEnter(DateTimeOffset.UtcNow));
         Assert.False(code.Retire(_ => true));
-        Collect();
+        TestAssemblies.CollectUnloaded();
         Assert.True(watch.IsAlive, "The load context unloaded while a call was running.");
 
         code.Exit(DateTimeOffset.UtcNow);
         code = null!;
-        await Eventually.TrueAsync(() => { Collect(); return !watch.IsAlive; }, "the retired version's load context to be collected");
+        await Eventually.TrueAsync(() => { TestAssemblies.CollectUnloaded(); return !watch.IsAlive; }, "the retired version's load context to be collected");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -97,12 +97,5 @@ public sealed class LoadedCodeTests
         Assert.Equal("147", await CallAsync(code, "Demo.Functions.Square", """{"n": 7}"""));
         code.Exit(DateTimeOffset.UtcNow);
         return (code.WatchContext(), code);
-    }
-
-    private static void Collect()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
     }
 }

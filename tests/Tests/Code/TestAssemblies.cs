@@ -30,10 +30,18 @@ public static class TestAssemblies
         return image.ToArray();
     }
 
+    /// <summary>Runs the garbage collector so unloaded load contexts are collected (tests watch them through weak references).</summary>
+    public static void CollectUnloaded()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
     /// <summary>
     /// Functions of every supported shape and a few unsupported ones. <c>Square</c> returns n² × version, so two
-    /// versions give different answers; <c>Gate</c> waits for a <see cref="TaskCompletionSource"/> the test put in
-    /// the app domain's data under the name in its args (a type both sides share).
+    /// versions give different answers; <c>Gate</c> completes the <see cref="TaskCompletionSource"/> named "arrived"
+    /// in its args and waits for the one named "gate": the test puts both in the app domain's data (a type both sides share).
     /// </summary>
     private static string DemoSource(int version, string build) => $$"""
         using System;
@@ -65,8 +73,9 @@ public static class TestAssemblies
             public static async Task<string> Gate(string args)
             {
                 using var json = JsonDocument.Parse(args);
-                var gate = (TaskCompletionSource)AppDomain.CurrentDomain.GetData(json.RootElement.GetProperty("gate").GetString()!)!;
-                await gate.Task;
+                TaskCompletionSource Shared(string name) => (TaskCompletionSource)AppDomain.CurrentDomain.GetData(json.RootElement.GetProperty(name).GetString()!)!;
+                Shared("arrived").TrySetResult();
+                await Shared("gate").Task;
                 return $"passed v{Version}";
             }
 
