@@ -23,17 +23,8 @@ public sealed class PostedCodeOptions
 
 internal sealed class PostedCodeOptionsValidator : IValidateOptions<PostedCodeOptions>
 {
-    public ValidateOptionsResult Validate(string? name, PostedCodeOptions options)
-    {
-        var failures = new List<string>();
-        Check(options.CheckPeriod, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), nameof(PostedCodeOptions.CheckPeriod));
-        Check(options.IdleUnloadAfter, TimeSpan.FromSeconds(1), TimeSpan.FromDays(365), nameof(PostedCodeOptions.IdleUnloadAfter));
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-
-        void Check(TimeSpan value, TimeSpan min, TimeSpan max, string setting)
-        {
-            if (value < min || value > max)
-                failures.Add($"{nameof(PostedCodeOptions)}.{setting} must be between {min} and {max} (was {value}).");
-        }
-    }
+    public ValidateOptionsResult Validate(string? name, PostedCodeOptions options) => new OptionsFailures(nameof(PostedCodeOptions))
+        .CheckRange(options.CheckPeriod, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), nameof(PostedCodeOptions.CheckPeriod))
+        .CheckRange(options.IdleUnloadAfter, TimeSpan.FromSeconds(1), TimeSpan.FromDays(365), nameof(PostedCodeOptions.IdleUnloadAfter))
+        .Result;
 }
