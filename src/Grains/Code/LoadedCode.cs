@@ -88,15 +88,16 @@ internal sealed class LoadedCode
     }
 
     /// <summary>
-    /// Retires the version if <paramref name="when"/> holds (checked under the lock against the running calls): no
-    /// call starts after, and the context unloads now or when the last running call ends. False when it did not hold.
+    /// Retires the version — or, given <paramref name="idleSince"/>, only when no call is running and none ran since
+    /// then: no call starts after, and the context unloads now or when the last running call ends. False when it
+    /// was not retired (already retired, or not idle).
     /// </summary>
-    public bool Retire(Func<LoadedCode, bool> when)
+    public bool Retire(DateTimeOffset? idleSince = null)
     {
         bool unload;
         lock (_gate)
         {
-            if (_retired || !when(this)) return false;
+            if (_retired || (idleSince is { } since && (_running > 0 || LastUsed >= since))) return false;
             _retired = true;
             unload = _running == 0;
         }

@@ -71,8 +71,8 @@ public sealed partial class PostedCodeRunner(
         {
             if (!entry.IsValueCreated || !entry.Value.IsCompletedSuccessfully) continue;
             var info = await Version(hash).GetInfoAsync().WaitAsync(cancellationToken);
-            if (info is null or { IsRemoved: true }) Retire(hash, entry, _ => true, "removed");
-            else Retire(hash, entry, c => c.Running == 0 && c.LastUsed < idleSince, "idle");
+            if (info is null or { IsRemoved: true }) Retire(hash, entry, "removed");
+            else Retire(hash, entry, "idle", idleSince);
         }
     }
 
@@ -133,14 +133,14 @@ public sealed partial class PostedCodeRunner(
 
     private void RetireLoaded(string hash, string why)
     {
-        if (_loaded.TryGetValue(hash, out var entry)) Retire(hash, entry, _ => true, why);
+        if (_loaded.TryGetValue(hash, out var entry)) Retire(hash, entry, why);
     }
 
-    private void Retire(string hash, Lazy<Task<LoadedCode>> entry, Func<LoadedCode, bool> when, string why)
+    private void Retire(string hash, Lazy<Task<LoadedCode>> entry, string why, DateTimeOffset? idleSince = null)
     {
         if (!entry.IsValueCreated || !entry.Value.IsCompletedSuccessfully) return;
         var code = entry.Value.Result;
-        if (!code.Retire(when)) return;
+        if (!code.Retire(idleSince)) return;
         _loaded.TryRemove(new KeyValuePair<string, Lazy<Task<LoadedCode>>>(hash, entry));
         LogUnloading(hash, why, code.Running);
     }

@@ -78,15 +78,28 @@ public sealed class LoadedCodeTests
     {
         var (watch, code) = await LoadAndRunAsync();
         Assert.True(code.TryEnter(DateTimeOffset.UtcNow)); // a call still running
-        Assert.True(code.Retire(_ => true));
+        Assert.True(code.Retire());
         Assert.False(code.TryEnter(DateTimeOffset.UtcNow));
-        Assert.False(code.Retire(_ => true));
+        Assert.False(code.Retire());
         TestAssemblies.CollectUnloaded();
         Assert.True(watch.IsAlive, "The load context unloaded while a call was running.");
 
         code.Exit(DateTimeOffset.UtcNow);
         code = null!;
         await Eventually.TrueAsync(() => { TestAssemblies.CollectUnloaded(); return !watch.IsAlive; }, "the retired version's load context to be collected");
+    }
+
+    [Fact]
+    public void Only_a_version_idle_since_the_given_time_retires_as_idle()
+    {
+        var code = Load(Version1);
+        var loadedAt = code.LastUsed;
+        Assert.False(code.Retire(idleSince: loadedAt)); // used at that very time
+        Assert.True(code.TryEnter(loadedAt.AddMinutes(1)));
+        Assert.False(code.Retire(idleSince: loadedAt.AddMinutes(2))); // a call is running
+        code.Exit(loadedAt.AddMinutes(1));
+        Assert.True(code.Retire(idleSince: loadedAt.AddMinutes(2)));
+        Assert.False(code.TryEnter(loadedAt.AddMinutes(3)));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
