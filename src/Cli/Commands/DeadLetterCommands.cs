@@ -37,10 +37,7 @@ internal static class DeadLetterCommands
     {
         var queue = QueueArgument();
         var limit = new Option<int>("--limit") { Description = "The most jobs to list, oldest first", DefaultValueFactory = _ => 100 };
-        limit.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 1 or > 10_000) result.AddError("--limit must be between 1 and 10000.");
-        });
+        limit.AddRange(1, 10_000);
         var command = new Command("list", "List a queue's dead-lettered jobs, oldest first") { queue, limit };
         command.SetClusterAction(console, async (parse, client, _) =>
         {
@@ -72,10 +69,7 @@ internal static class DeadLetterCommands
     {
         var queue = QueueArgument();
         var jobId = new Argument<long>("job-id") { Description = "The dead-lettered job's id (from 'dead-letters list')" };
-        jobId.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<long>() < 1) result.AddError("job-id must be a positive number.");
-        });
+        jobId.AddRange(1L, long.MaxValue);
         var command = new Command("requeue", "Make a dead-lettered job available again with fresh attempts") { queue, jobId };
         command.SetClusterAction(console, async (parse, client, _) =>
         {

@@ -23,10 +23,7 @@ internal static class StatusCommand
         queues.Validators.Add(result => CheckEach(result, name => QueueLimits.ValidateQueueName(name, "--queue")));
         jobSets.Validators.Add(result => CheckEach(result, id => JobSetRules.ValidateJobSetId(id, "--jobset")));
         pipelines.Validators.Add(result => CheckEach(result, id => PipelineRules.ValidatePipelineId(id, "--pipeline")));
-        interval.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<double>() is < 0.1 or > 3600) result.AddError("--interval must be between 0.1 and 3600 seconds.");
-        });
+        interval.AddRange(0.1, 3600.0);
 
         var command = new Command("status", "Progress of queues (--queue), jobsets (--jobset) and pipelines (--pipeline); 'jobs jobs' is the same (JobMon's jm jobs)") { queues, jobSets, pipelines, watch, interval };
         command.Validators.Add(result =>

@@ -42,10 +42,7 @@ internal static class ConnectionOptions
 
     static ConnectionOptions()
     {
-        ConnectAttempts.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int?>() is < 1 or > 100) result.AddError("--connect-attempts must be between 1 and 100.");
-        });
+        ConnectAttempts.AddRange(1, 100);
         Gateways.Validators.Add(result =>
         {
             foreach (var gateway in result.GetValueOrDefault<string[]>() ?? [])

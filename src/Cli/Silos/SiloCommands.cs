@@ -51,10 +51,7 @@ internal static class SiloCommands
             if (result.GetValueOrDefault<string>() is not { Length: > 0 and <= 64 } name || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || name.StartsWith('.'))
                 result.AddError("--name must be 1 to 64 of A-Z, a-z, 0-9, '-', '_' and '.', not starting with '.'.");
         });
-        Timeout.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<double>() is < 1 or > 3600) result.AddError("--timeout must be between 1 and 3600 seconds.");
-        });
+        Timeout.AddRange(1.0, 3600.0);
     }
 
     public static Command Create(CliConsole console)
@@ -82,6 +79,7 @@ internal static class SiloCommands
         {
             if (OperatingSystem.IsWindows()) throw new OperationFailedException("daemon silos need a Unix system (pid files, SIGTERM); on Windows run the silo directly.");
             var daemon = Daemon(parse);
+            if (!restart) daemon.EnsureNotRunning(); // before looking for the silo: say what is wrong first
             var silo = CommandLine(parse, parse.GetValue(siloArguments) ?? []);
             var environment = new Dictionary<string, string>();
             if (ConnectionOptions.ReadClusterKey(parse) is { } key) environment[ConnectionOptions.ClusterKeyVariable] = key; // the environment, never the process list

@@ -27,6 +27,13 @@ internal sealed partial class SiloDaemon(string name, DirectoryInfo pidDirectory
         return IsServingSilo(pid) ? pid : null;
     }
 
+    /// <exception cref="OperationFailedException">The silo is running.</exception>
+    public void EnsureNotRunning()
+    {
+        if (RunningPid() is { } running)
+            throw new OperationFailedException($"silo '{name}' is already running (pid {running}, pid file {PidFile}).");
+    }
+
     /// <summary>When the process started, for uptime.</summary>
     public static DateTimeOffset? StartedAt(int pid)
     {
@@ -48,8 +55,7 @@ internal sealed partial class SiloDaemon(string name, DirectoryInfo pidDirectory
     /// <exception cref="OperationFailedException">It is already running, exited while starting, or did not get ready in time (then it is stopped).</exception>
     public async Task<(int Pid, string Ready)> StartAsync(SiloCommandLine silo, IReadOnlyDictionary<string, string> environment, TimeSpan deadline, CancellationToken cancellationToken)
     {
-        if (RunningPid() is { } running)
-            throw new OperationFailedException($"silo '{name}' is already running (pid {running}, pid file {PidFile}).");
+        EnsureNotRunning();
         Directory.CreateDirectory(pidDirectory.FullName);
         Directory.CreateDirectory(logDirectory.FullName);
         var logStart = File.Exists(LogFile) ? new FileInfo(LogFile).Length : 0;
@@ -123,8 +129,7 @@ internal sealed partial class SiloDaemon(string name, DirectoryInfo pidDirectory
     /// <summary>Runs the silo attached to this terminal until it exits; returns its exit code.</summary>
     public async Task<int> RunForegroundAsync(SiloCommandLine silo, IReadOnlyDictionary<string, string> environment)
     {
-        if (RunningPid() is { } running)
-            throw new OperationFailedException($"silo '{name}' is already running (pid {running}, pid file {PidFile}).");
+        EnsureNotRunning();
         var start = new ProcessStartInfo(silo.FileName) { UseShellExecute = false };
         foreach (var argument in silo.Arguments) start.ArgumentList.Add(argument);
         foreach (var (key, value) in environment) start.Environment[key] = value;
