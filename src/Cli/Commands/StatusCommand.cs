@@ -126,7 +126,7 @@ internal static class StatusCommand
         var table = new Table().AddColumns("what", "progress", "done", "state");
         foreach (var item in items)
         {
-            var width = 30;
+            var width = 20;
             var filled = item.Total == 0 ? 0 : (int)Math.Round(width * (double)item.Done / item.Total);
             table.AddRow(Markup.Escape(item.Key), $"[green]{new string('━', filled)}[/][grey]{new string('━', width - filled)}[/]", $"{item.Done}/{item.Total}", Markup.Escape(item.Detail));
         }
