@@ -136,9 +136,15 @@ internal sealed partial class SiloDaemon(string name, DirectoryInfo pidDirectory
         Directory.CreateDirectory(pidDirectory.FullName);
         using var process = Process.Start(start) ?? throw new OperationFailedException("the silo process could not be started.");
         await File.WriteAllTextAsync(PidFile, process.Id + Environment.NewLine);
+        // Ctrl+C reaches the silo too (same process group); a SIGTERM to this tool is passed on. Either way the silo
+        // stops gracefully and this waits for it.
+        using var forward = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            Signal(process.Id, SigTerm);
+        });
         try
         {
-            // Ctrl+C reaches the silo too (same process group); it stops gracefully and this waits for it.
             await process.WaitForExitAsync();
             return process.ExitCode;
         }

@@ -239,5 +239,37 @@ public sealed class CliTests
         }
     }
 
+    [Fact]
+    public async Task A_foreground_silo_gets_the_cluster_key_from_the_key_file_and_stops_on_silo_stop()
+    {
+        var dir = Directory.CreateTempSubdirectory("jobs-cli-");
+        try
+        {
+            var keyFile = Path.Combine(dir.FullName, "cluster.key");
+            File.WriteAllText(keyFile, "key-from-a-file\n");
+            string[] where = ["--pid-dir", dir.FullName, "--log-dir", dir.FullName];
+            await using var cli = ChildProcess.StartDotnet(Path.Combine("jobs-cli", "jobs.dll"), ["silo", "start", "--foreground", .. where, "--cluster-key-file", keyFile,
+                "--silo", Path.Combine(AppContext.BaseDirectory, SiloCommandsAssembly), "--", "--Gateway:Port=0", $"--Cluster:SiloPort={StockSilo.FreePort()}",
+                $"--Cluster:GatewayPort={StockSilo.FreePort()}", $"--Cluster:ClusterId=cli-{Guid.NewGuid():N}"]);
+            var serving = await cli.ReadLineStartingWithAsync("Serving:", "the foreground silo to serve", TimeSpan.FromSeconds(90));
+            var gateway = new Uri(serving.Split(' ').Single(word => word.StartsWith("http", StringComparison.Ordinal)));
+
+            using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(30) };
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.GetAsync("/v1/cluster", Ct)).StatusCode);
+            http.DefaultRequestHeaders.Add(Orleans.Jobs.Silo.Gateway.GatewayProtocol.ClusterKeyHeader, "key-from-a-file");
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/v1/cluster", Ct)).StatusCode);
+            Assert.DoesNotContain("key-from-a-file", File.ReadAllText($"/proc/{JsonDocument.Parse((await RunOkAsync(["silo", "status", "--json", .. where])).Out).RootElement.GetProperty("pid").GetInt32()}/cmdline"));
+
+            Assert.Contains("stopped silo 'silo'", (await RunOkAsync(["silo", "stop", .. where])).Out);
+            Assert.Equal(0, await cli.WaitForExitAsync("the foreground CLI to exit with its silo", TimeSpan.FromSeconds(60)));
+            Assert.False(File.Exists(Path.Combine(dir.FullName, "silo.pid")));
+        }
+        finally
+        {
+            await JobsCli.RunAsync(["silo", "stop", "--timeout", "5", "--pid-dir", dir.FullName, "--log-dir", dir.FullName]);
+            dir.Delete(recursive: true);
+        }
+    }
+
     private const string SiloCommandsAssembly = "Orleans.Jobs.Silo.dll";
 }
