@@ -73,14 +73,17 @@ internal static class SiloCommands
             Arity = ArgumentArity.ZeroOrMore,
         };
         var command = restart
-            ? new Command("restart", "Stop the daemon silo (if running), then start it again") { Name, PidDir, LogDir, SiloPath, Timeout, siloArguments }
+            ? new Command("restart", "Stop the daemon silo (if running), then start it again: with the silo and options of its last start unless new ones are given") { Name, PidDir, LogDir, SiloPath, Timeout, siloArguments }
             : new Command("start", "Start a silo as a daemon (or --foreground); waits until it serves") { Name, PidDir, LogDir, SiloPath, Timeout, foreground, siloArguments };
         command.SetAction(console, async (parse, cancellationToken) =>
         {
             if (OperatingSystem.IsWindows()) throw new OperationFailedException("daemon silos need a Unix system (pid files, SIGTERM); on Windows run the silo directly.");
             var daemon = Daemon(parse);
             if (!restart) daemon.EnsureNotRunning(); // before looking for the silo: say what is wrong first
-            var silo = CommandLine(parse, parse.GetValue(siloArguments) ?? []);
+            var given = parse.GetValue(siloArguments) ?? [];
+            var silo = restart && given.Length == 0 && parse.GetValue(SiloPath) is null && daemon.LastCommandLine() is { } last
+                ? last
+                : CommandLine(parse, given);
             var environment = new Dictionary<string, string>();
             if (ConnectionOptions.ReadClusterKey(parse) is { } key) environment[ConnectionOptions.ClusterKeyVariable] = key; // the environment, never the process list
             var timeout = TimeSpan.FromSeconds(parse.GetValue(Timeout));

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text.Json;
 
 namespace Orleans.Jobs.Cli.Silos;
 
@@ -19,6 +20,22 @@ internal sealed partial class SiloDaemon(string name, DirectoryInfo pidDirectory
     public string PidFile => Path.Combine(pidDirectory.FullName, name + ".pid");
 
     public string LogFile => Path.Combine(logDirectory.FullName, name + ".log");
+
+    /// <summary>The command line of the last daemon start (no secrets: the cluster key travels in the environment), for restart.</summary>
+    public string CommandLineFile => Path.Combine(pidDirectory.FullName, name + ".cmdline.json");
+
+    /// <summary>What the last daemon start ran, or null.</summary>
+    public SiloCommandLine? LastCommandLine()
+    {
+        try
+        {
+            return File.Exists(CommandLineFile) ? JsonSerializer.Deserialize<SiloCommandLine>(File.ReadAllText(CommandLineFile)) : null;
+        }
+        catch (JsonException e)
+        {
+            throw new OperationFailedException($"{CommandLineFile} is not a saved silo command line ({e.Message}): give the silo options again after '--'.");
+        }
+    }
 
     /// <summary>The running silo's pid, or null (a pid file naming a gone or foreign process counts as not running).</summary>
     public int? RunningPid()
@@ -70,6 +87,7 @@ internal sealed partial class SiloDaemon(string name, DirectoryInfo pidDirectory
         using (var process = Process.Start(start) ?? throw new OperationFailedException("the silo process could not be started."))
             pid = process.Id;
         await File.WriteAllTextAsync(PidFile, pid + Environment.NewLine, cancellationToken);
+        await File.WriteAllTextAsync(CommandLineFile, JsonSerializer.Serialize(silo), cancellationToken);
 
         var clock = Stopwatch.StartNew();
         while (true)

@@ -223,10 +223,20 @@ public sealed class CliTests
             var net = await RunOkAsync(["net", "--gateway", $"127.0.0.1:{gatewayPort}", "--cluster-id", id, "--service-id", id]);
             Assert.Contains("silos: 1", net.Out);
 
+            // restart: the same silo and options as the last start
+            var restart = await RunOkAsync(["silo", "restart", .. where, "--timeout", "90"]);
+            Assert.Contains($"stopped silo 'silo' (pid {pid})", restart.Out);
+            Assert.True(await Eventually.WithinAsync(process.WaitForExitAsync(Ct).ContinueWith(_ => true, Ct), "the first silo process to be gone", TimeSpan.FromSeconds(10)));
+            var restarted = int.Parse(File.ReadAllText(pidFile).Trim());
+            Assert.NotEqual(pid, restarted);
+            Assert.Contains("silos: 1", (await RunOkAsync(["net", "--gateway", $"127.0.0.1:{gatewayPort}", "--cluster-id", id, "--service-id", id])).Out);
+            pid = restarted;
+            using var second = System.Diagnostics.Process.GetProcessById(pid);
+
             var stop = await RunOkAsync(["silo", "stop", "--timeout", "60", .. where]);
             Assert.Contains($"stopped silo 'silo' (pid {pid})", stop.Out);
             Assert.DoesNotContain("SIGKILL", stop.Out);
-            Assert.True(await Eventually.WithinAsync(process.WaitForExitAsync(Ct).ContinueWith(_ => true, Ct), "the silo process to be gone", TimeSpan.FromSeconds(10)));
+            Assert.True(await Eventually.WithinAsync(second.WaitForExitAsync(Ct).ContinueWith(_ => true, Ct), "the silo process to be gone", TimeSpan.FromSeconds(10)));
             Assert.False(File.Exists(pidFile));
             Assert.Contains("is not running", (await RunOkAsync(["silo", "status", .. where])).Out);
             Assert.Contains("is not running", (await RunOkAsync(["silo", "stop", .. where])).Out);
