@@ -17,6 +17,7 @@ public sealed class HandlerProbe(bool measureLatency = false)
 {
     private int _jobs;
     private long _workersStarted;
+    private double _cpuAtWorkersStart;
 
     public int Jobs => Volatile.Read(ref _jobs);
 
@@ -32,19 +33,29 @@ public sealed class HandlerProbe(bool measureLatency = false)
         return Task.FromResult<string?>(null);
     }
 
-    internal void OnWorkersStarting() => Interlocked.CompareExchange(ref _workersStarted, Stopwatch.GetTimestamp(), 0);
+    /// <summary>This process's CPU seconds when the first silo's workers started.</summary>
+    public double CpuAtWorkersStart => Volatile.Read(ref _cpuAtWorkersStart);
+
+    internal void OnWorkersStarting()
+    {
+        if (Interlocked.CompareExchange(ref _workersStarted, Stopwatch.GetTimestamp(), 0) == 0)
+            Volatile.Write(ref _cpuAtWorkersStart, WorkCounters.ProcessCpuSeconds());
+    }
 }
 
 /// <summary>
 /// Real Orleans silos in this process: Orleans.TestingHost's <see cref="TestCluster"/>, each silo running
 /// <c>AddOrleansJobs</c> configured the documented way (configuration keys: <c>Store</c>, <c>Workers</c>...) with
-/// the benchmark's handler on one queue. Orleans' test membership joins the silos (<c>Cluster:Clustering=External</c>);
-/// without <c>Store:ConnectionString</c> they share the in-memory store of <see cref="ServiceId"/>.
+/// the benchmark's handler on one queue and, when asked, the benchmark's pipeline workers
+/// (<see cref="BenchmarkPipelines.AddBenchmarkPipelines"/>). Orleans' test membership joins the silos
+/// (<c>Cluster:Clustering=External</c>); without <c>Store:ConnectionString</c> they share the in-memory store of
+/// <see cref="ServiceId"/>.
 /// </summary>
 public sealed class BenchmarkCluster : IAsyncDisposable
 {
     private const string ProbeKey = "Benchmark:Probe";
     private const string QueueKey = "Benchmark:Queue";
+    private const string PipelinesKey = "Benchmark:Pipelines";
     private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(60);
 
     // Orleans creates silo configurators by type, so each cluster finds its probe by an id in its configuration.
@@ -52,14 +63,18 @@ public sealed class BenchmarkCluster : IAsyncDisposable
     private readonly string _id = Guid.NewGuid().ToString("N");
     private readonly TestCluster _cluster;
 
-    /// <summary>Builds (does not start) <paramref name="silos"/> silos running <paramref name="queue"/> with <paramref name="configuration"/>.</summary>
-    public BenchmarkCluster(int silos, string queue, HandlerProbe probe, IReadOnlyDictionary<string, string> configuration)
+    /// <summary>
+    /// Builds (does not start) <paramref name="silos"/> silos running <paramref name="queue"/> with
+    /// <paramref name="configuration"/>, and the benchmark's pipelines when <paramref name="pipelines"/>.
+    /// </summary>
+    public BenchmarkCluster(int silos, string queue, HandlerProbe probe, IReadOnlyDictionary<string, string> configuration, bool pipelines = false)
     {
         var builder = new TestClusterBuilder((short)silos);
         builder.Options.ServiceId = ServiceId = $"bench-{_id[..12]}";
         builder.Options.ConfigureFileLogging = false; // no logs/ folder in the working directory
         builder.Properties[ProbeKey] = _id;
         builder.Properties[QueueKey] = queue;
+        builder.Properties[PipelinesKey] = pipelines ? "true" : "false";
         builder.Properties["Cluster:Clustering"] = "External";
         foreach (var (key, value) in configuration) builder.Properties[key] = value;
         builder.AddSiloBuilderConfigurator<BenchmarkSilo>();
@@ -77,6 +92,9 @@ public sealed class BenchmarkCluster : IAsyncDisposable
 
     /// <summary>Grain calls from inside the first silo, as a co-hosted producer makes them (stateless workers activate there).</summary>
     public IGrainFactory Grains => PrimaryServices.GetRequiredService<IGrainFactory>();
+
+    /// <summary>An Orleans client of the cluster (TestingHost's, through the silos' gateways), as an application outside the silos.</summary>
+    public IClusterClient Client => _cluster.Client;
 
     /// <summary>The first silo's job store.</summary>
     public IJobStore Store => PrimaryServices.GetRequiredService<IJobStore>();
@@ -105,6 +123,7 @@ public sealed class BenchmarkCluster : IAsyncDisposable
             var probe = Probes[silo.Configuration[ProbeKey] ?? throw new InvalidOperationException($"{ProbeKey} is not set.")];
             silo.AddJobHandler(silo.Configuration[QueueKey]!, (job, _) => probe.RunAsync(job));
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new WorkersStartObserver(probe));
+            if (silo.Configuration[PipelinesKey] == "true") silo.AddBenchmarkPipelines();
             silo.AddOrleansJobs();
         }
     }

@@ -34,6 +34,18 @@ public sealed class BenchmarkDatabase(string connectionString)
         return read(reader);
     }
 
+    /// <summary>Every row of a query, each read by <paramref name="read"/>.</summary>
+    public async Task<List<T>> RowsAsync<T>(string sql, Func<NpgsqlDataReader, T> read)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 600 };
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<T>();
+        while (await reader.ReadAsync()) rows.Add(read(reader));
+        return rows;
+    }
+
     /// <summary>Creates a database on the same server if it does not exist; returns its connection string.</summary>
     public async Task<string> EnsureDatabaseAsync(string name)
     {

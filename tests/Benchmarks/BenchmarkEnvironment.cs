@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace Orleans.Jobs.Benchmarks;
@@ -14,4 +15,8 @@ public sealed record BenchmarkEnvironment(string Date, string Cpu, int Cores, st
         return new BenchmarkEnvironment(DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'"), cpu, Environment.ProcessorCount,
             RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription, postgres);
     }
+
+    /// <summary>The machine's one-minute load average (/proc/loadavg), or null where there is none: how shared the machine was.</summary>
+    public static double? LoadAverage() =>
+        File.Exists("/proc/loadavg") && double.TryParse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture, out var load) ? load : null;
 }

@@ -5,7 +5,26 @@ namespace Orleans.Jobs.Benchmarks;
 /// <summary>Writes docs/benchmarks.md from one run's results: every figure next to its ratio to the best peer and to the ceiling.</summary>
 public static class BenchmarkReport
 {
+    /// <summary>The page's region that a run of only the pipelines section rewrites (<see cref="BenchmarkPage"/>).</summary>
+    public const string PipelinesRegion = "pipelines";
+
     private const string Us = "orleans-jobs";
+    private const string ProfileHeading = "## Profile of the burn-down";
+
+    /// <summary>
+    /// The page to publish: a run of any other section writes the page anew (keeping <paramref name="lastPage"/>'s
+    /// pipelines region when pipelines did not run); a run of only the pipelines section puts its region into
+    /// <paramref name="lastPage"/>, so the other sections keep their last figures.
+    /// </summary>
+    public static string Publish(BenchmarkResults r, IReadOnlyCollection<string> sections, string? lastPage)
+    {
+        if (lastPage is not null && r.Pipelines is { } pipelines && sections.All(s => s == PipelinesRegion))
+            return BenchmarkPage.Put(lastPage, PipelinesRegion, BenchmarkPage.Region(PipelinesRegion, Pipelines(r, pipelines)), ProfileHeading);
+        var page = Write(r);
+        if (r.Pipelines is null && lastPage is not null && BenchmarkPage.Find(lastPage, PipelinesRegion) is { } kept)
+            page = BenchmarkPage.Put(page, PipelinesRegion, kept, ProfileHeading);
+        return page;
+    }
 
     public static string Write(BenchmarkResults r)
     {
@@ -51,6 +70,8 @@ public static class BenchmarkReport
             md.AppendLine($"| pickup p50 no worse than the best peer | {oursLatency.P50Ms:0.0} ms vs {bestPeerLatency.System} ({bestPeerLatency.Settings}) {bestPeerLatency.P50Ms:0.0} ms | {(oursLatency.P50Ms <= bestPeerLatency.P50Ms ? "yes" : "no")} |");
         if (oursRecovery is not null)
             md.AppendLine($"| recovery under 15 s at default settings | {Seconds(oursRecovery)} | {(oursRecovery.LastRerunSeconds is < 15 ? "yes" : "no")} |");
+        md.AppendLine();
+        md.AppendLine("The pipelines' target (a step costs at most 2x a plain job) is in the Pipelines section below.");
         md.AppendLine();
 
         md.AppendLine($"## Burn-down: {r.BurndownJobs:N0} no-op jobs inserted in batches, then drained at total concurrency {r.Concurrency}");
@@ -149,11 +170,192 @@ public static class BenchmarkReport
             md.AppendLine();
         }
 
-        md.AppendLine("## Profile of the burn-down");
+        if (r.Pipelines is { } pipelines)
+        {
+            md.Append(BenchmarkPage.Region(PipelinesRegion, Pipelines(r, pipelines)));
+            md.AppendLine();
+        }
+
+        md.AppendLine(ProfileHeading);
         md.AppendLine();
         md.AppendLine("Where the time goes and what was changed because of it: [profiling.md](profiling.md).");
         return md.ToString();
     }
+
+    private static string Pipelines(BenchmarkResults r, PipelineResults p)
+    {
+        var md = new StringBuilder();
+        var chainWorkload = BenchmarkPipelines.Chain.Workload;
+        var runs = p.Runs.Where(w => w.Error is null && w.PipelinesPerSecond is not null)
+            .OrderBy(w => w.System == Us ? 0 : 1).ThenBy(w => w.Workload).ThenBy(w => w.Settings).ToList();
+        var chain = runs.FirstOrDefault(w => w.System == Us && w.Workload == chainWorkload);
+        var plain = p.PlainJobs is { Error: null, JobsPerSecond: not null } measured ? measured : null;
+        var bestPeer = runs.Where(w => w.System != Us && w.Workload == chainWorkload).MaxBy(w => w.PipelinesPerSecond);
+        var ratio = chain is not null && plain is not null ? plain.JobsPerSecond!.Value / chain.JobsPerSecond!.Value : (double?)null;
+
+        md.AppendLine($"## Pipelines: {p.Pipelines:N0} pipelines of {p.StepsPerPipeline} no-op steps, at total concurrency {r.Concurrency}");
+        md.AppendLine();
+        md.AppendLine($"Measured {r.Environment.Date} by `{r.Command}`. A run of `scripts/bench --only pipelines` rewrites this section on its");
+        md.AppendLine("own, so it may come from a later run than the figures above; the figures and ratios in it all come from one run.");
+        if (p.LoadAtStart is { } loadAtStart && p.LoadAtEnd is { } loadAtEnd)
+            md.AppendLine($"The machine's load average (1 min) was {loadAtStart:0.0} when the section started and {loadAtEnd:0.0} when it ended, on {r.Environment.Cores} cores.");
+        md.AppendLine();
+        md.AppendLine("| target | measured | met |");
+        md.AppendLine("|---|---|---|");
+        md.AppendLine(ratio is { } x
+            ? $"| a pipeline step costs at most 2x a plain job | {Micros(chain!)} µs per step ({chain!.JobsPerSecond:N0} steps/s) vs {Micros(plain!)} µs per plain job ({plain!.JobsPerSecond:N0} jobs/s): **{x:0.00}x** | {(x <= 2 ? "yes" : "no")} |"
+            : "| a pipeline step costs at most 2x a plain job | no figure (see the failed runs below) | no |");
+        md.AppendLine();
+
+        md.AppendLine("| system | pipeline | settings | pipelines | pipelines/s | steps/s | µs per step | x plain job | x best peer |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var w in runs)
+        {
+            var shape = w.Workload == chainWorkload ? BenchmarkPipelines.Chain : BenchmarkPipelines.Parallel;
+            var perPlainJob = w.System == Us ? Ratio(plain?.JobsPerSecond, w.JobsPerSecond) : "-";
+            var perPeer = w.Workload == chainWorkload ? Ratio(w.PipelinesPerSecond, bestPeer?.PipelinesPerSecond) : "-";
+            var pipeline = w.System == Us ? shape.Description : "flow sum ← double ← seed";
+            md.AppendLine($"| {w.System} | {pipeline} | {w.Settings} | {w.Pipelines:N0} | {w.PipelinesPerSecond:N1} | {w.JobsPerSecond:N0} | {Micros(w)} | {perPlainJob} | {perPeer} |");
+        }
+
+        if (plain is not null)
+            md.AppendLine($"| {Us} | none: {plain.Jobs:N0} plain jobs (burn-down) | {plain.Settings} | - | - | {plain.JobsPerSecond:N0} | {Micros(plain)} | 1.00 | - |");
+        md.AppendLine();
+        md.AppendLine("µs per step is the inverse of steps/s at this concurrency (time per step, not a step's latency); \"x plain job\" divides it");
+        md.AppendLine("by a plain job's; \"x best peer\" compares pipelines/s with the best BullMQ flows/s for the same three-step shape.");
+        if (plain is not null)
+        {
+            md.AppendLine($"The plain-job burn-down lasts only {plain.Seconds:0.00} s, so its workers' start weighs on it: a longer burn-down (the");
+            md.AppendLine("burn-down table above) drains more jobs per second, which would make the step-to-job ratio larger, not smaller.");
+        }
+
+        md.AppendLine();
+        md.Append(PipelineSetup);
+        md.AppendLine();
+        WriteCosts(md, [.. runs, .. plain is null ? [] : new[] { plain }]);
+        WriteWhereTheTimeGoes(md, chain, plain, bestPeer, ratio);
+
+        var failed = p.Runs.Concat(p.PlainJobs is null ? [] : [p.PlainJobs]).Where(w => w.Error is not null).ToList();
+        if (failed.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("Runs that produced no figure (and why):");
+            md.AppendLine();
+            foreach (var w in failed) md.AppendLine($"- {w.System} {w.Workload} ({w.Settings}): {w.Error}");
+        }
+
+        return md.ToString();
+    }
+
+    /// <summary>How the pipelines section's systems are set up and timed.</summary>
+    private static readonly string PipelineSetup = $"""
+        Orleans.Jobs: the silos of the default burn-down (one TestingHost silo in the benchmark's process, `Workers:MaxConcurrency`
+        32, no prefetch) with the job store, Orleans grain state and reminders (ADO.NET) and the pipeline store
+        (`UsePipelinePostgresStore`) all on the benchmark's PostgreSQL. They run the proof pipeline's workers
+        (`AddProofPipelineWorkers`, tests/ClusterProcess/ProofPipeline.cs) and, for the parallel pipeline, three workers that
+        need only the pipeline's data. An Orleans client (TestingHost's, through the silo's gateway) starts the pipelines with
+        `PipelineManager.StartAsync`, {OrleansJobsWorkloads.StartsInFlight} at a time, and follows them with `UpdateAsync`; timed from the first start until the
+        manager has seen the last one finish. Every pipeline must succeed with its results in the store (b = 2a, c = a + b).
+        The plain jobs are a burn-down like the one above, run on the same silos (pipeline workers registered and idle) with as
+        many jobs as the pipelines had steps: inserted before the silo starts, timed from its workers' start.
+
+        BullMQ: flows (`FlowProducer`, parent and child jobs) on its PostgreSQL backend, which has them (`add_flow` and the
+        `job_dependency` table in its schema; see `tests/Benchmarks/peers/bullmq.md`). A flow is a tree in which a parent runs
+        after its children. The proof pipeline is not a tree (Sum has two predecessors, Seed and Double), but its transitive
+        reduction is the chain Seed → Double → Sum, which is the tree sum ← double ← seed: the Seed → Sum edge holds through
+        Double, which passes Seed's value on with its own. Each job reads its child's result with `getChildrenValues`, as each
+        of our steps reads its inputs from the pipeline store. One FlowProducer adds {OrleansJobsWorkloads.StartsInFlight} flows at a time and one Worker of
+        concurrency 32 runs all three job names; timed from the first add until the last sum completed, every sum checked
+        (c = 3n). Settings as in the burn-down (`default`: BullMQ's defaults; `fast`: see bullmq.md).
+
+        """;
+
+    /// <summary>What writes each table, in the order of the table of row writes; set-up tables are left out of it.</summary>
+    private static readonly (string Table, string WrittenBy)[] TableWriters =
+    [
+        ("jobs", "enqueue (insert), claim and give-back (update), completion (delete)"),
+        ("finished_jobs", "completion (the archive's row)"),
+        ("pipeline_results", "the pipeline store: each step's result (upsert)"),
+        ("orleansstorage", "Orleans grain state (ADO.NET): the pipeline grain"),
+        ("orleansreminderstable", "Orleans reminders (ADO.NET): the pipeline's keep-alive reminder"),
+        ("event_log_entries", "the finished-pipelines log"),
+        ("event_log_heads", "the finished-pipelines log's sequence"),
+    ];
+
+    private static readonly HashSet<string> SetUpTables = new(StringComparer.Ordinal) { "schema_migrations", "orleansquery" };
+
+    /// <summary>Per step (per plain job): write transactions, WAL and CPU; then rows written by table.</summary>
+    private static void WriteCosts(StringBuilder md, IReadOnlyList<WorkloadResult> runs)
+    {
+        md.AppendLine("What a step (or plain job) cost, from counters read before and after each timed run: transaction ids the server");
+        md.AppendLine("handed out (one per write transaction: each is a commit that waits for its WAL to reach disk, fsync on), WAL written,");
+        md.AppendLine("and CPU time of the process that ran the system (Orleans.Jobs: its silo and the client, in the benchmark's process;");
+        md.AppendLine("BullMQ: its driver, producer and worker). PostgreSQL's own CPU is not in it.");
+        md.AppendLine();
+        md.AppendLine("| run | write transactions per step | WAL bytes per step | CPU ms per step |");
+        md.AppendLine("|---|---|---|---|");
+        foreach (var w in runs)
+            md.AppendLine($"| {RunName(w)} | {PerJob(w.WriteTransactions, w, "0.00")} | {PerJob(w.WalBytes, w, "N0")} | {PerJob(w.CpuSeconds * 1000, w, "0.00")} |");
+        md.AppendLine();
+
+        var measured = runs.Where(w => w.RowWrites is not null).ToList();
+        if (measured.Count == 0) return;
+        var tables = measured.SelectMany(w => w.RowWrites!.Keys).Where(t => !SetUpTables.Contains(t)).Distinct()
+            .OrderBy(t => Array.FindIndex(TableWriters, w => w.Table == t) is var i and >= 0 ? i : int.MaxValue).ThenBy(t => t, StringComparer.Ordinal).ToList();
+        md.AppendLine("Rows written per step (per plain job) by table, inserts / updates / deletes, from the server's table statistics over");
+        md.AppendLine("the whole run (the plain jobs' inserts happen before their clock starts):");
+        md.AppendLine();
+        md.AppendLine($"| table | written by | {string.Join(" | ", measured.Select(RunName))} |");
+        md.AppendLine($"|---|---|{string.Concat(measured.Select(_ => "---|"))}");
+        foreach (var table in tables)
+        {
+            var cells = measured.Select(w => w.RowWrites!.TryGetValue(table, out var t) && w.Jobs > 0
+                ? $"{(double)t.Inserted / w.Jobs:0.00} / {(double)t.Updated / w.Jobs:0.00} / {(double)t.Deleted / w.Jobs:0.00}"
+                : "-");
+            md.AppendLine($"| {table} | {TableWriters.FirstOrDefault(w => w.Table == table).WrittenBy} | {string.Join(" | ", cells)} |");
+        }
+
+        md.AppendLine();
+    }
+
+    private static void WriteWhereTheTimeGoes(StringBuilder md, WorkloadResult? chain, WorkloadResult? plain, WorkloadResult? bestPeer, double? ratio)
+    {
+        md.AppendLine("Where a step's time goes. A plain job is a claim and a completion, and both are batched: one claim takes as many jobs");
+        md.AppendLine("as there are free workers and one completion records many, so a plain job shares its commits with dozens of others. A");
+        md.AppendLine("step is its job's claim (few step jobs wait at a time, so claims are small), `BeginStep` (a call to the pipeline's grain,");
+        md.AppendLine("no write), the pipeline store's read of its inputs, the worker, the store's upsert of its result (a commit),");
+        md.AppendLine("`StepSucceeded` (a grain call that writes the grain's state through Orleans ADO.NET: a commit), the enqueue of its");
+        md.AppendLine("successors (a commit) and its job's completion (batched). A pipeline's start adds the keep-alive reminder, the first state");
+        md.AppendLine("write and the roots' enqueue; its end adds the finished-log append, the last state write and the reminder's update. A");
+        md.AppendLine("step's worker slot is held through three or four of those commits in turn, each a WAL flush.");
+        if (ratio is not { } measuredRatio || chain is null || plain is null) return;
+        md.AppendLine($"Measured: {PerJob(chain.WriteTransactions, chain, "0.0")} write transactions and {PerJob(chain.CpuSeconds * 1000, chain, "0.00")} ms of CPU per step, against");
+        md.AppendLine($"{PerJob(plain.WriteTransactions, plain, "0.00")} and {PerJob(plain.CpuSeconds * 1000, plain, "0.00")} ms per plain job.");
+        if (Updates(chain, "jobs") is { } stepUpdates && Updates(plain, "jobs") is { } jobUpdates && stepUpdates > jobUpdates + 0.05)
+        {
+            md.AppendLine($"The `jobs` table took {stepUpdates:0.00} updates per step against {jobUpdates:0.00} per plain job: a claim is one; the rest are");
+            md.AppendLine($"claims given back and taken again (a release and a re-claim each: about {(stepUpdates - jobUpdates) / 2:0.00} per step). Each step queue has");
+            md.AppendLine("its own claim loop, each claims up to the silo's free room when its queue has jobs, and");
+            md.AppendLine("`JobWorkerService.ClaimLoopAsync` releases what no longer fits.");
+        }
+
+        if (bestPeer is not null)
+        {
+            md.AppendLine($"A BullMQ flow job cost {PerJob(bestPeer.WriteTransactions, bestPeer, "0.00")} write transactions and {PerJob(bestPeer.CpuSeconds * 1000, bestPeer, "0.00")} ms of CPU: one transaction adds a");
+            md.AppendLine("whole flow (`add_flow`), a job's completion and the claim of the next job are one transaction");
+            md.AppendLine("(`move_to_completed_fetch`), and a child's result reaches its parent in that same transaction.");
+        }
+
+        md.AppendLine(measuredRatio <= 2 ? "The target is met." : $"The target is not met: a step costs {measuredRatio:0.0}x a plain job.");
+    }
+
+    private static string RunName(WorkloadResult w) => w.Workload == "burndown" ? $"{Us} plain job (burn-down, {w.Settings})" : $"{w.System} {w.Workload} ({w.Settings})";
+
+    private static double? Updates(WorkloadResult w, string table) => w.RowWrites?.TryGetValue(table, out var t) == true && w.Jobs > 0 ? (double)t.Updated / w.Jobs : null;
+
+    private static string Micros(WorkloadResult w) => w.JobsPerSecond is { } perSecond and > 0 ? $"{1e6 / perSecond:N0}" : "-";
+
+    private static string PerJob(double? total, WorkloadResult w, string format) => total is { } t && w.Jobs > 0 ? (t / w.Jobs).ToString(format) : "-";
 
     private static IEnumerable<WorkloadResult> Ok(BenchmarkResults r, string workload) => r.Workloads.Where(w => w.Workload == workload && w.Error is null);
 

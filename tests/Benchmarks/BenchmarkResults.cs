@@ -11,4 +11,18 @@ public sealed class BenchmarkResults
     public List<CeilingResult> Ceilings { get; } = [];
     public List<WorkloadResult> Workloads { get; } = [];
     public HistoryDecayResult? History { get; set; }
+    public PipelineResults? Pipelines { get; set; }
+}
+
+/// <summary>The pipelines section: pipelines of ours and flows of peers, and a plain-job burn-down of as many jobs as they have steps.</summary>
+public sealed class PipelineResults
+{
+    public int Pipelines { get; init; }
+    public int StepsPerPipeline { get; init; }
+    public List<WorkloadResult> Runs { get; } = [];
+    public WorkloadResult? PlainJobs { get; set; }
+
+    /// <summary>The machine's one-minute load average when the section started and when it ended.</summary>
+    public double? LoadAtStart { get; init; }
+    public double? LoadAtEnd { get; set; }
 }

@@ -11,6 +11,9 @@ public static class BenchmarkSql
 
     public const string Now = "select clock_timestamp()";
 
+    /// <summary>The next transaction id (read without taking one) and the WAL position in bytes: <see cref="WorkCounters"/>.</summary>
+    public const string ServerWork = "select pg_snapshot_xmax(pg_current_snapshot())::text::bigint, (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint";
+
     public static string DatabaseExists(string database) => $"select exists (select 1 from pg_database where datname = '{database}')";
 
     public static string CreateDatabase(string database) => $"create database {database}";
@@ -45,6 +48,23 @@ public static class BenchmarkSql
         select min(e.started_at), max(e.started_at), count(*) from {schema}.proof_executions e
         where e.silo_id <> '{owner}' and e.job_id in (select job_id from {schema}.proof_executions where silo_id = '{owner}')
         """;
+
+    /// <summary>Rows inserted, updated and deleted per table of <paramref name="schema"/> (the server's cumulative statistics).</summary>
+    public static string TableRowWrites(string schema) =>
+        $"select relname, n_tup_ins, n_tup_upd, n_tup_del from pg_stat_user_tables where schemaname = '{schema}' and n_tup_ins + n_tup_upd + n_tup_del > 0";
+
+    /// <summary>Client connections to this database other than the caller's.</summary>
+    public const string OtherClientConnections =
+        "select count(*) from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid()";
+
+    /// <summary>Proof pipelines (tests/ClusterProcess/ProofPipeline.cs) whose stored results add up: b = 2a and c = a + b.</summary>
+    public static string CountProofResults(string schema) => $"""
+        select count(*) from {schema}.pipeline_results
+        where (data->>'b')::bigint = 2 * (data->>'a')::bigint and (data->>'c')::bigint = (data->>'a')::bigint + (data->>'b')::bigint
+        """;
+
+    /// <summary>Parallel benchmark pipelines (<see cref="BenchmarkPipelines.Parallel"/>) whose three steps all saved their result.</summary>
+    public static string CountParallelResults(string schema) => $"select count(*) from {schema}.pipeline_results where data ?& array['left', 'middle', 'right']";
 
     /// <summary>The pgbench ceiling's table: <paramref name="rows"/> claimable rows, indexed as a job table is.</summary>
     public static readonly string[] PgbenchSetup =

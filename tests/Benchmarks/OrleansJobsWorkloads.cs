@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using Npgsql;
+using Orleans.Jobs.Client.Pipelines;
 using Orleans.Jobs.Grains.Interfaces;
+using Orleans.Jobs.Grains.Interfaces.Pipelines;
 using Orleans.Jobs.Silo.Hosting;
 using Orleans.Jobs.Storage;
 using Orleans.Jobs.Storage.PostgreSql;
@@ -11,6 +14,10 @@ public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter lo
 {
     private const string Queue = "bench";
     private const string Schema = "bench_orleans_jobs";
+
+    /// <summary>Pipelines started at once: what tests/ClusterProcess's pipeline client does, and the BullMQ driver's flows too.</summary>
+    public const int StartsInFlight = 50;
+
     private static readonly int SilosForConcurrency = int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_SILOS"), out var n) ? n : 1;
 
     /// <summary>
@@ -25,9 +32,10 @@ public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter lo
     /// "fast" adds a prefetch of 500 claimed jobs per silo (<c>Workers:Prefetch</c>), like graphile-worker's
     /// documented fast path (localQueue.size 500). Timed from the silo's workers starting (the silo lifecycle's
     /// Active stage; Orleans' own start before it — membership join, providers — is the process start of a peer's
-    /// worker) until every job is recorded complete.
+    /// worker) until every job is recorded complete. <paramref name="pipelines"/> registers the benchmark's pipeline
+    /// workers too, so the silos are those of <see cref="PipelinesAsync"/>.
     /// </summary>
-    public async Task<WorkloadResult> BurndownAsync(string settings, int jobs, int concurrency)
+    public async Task<WorkloadResult> BurndownAsync(string settings, int jobs, int concurrency, bool pipelines = false)
     {
         await ResetAsync();
         await using (var producer = await StoreAsync())
@@ -35,17 +43,66 @@ public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter lo
 
         await server.ExecuteAsync(BenchmarkSql.AnalyzeJobs(Schema));
         var probe = new HandlerProbe();
+        var before = await WorkCounters.ReadAsync(server);
         var deploy = Stopwatch.StartNew();
-        await using var cluster = Cluster(probe, concurrency, prefetch: settings == "fast" ? 500 : 0);
-        await cluster.DeployAsync();
-        var deployed = deploy.Elapsed;
-        await Waiting.UntilAsync(() => probe.Jobs >= jobs, TimeSpan.FromMinutes(10), $"{jobs} jobs to run");
-        await Waiting.UntilAsync(async () => (await cluster.Store.GetCountsAsync(Queue, DateTimeOffset.UtcNow, CancellationToken.None)).Completed == jobs, TimeSpan.FromMinutes(10),
-            $"{jobs} jobs to be recorded complete");
-        var seconds = Stopwatch.GetElapsedTime(probe.WorkersStarted).TotalSeconds;
+        TimeSpan deployed;
+        WorkCounters after;
+        double seconds;
+        await using (var cluster = Cluster(probe, concurrency, prefetch: settings == "fast" ? 500 : 0, pipelines))
+        {
+            await cluster.DeployAsync();
+            deployed = deploy.Elapsed;
+            await Waiting.UntilAsync(() => probe.Jobs >= jobs, TimeSpan.FromMinutes(10), $"{jobs} jobs to run");
+            await Waiting.UntilAsync(async () => (await cluster.Store.GetCountsAsync(Queue, DateTimeOffset.UtcNow, CancellationToken.None)).Completed == jobs, TimeSpan.FromMinutes(10),
+                $"{jobs} jobs to be recorded complete");
+            seconds = Stopwatch.GetElapsedTime(probe.WorkersStarted).TotalSeconds;
+            after = await WorkCounters.ReadAsync(server);
+        }
+
+        // The server's counters include the silo's start (a few transactions); this process's CPU counts from the workers' start.
+        var cost = (after - before) with { CpuSeconds = after.CpuSeconds - probe.CpuAtWorkersStart };
         log.WriteLine($"  orleans-jobs burndown ({settings}): {jobs / seconds:N0} jobs/s ({seconds:0.00} s from the workers starting; silo start to active {deployed.TotalSeconds:0.0} s, " +
-                      $"{jobs / deploy.Elapsed.TotalSeconds:N0} jobs/s counted from there)");
-        return WorkloadResult.Burndown("orleans-jobs", settings, jobs, concurrency, seconds);
+                      $"{jobs / deploy.Elapsed.TotalSeconds:N0} jobs/s counted from there; {cost.WriteTransactions} write transactions, {cost.CpuSeconds:0.00} s CPU)");
+        return WorkloadResult.Burndown("orleans-jobs", settings, jobs, concurrency, seconds, cost) with { RowWrites = await RowWritesAsync() };
+    }
+
+    /// <summary>
+    /// <paramref name="pipelines"/> pipelines of <paramref name="shape"/> (no work per step) on silos set up as for
+    /// the default burn-down, with the PostgreSQL pipeline store in the job store's schema. An Orleans client starts
+    /// them through <see cref="PipelineManager"/>, <see cref="StartsInFlight"/> at a time, then follows them with
+    /// <see cref="PipelineManager.UpdateAsync"/>: timed from the first start until the manager has seen every one
+    /// finish. Every pipeline must succeed with the right results saved.
+    /// </summary>
+    public async Task<WorkloadResult> PipelinesAsync(PipelineShape shape, int pipelines, int concurrency)
+    {
+        await ResetAsync();
+        double seconds;
+        WorkCounters cost;
+        await using (var cluster = Cluster(new HandlerProbe(), concurrency, prefetch: 0, pipelines: true))
+        {
+            await cluster.DeployAsync();
+            var directory = cluster.Client.GetGrain<IPipelineWorkerDirectoryGrain>(0);
+            await Waiting.UntilAsync(async () => shape.Workers.All((await directory.GetWorkersAsync()).Contains), TimeSpan.FromMinutes(1), "the silos to register the pipeline workers");
+
+            var manager = new PipelineManager(cluster.Client);
+            var all = Enumerable.Range(0, pipelines).Select(n => shape.Create(n, $"bench-{n}")).ToList();
+            using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+            var before = await WorkCounters.ReadAsync(server);
+            var clock = Stopwatch.StartNew();
+            foreach (var chunk in all.Chunk(StartsInFlight)) await Task.WhenAll(chunk.Select(p => manager.StartAsync(p, deadline.Token)));
+            while (manager.InFlight > 0) await manager.UpdateAsync(TimeSpan.FromSeconds(1), deadline.Token);
+            seconds = clock.Elapsed.TotalSeconds;
+            cost = await WorkCounters.ReadAsync(server) - before;
+
+            var failed = all.Count(p => p.FinalState != PipelineState.Succeeded);
+            var correct = await server.ScalarAsync<long>(shape.CountCorrect(Schema));
+            if (failed > 0 || correct != pipelines)
+                throw new InvalidOperationException($"{failed} of {pipelines} pipelines did not succeed; {correct} saved the right results.");
+        }
+
+        log.WriteLine($"  orleans-jobs {shape.Workload}: {pipelines / seconds:N0} pipelines/s, {pipelines * shape.Steps / seconds:N0} steps/s ({seconds:0.00} s; " +
+                      $"{cost.WriteTransactions} write transactions, {cost.CpuSeconds:0.00} s CPU)");
+        return WorkloadResult.PipelineRun("orleans-jobs", shape.Workload, "default", pipelines, shape.Steps, concurrency, seconds, cost) with { RowWrites = await RowWritesAsync() };
     }
 
     /// <summary>Workers idle, then jobs enqueued one at a time 10 ms apart through the silo's grains; enqueue-to-handler-start percentiles.</summary>
@@ -123,6 +180,29 @@ public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter lo
 
     private Task ResetAsync() => server.ExecuteAsync(BenchmarkSql.DropSchema(Schema));
 
+    /// <summary>
+    /// Rows inserted, updated and deleted per table of the schema since it was created; null when they cannot be read
+    /// in time (the run's figures stand without them). Read once the silos' connections have closed: a server process
+    /// reports its table statistics when it ends (when idle, only seconds later).
+    /// </summary>
+    private async Task<Dictionary<string, TableRowWrites>?> RowWritesAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        try
+        {
+            await Waiting.UntilAsync(async () => await server.ScalarAsync<long>(BenchmarkSql.OtherClientConnections) == 0, TimeSpan.FromSeconds(30),
+                "the silos' connections to close");
+        }
+        catch (TimeoutException e)
+        {
+            log.WriteLine($"  rows written per table left out: {e.Message}");
+            return null;
+        }
+
+        var tables = await server.RowsAsync(BenchmarkSql.TableRowWrites(Schema), r => (Table: r.GetString(0), Writes: new TableRowWrites(r.GetInt64(1), r.GetInt64(2), r.GetInt64(3))));
+        return tables.ToDictionary(t => t.Table, t => t.Writes);
+    }
+
     private async Task<PostgresJobStore> StoreAsync()
     {
         var store = new PostgresJobStore(new PostgresStoreOptions { ConnectionString = server.ConnectionString, Schema = Schema });
@@ -130,11 +210,11 @@ public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter lo
         return store;
     }
 
-    private BenchmarkCluster Cluster(HandlerProbe probe, int concurrency, int prefetch) => new(SilosForConcurrency, Queue, probe, new Dictionary<string, string>
+    private BenchmarkCluster Cluster(HandlerProbe probe, int concurrency, int prefetch, bool pipelines = false) => new(SilosForConcurrency, Queue, probe, new Dictionary<string, string>
     {
         ["Store:ConnectionString"] = server.ConnectionString,
         ["Store:Schema"] = Schema,
         ["Workers:MaxConcurrency"] = (concurrency / SilosForConcurrency).ToString(),
         ["Workers:Prefetch"] = prefetch.ToString(),
-    });
+    }, pipelines);
 }

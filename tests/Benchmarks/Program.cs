@@ -3,10 +3,11 @@ using System.Text.Json;
 using Orleans.Jobs.Benchmarks;
 
 // dotnet tests/Benchmarks/bin/Release/net10.0/Orleans.Jobs.Benchmarks.dll <connection> <output-dir> [--quick] [--only a,b]
-//   sections: ceilings, burndown, latency, recovery (ours), peers, history (default: all). scripts/bench runs this and copies the report to docs/.
+//   sections: ceilings, burndown, latency, recovery (ours), peers, pipelines, history (default: all). scripts/bench runs this and copies
+//   the report to docs/; a run of only the pipelines section rewrites only its part of the last docs/benchmarks.md.
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks <connection> <output-dir> [--quick] [--only ceilings,burndown,latency,recovery,peers,history]");
+    Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks <connection> <output-dir> [--quick] [--only ceilings,burndown,latency,recovery,peers,pipelines,history]");
     return 2;
 }
 
@@ -15,13 +16,14 @@ var server = new BenchmarkDatabase(args[0]);
 var output = args[1];
 var quick = args.Contains("--quick");
 var onlyIndex = Array.IndexOf(args, "--only");
-var sections = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',') : ["ceilings", "burndown", "latency", "recovery", "peers", "history"];
+var sections = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',') : ["ceilings", "burndown", "latency", "recovery", "peers", "pipelines", "history"];
 var command = "scripts/bench" + string.Concat(args.Skip(2).Select(a => " " + a));
 Directory.CreateDirectory(output);
 
 const int Concurrency = 32;
 var burndownJobs = quick ? 20_000 : 100_000;
 var latencyJobs = quick ? 200 : 1_000;
+var pipelineCount = quick ? 500 : 2_000;
 var recoveryCap = TimeSpan.FromSeconds(120);
 var log = Console.Out;
 
@@ -53,10 +55,10 @@ if (sections.Contains("recovery"))
         results.Workloads.Add(await OursAsync("recovery", settings, () => ours.RecoveryAsync(settings, 20, recoveryCap)));
 }
 
+var peers = new PeerDrivers(Path.Combine(RepositoryRoot(), "tests", "Benchmarks", "peers"), server, log);
 if (sections.Contains("peers"))
 {
     log.WriteLine("Peers");
-    var peers = new PeerDrivers(Path.Combine(RepositoryRoot(), "tests", "Benchmarks", "peers"), server, log);
     foreach (var (system, _, _) in PeerDrivers.Systems)
     {
         foreach (var settings in new[] { "default", "fast" })
@@ -70,6 +72,23 @@ if (sections.Contains("peers"))
     }
 }
 
+if (sections.Contains("pipelines"))
+{
+    var steps = pipelineCount * BenchmarkPipelines.Chain.Steps;
+    log.WriteLine($"Pipelines: {pipelineCount:N0} of {BenchmarkPipelines.Chain.Steps} steps, and a burn-down of {steps:N0} plain jobs on the same silos");
+    var pipelines = results.Pipelines = new PipelineResults
+    {
+        Pipelines = pipelineCount, StepsPerPipeline = BenchmarkPipelines.Chain.Steps, LoadAtStart = BenchmarkEnvironment.LoadAverage(),
+    };
+    // The step-to-job ratio is the target: its two runs go back to back, so the machine's drift falls on both alike.
+    pipelines.Runs.Add(await OursAsync(BenchmarkPipelines.Chain.Workload, "default", () => ours.PipelinesAsync(BenchmarkPipelines.Chain, pipelineCount, Concurrency)));
+    pipelines.PlainJobs = await OursAsync("burndown", "default", () => ours.BurndownAsync("default", steps, Concurrency, pipelines: true));
+    pipelines.Runs.Add(await OursAsync(BenchmarkPipelines.Parallel.Workload, "default", () => ours.PipelinesAsync(BenchmarkPipelines.Parallel, pipelineCount, Concurrency)));
+    foreach (var settings in new[] { "default", "fast" })
+        pipelines.Runs.Add(await peers.RunAsync("bullmq", "pipelines", settings, pipelineCount, Concurrency, TimeSpan.FromMinutes(10)));
+    pipelines.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
+}
+
 if (sections.Contains("history"))
 {
     log.WriteLine("History decay: drain rate with 10,000 vs 1,000,000 finished jobs in the archive");
@@ -78,7 +97,9 @@ if (sections.Contains("history"))
 }
 
 await File.WriteAllTextAsync(Path.Combine(output, "benchmarks.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions(JsonSerializerOptions.Web) { WriteIndented = true }));
-await File.WriteAllTextAsync(Path.Combine(output, "benchmarks.md"), BenchmarkReport.Write(results));
+var published = Path.Combine(RepositoryRoot(), "docs", "benchmarks.md");
+var lastPage = File.Exists(published) ? await File.ReadAllTextAsync(published) : null;
+await File.WriteAllTextAsync(Path.Combine(output, "benchmarks.md"), BenchmarkReport.Publish(results, sections, lastPage));
 log.WriteLine($"Wrote {Path.Combine(output, "benchmarks.md")}");
 return 0;
 

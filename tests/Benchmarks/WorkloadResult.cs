@@ -21,9 +21,33 @@ public sealed record WorkloadResult
     public string? Documented { get; init; }
     public string? Error { get; init; }
 
-    public static WorkloadResult Burndown(string system, string settings, int jobs, int concurrency, double seconds) => new()
+    /// <summary>Pipelines (BullMQ: flows) run; <see cref="Jobs"/> counts their steps.</summary>
+    public int? Pipelines { get; init; }
+    public double? PipelinesPerSecond { get; init; }
+
+    /// <summary>Transaction ids the server handed out during the timed run: one per write transaction, of every client.</summary>
+    public long? WriteTransactions { get; init; }
+
+    /// <summary>WAL the server wrote during the timed run.</summary>
+    public long? WalBytes { get; init; }
+
+    /// <summary>CPU time of the process that ran the system (Orleans.Jobs: silos and client; a peer: its driver) during the timed run.</summary>
+    public double? CpuSeconds { get; init; }
+
+    /// <summary>Rows written per table of Orleans.Jobs' schema by the whole run (set-up included), from the server's table statistics.</summary>
+    public Dictionary<string, TableRowWrites>? RowWrites { get; init; }
+
+    public static WorkloadResult Burndown(string system, string settings, int jobs, int concurrency, double seconds, WorkCounters cost) => new()
     {
         System = system, Workload = "burndown", Settings = settings, Jobs = jobs, Concurrency = concurrency, Seconds = seconds, JobsPerSecond = jobs / seconds,
+        WriteTransactions = cost.WriteTransactions, WalBytes = cost.WalBytes, CpuSeconds = cost.CpuSeconds,
+    };
+
+    public static WorkloadResult PipelineRun(string system, string workload, string settings, int pipelines, int steps, int concurrency, double seconds, WorkCounters cost) => new()
+    {
+        System = system, Workload = workload, Settings = settings, Jobs = pipelines * steps, Pipelines = pipelines, Concurrency = concurrency, Seconds = seconds,
+        PipelinesPerSecond = pipelines / seconds, JobsPerSecond = pipelines * steps / seconds,
+        WriteTransactions = cost.WriteTransactions, WalBytes = cost.WalBytes, CpuSeconds = cost.CpuSeconds,
     };
 
     public static WorkloadResult Latency(string system, string settings, int jobs, int concurrency, IReadOnlyList<double> latencies) => new()
@@ -38,3 +62,6 @@ public sealed record WorkloadResult
         FirstRerunSeconds = first, LastRerunSeconds = last, CappedAt = cappedAt, Documented = documented,
     };
 }
+
+/// <summary>Rows a run inserted, updated and deleted in one table.</summary>
+public sealed record TableRowWrites(long Inserted, long Updated, long Deleted);

@@ -42,20 +42,11 @@ public sealed class PipelineOptions
 
 internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOptions>
 {
-    public ValidateOptionsResult Validate(string? name, PipelineOptions options)
-    {
-        var failures = new List<string>();
-        Check(options.ReconcilePeriod, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), nameof(PipelineOptions.ReconcilePeriod));
-        Check(options.KeepAlivePeriod, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), nameof(PipelineOptions.KeepAlivePeriod));
-        Check(options.StepCheckAfter, TimeSpan.Zero, TimeSpan.FromDays(1), nameof(PipelineOptions.StepCheckAfter));
-        Check(options.Retention, TimeSpan.FromMinutes(1), TimeSpan.FromDays(3650), nameof(PipelineOptions.Retention));
-        Check(options.FinishedLogRetention, TimeSpan.FromMinutes(1), TimeSpan.FromDays(3650), nameof(PipelineOptions.FinishedLogRetention));
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-
-        void Check(TimeSpan value, TimeSpan min, TimeSpan max, string setting)
-        {
-            if (value < min || value > max)
-                failures.Add($"{nameof(PipelineOptions)}.{setting} must be between {min} and {max} (was {value}).");
-        }
-    }
+    public ValidateOptionsResult Validate(string? name, PipelineOptions options) => new OptionsFailures(nameof(PipelineOptions))
+        .CheckRange(options.ReconcilePeriod, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), nameof(PipelineOptions.ReconcilePeriod))
+        .CheckRange(options.KeepAlivePeriod, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), nameof(PipelineOptions.KeepAlivePeriod))
+        .CheckRange(options.StepCheckAfter, TimeSpan.Zero, TimeSpan.FromDays(1), nameof(PipelineOptions.StepCheckAfter))
+        .CheckRange(options.Retention, TimeSpan.FromMinutes(1), TimeSpan.FromDays(3650), nameof(PipelineOptions.Retention))
+        .CheckRange(options.FinishedLogRetention, TimeSpan.FromMinutes(1), TimeSpan.FromDays(3650), nameof(PipelineOptions.FinishedLogRetention))
+        .Result;
 }

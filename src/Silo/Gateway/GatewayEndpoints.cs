@@ -1,9 +1,8 @@
 using System.Reflection;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Orleans.Jobs.Grains.Code;
 using Orleans.Jobs.Silo.Hosting;
 using Orleans.Runtime;
 
@@ -26,7 +25,7 @@ public static partial class GatewayEndpoints
     {
         var expected = context.HttpContext.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.ClusterKey;
         var sent = context.HttpContext.Request.Headers[GatewayProtocol.ClusterKeyHeader].ToString();
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(sent), Encoding.UTF8.GetBytes(expected)))
+        if (!new ClusterKeyCheck(expected).Matches(sent))
             return Error(StatusCodes.Status401Unauthorized, "UnauthorizedAccessException", $"The cluster key is missing or wrong: send the silo's Gateway:ClusterKey in the {GatewayProtocol.ClusterKeyHeader} header.");
         return await next(context);
     }

@@ -11,6 +11,7 @@ using Orleans.Jobs.Client.Hosting;
 using Orleans.Jobs.Grains;
 using Orleans.Jobs.Grains.Pipelines;
 using Orleans.Jobs.Grains.Queues;
+using Orleans.Jobs.Silo.Code;
 using Orleans.Jobs.Silo.Pipelines;
 using Orleans.Jobs.Silo.Workers;
 using Orleans.Jobs.Storage;
@@ -39,8 +40,9 @@ public static class OrleansJobsSiloBuilderExtensions
 
     /// <summary>
     /// Adds Orleans.Jobs to a silo: the job store, the queue and routing grains, this silo's workers and dead-silo
-    /// recovery. Options come from the host's configuration over <c>ORLEANSJOBS_</c> environment variables (sections
-    /// <c>Silo</c>, <c>Cluster</c>, <c>Store</c>, <c>Queues</c>, <c>Workers</c>, <c>Pipelines</c>), then from <paramref name="configure"/>.
+    /// recovery, and the runner of posted code with its <c>code</c> queue. Options come from the host's configuration
+    /// over <c>ORLEANSJOBS_</c> environment variables (sections <c>Silo</c>, <c>Cluster</c>, <c>Store</c>,
+    /// <c>Queues</c>, <c>Workers</c>, <c>Pipelines</c>, <c>PostedCode</c>, <c>Gateway</c>), then from <paramref name="configure"/>.
     /// <para>
     /// Unless told otherwise (<c>Cluster:Clustering</c>, <c>Silo:Persistence</c>) it also picks Orleans' providers to
     /// match the store: on the in-memory store, localhost clustering, memory grain storage and in-memory reminders (the
@@ -84,6 +86,7 @@ public static class OrleansJobsSiloBuilderExtensions
         services.AddSingleton<JobsSiloStatus>();
         services.AddSingleton<PipelineWorkerRegistrar>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PipelineWorkerRegistrar>());
+        silo.AddPostedCode(configuration);
         return silo;
     }
 

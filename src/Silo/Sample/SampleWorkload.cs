@@ -2,7 +2,11 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Options;
+using System.Text.Json.Nodes;
+using Orleans.Jobs.Client.JobSets;
 using Orleans.Jobs.Client.Pipelines;
+using Orleans.Jobs.Client.Sweeps;
+using Orleans.Jobs.Grains.Interfaces.Sweeps;
 using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces.Pipelines;
 using Orleans.Jobs.Silo.Pipelines;
@@ -43,7 +47,14 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
         });
         silo.AddJobHandler(FlakyQueue, (job, _) => throw new InvalidOperationException($"simulated failure on attempt {job.Attempt}"));
         silo.AddSeedExampleWorkers().UsePipelineFileStore(PipelineStoreDirectory);
+        silo.AddJobHandler(SweepQueue, (job, _) =>
+        {
+            var p = job.GetPayload<SweepPoint>();
+            return Task.FromResult<string?>($$"""{"loss":{{Math.Round(Math.Pow(p.Lr - 0.01, 2) * 1e4 + 1.0 / p.Layers, 4)}}}""");
+        });
     }
+
+    private const string SweepQueue = "sample.sweep";
 
     /// <summary>Where the sample's pipeline store keeps its documents (pypelinin's example wrote /tmp/N.data).</summary>
     public static string PipelineStoreDirectory => Path.Combine(Path.GetTempPath(), "orleans-jobs-sample", "pipelines");
@@ -65,6 +76,8 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
             await Step("Unmonitored job: a crashed worker's job is not redone", () => UnmonitoredAsync(client));
             await Step("Retries and the dead-letter list", () => DeadLetterAsync(client, cancellationToken));
             await Step("Bad input gets clear errors", () => BadInputAsync(client, gateway));
+            await Step("JobSet: workerbee's example, two workers and no master", () => JobSetAsync(client, cancellationToken));
+            await Step("Sweep: a 2-D grid (3 learning rates x 4 depths), posted twice", () => SweepAsync(client, cancellationToken));
             await Step("Pipeline: pypelinin's example (Downloader, then GetTextAndWords and GetLinks) on pages from a local server", () => PipelineAsync(client, cancellationToken));
         }
         catch (Exception e)
@@ -218,6 +231,51 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
         Check(refused.StatusCode == HttpStatusCode.Unauthorized, "a wrong cluster key is refused");
     }
 
+    private async Task JobSetAsync(IClusterClient client, CancellationToken cancellationToken)
+    {
+        var id = $"texturemap_{_run}";
+        var ids = new[] { "id1", "id2", "id3", "/vol/atlas/lenna.png", "/vol/atlas/mandrill.png", "/vol/atlas/peppers.png" };
+        var data = new Dictionary<string, JsonObject> { ["id1"] = new() { ["some"] = 2, ["data"] = "here" } };
+        var failedOnce = 0;
+        Task Job(string jobId, JsonObject jobData, CancellationToken ct)
+        {
+            if (jobId == "/vol/atlas/mandrill.png" && Interlocked.Exchange(ref failedOnce, 1) == 0) throw new IOException("mandrill.png is locked (fails once)");
+            return Task.CompletedTask;
+        }
+
+        var verbose = new StringWriter();
+        var workers = await Task.WhenAll(
+            JobSet.RunAsync(client, id, Job, ids, data, new JobSetOptions { WorkerName = "bee-1", Verbose = true, Log = verbose, IdleWait = TimeSpan.FromMilliseconds(200) }, cancellationToken),
+            JobSet.RunAsync(client, id, Job, ids, data, new JobSetOptions { WorkerName = "bee-2", IdleWait = TimeSpan.FromMilliseconds(200) }, cancellationToken));
+        foreach (var line in verbose.ToString().TrimEnd().Split('\n')) Say(line.TrimEnd());
+        foreach (var summary in workers) Say(summary.ToString());
+        Check(workers.All(w => w.Completed == ids.Length && w.Failed == 0) && workers.Count(w => w.CreatedHere) == 1,
+            "both workers returned when the whole set was done; one created it, the other joined");
+        Check(workers.Sum(w => w.RunHere) == ids.Length + 1, "each job ran once, the failing one once more after the unclaimed work");
+    }
+
+    private async Task SweepAsync(IClusterClient client, CancellationToken cancellationToken)
+    {
+        var grid = new SweepGrid().Values("lr", 0.1, 0.01, 0.001).Range("layers", 1, 4);
+        var first = await Sweep.PostAsync(client, SweepQueue, grid, ground: new { bestLoss = 0.25 }, description: "learning rate x layers");
+        var again = await Sweep.PostAsync(client, SweepQueue, grid, description: "the same grid again");
+        Say($"posted {first.Posted.Count} experiments (job hash {first.JobHash}); posting the same grid again skipped {again.AlreadyPosted.Count}");
+        IReadOnlyList<SweepExperiment> experiments = [];
+        var deadline = DateTime.UtcNow + Deadline;
+        while (DateTime.UtcNow < deadline)
+        {
+            experiments = (await Sweep.GetResultsAsync(client, SweepQueue)).Where(e => first.Posted.Contains(e.Key) || again.AlreadyPosted.Contains(e.Key)).ToList();
+            if (experiments.Count == grid.Count && experiments.All(e => e.State == JobState.Completed)) break;
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+
+        foreach (var e in experiments.OrderBy(e => e.Result).Take(3)) Say($"{e.Key}  {e.Parameters} -> {e.Result}");
+        Check(experiments.Count == 12 && experiments.All(e => e.State == JobState.Completed && e.Result is not null),
+            "the 12 parameter sets ran and their results are gathered per set, with submit time");
+        Check((first.Posted.Count, again.Posted.Count, again.AlreadyPosted.Count) is (12, 0, 12) || (first.Posted.Count == 0 && first.AlreadyPosted.Count == 12),
+            "posting the same grid twice runs no parameter set twice");
+    }
+
     private async Task PipelineAsync(IClusterClient client, CancellationToken cancellationToken)
     {
         await using var pages = await SamplePageServer.StartAsync(cancellationToken);
@@ -295,4 +353,6 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
     }
 
     private sealed record ImageJob(string Name, int Width, int Height);
+
+    private sealed record SweepPoint(double Lr, int Layers);
 }

@@ -34,6 +34,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     private readonly ILogger<JobWorkerService> _logger;
     private readonly Channel<PendingJob> _claimed = Channel.CreateUnbounded<PendingJob>();
     private readonly WorkerCapacity _capacity;
+    private readonly int _claimShare;
     private readonly CancellationTokenSource _abortJobs = new();
     private readonly JobSettler _settler;
     private Task _runners = Task.CompletedTask;
@@ -62,6 +63,10 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         _logger = logger;
         _registrations = Validate(registrations);
         _capacity = new WorkerCapacity(_options.MaxConcurrency, _options.Prefetch);
+        // Every queue's loop sees the same free room: claiming all of it from each would over-claim and give the
+        // surplus back (a wasted claim and release per job when a silo serves several busy queues, as pipeline
+        // workers do). A loop claims at most its share; it claims again at once while room is left.
+        _claimShare = Math.Max(1, _capacity.Total / Math.Max(1, _registrations.Count));
         _settler = new JobSettler(plane, timeProvider, () => IsKilled, Killed, this.LogAbandoned, logger);
     }
 
@@ -149,7 +154,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             {
                 jobs = await _plane.WaitAsync(queue, _options.PollTimeout, new ClaimOptions
                 {
-                    MaxJobs = Math.Min(room, QueueLimits.MaxClaimBatch),
+                    MaxJobs = Math.Min(Math.Min(room, _claimShare), QueueLimits.MaxClaimBatch),
                     Monitored = registration.Options.Monitored,
                     Owner = Owner,
                     Node = _node,

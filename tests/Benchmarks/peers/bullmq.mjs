@@ -1,7 +1,8 @@
 // Benchmark driver for BullMQ on its PostgreSQL backend (no Redis). See CONTRACT.md and bullmq.md.
 //
-//   node bullmq.mjs <burndown|latency|recovery> --connection postgres://postgres@127.0.0.1:55432/bench_bullmq
+//   node bullmq.mjs <burndown|latency|recovery|pipelines> --connection postgres://postgres@127.0.0.1:55432/bench_bullmq
 //                   [--settings default|fast] [--concurrency 32] [--jobs N] [--timeout 120]
+// (pipelines: --jobs counts flows of three jobs each.)
 //
 // Progress goes to stderr; exactly one JSON line goes to stdout at the end.
 // `__recovery-child` is the hidden sub-command the recovery workload spawns (a worker whose handler hangs).
@@ -16,12 +17,12 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createPostgresBackend, runMigrations, withBackend } from 'bullmq';
 
-const { Queue, Worker } = withBackend(createPostgresBackend);
+const { Queue, Worker, FlowProducer } = withBackend(createPostgresBackend);
 const VERSION = createRequire(import.meta.url)('bullmq/package.json').version;
 const SYSTEM = 'bullmq';
 const QUEUE = 'bench';
 const SCHEMA = 'bullmq'; // the backend's default schema (DEFAULT_SCHEMA), i.e. what "default" gets
-const WORKLOADS = { burndown: { jobs: 100000 }, latency: { jobs: 1000 }, recovery: { jobs: 20 } };
+const WORKLOADS = { burndown: { jobs: 100000 }, latency: { jobs: 1000 }, recovery: { jobs: 20 }, pipelines: { jobs: 2000 } };
 
 // Fast recovery settings. BullMQ documents no lower bound for either value (worker-options.d.ts only gives the
 // 30000 ms defaults; the constructor only requires stalledInterval > 0), so "fast" uses one second for both: the
@@ -402,6 +403,111 @@ async function recovery(opts) {
   }
 }
 
+// The proof pipeline of Orleans.Jobs (tests/ClusterProcess/ProofPipeline.cs: Seed → [Double, Sum], Double → Sum) as a
+// BullMQ flow. A flow is a tree whose parents run after their children, and Sum has two predecessors, so no tree holds
+// the DAG as drawn; its transitive reduction is the chain Seed → Double → Sum, which is the tree sum ← double ← seed.
+// The Seed → Sum edge holds through Double, which passes Seed's value on with its own. Each job reads its child's
+// result with getChildrenValues, as each Orleans.Jobs step reads its predecessors' results from the pipeline store.
+const STARTS_IN_FLIGHT = 50; // flows added at once, as the Orleans.Jobs side starts 50 pipelines at once
+
+function proofFlow(n, jobOpts) {
+  const node = (name, children) => ({ name, queueName: QUEUE, data: { n }, opts: jobOpts, ...(children ? { children } : {}) });
+  return node('sum', [node('double', [node('seed')])]);
+}
+
+async function childValue(job) {
+  const values = Object.values(await job.getChildrenValues());
+  if (values.length !== 1) throw new Error(`job ${job.id} (${job.name}) has ${values.length} child results, not 1`);
+  return values[0];
+}
+
+const PROOF_STEPS = {
+  seed: async job => ({ a: job.data.n }),
+  double: async job => {
+    const { a } = await childValue(job);
+    return { a, b: 2 * a };
+  },
+  sum: async job => {
+    const { a, b } = await childValue(job);
+    return { c: a + b };
+  },
+};
+
+/** Transaction ids handed out and WAL bytes written by the whole server so far (what a workload cost it). */
+async function serverWork(connection) {
+  return withClient(connection, async client => {
+    const { rows } = await client.query(
+      `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xid, (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS wal`);
+    return { xid: Number(rows[0].xid), wal: Number(rows[0].wal) };
+  });
+}
+
+/**
+ * --jobs proof flows (three no-op jobs each) added 50 at a time by a FlowProducer while one worker of --concurrency
+ * runs them; timed from the first add until every flow's last job (sum) completed. Every sum is checked: c = 3n.
+ */
+async function pipelines(opts) {
+  const bull = bullmqOptions(opts);
+  await reset(opts.connection);
+
+  let finished = 0;
+  let failed = 0;
+  let wrong = 0;
+  const allDone = signal();
+  if (opts.jobs === 0) allDone.resolve(performance.now());
+  const worker = newWorker(opts, bull, job => PROOF_STEPS[job.name](job));
+  worker.on('completed', (job, value) => {
+    if (job.name !== 'sum') return;
+    if (value?.c !== 3 * job.data.n) wrong++;
+    if (++finished === opts.jobs) allDone.resolve(performance.now());
+  });
+  worker.on('failed', (job, err) => { failed++; log(`job ${job?.id} (${job?.name}) failed: ${err?.message}`); });
+  const flows = new FlowProducer({ connection: bull.connection });
+  flows.on('error', err => log('flow producer error:', err?.message ?? err));
+  await worker.waitUntilReady();
+  await flows.waitUntilReady();
+
+  const before = await serverWork(opts.connection);
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
+  const progress = setInterval(() => log(`${finished}/${opts.jobs} flows finished`), 5000);
+  let end;
+  let cpu;
+  let after;
+  try {
+    for (let sent = 0; sent < opts.jobs; sent += STARTS_IN_FLIGHT) {
+      const chunk = Array.from({ length: Math.min(STARTS_IN_FLIGHT, opts.jobs - sent) }, (_, i) => flows.add(proofFlow(sent + i, bull.job)));
+      await Promise.all(chunk);
+    }
+    end = await within(allDone.promise, 30 * 60_000, `${opts.jobs} flows to finish`);
+    cpu = process.cpuUsage(cpuBefore);
+    after = await serverWork(opts.connection);
+  } finally {
+    clearInterval(progress);
+    await worker.close();
+    await flows.close();
+  }
+  const seconds = (end - start) / 1000;
+
+  const counts = await jobCounts(opts.connection);
+  const expectCompleted = bull.job.removeOnComplete ? 0 : 3 * opts.jobs;
+  const left = Object.entries(counts).filter(([state]) => state !== 'completed').reduce((n, [, c]) => n + c, 0);
+  if ((counts.completed ?? 0) !== expectCompleted || left !== 0 || failed !== 0 || wrong !== 0) {
+    throw new Error(`database disagrees after the flows: ${JSON.stringify(counts)}, ${failed} failed, ${wrong} wrong sums`);
+  }
+  log(`pipelines: ${opts.jobs} flows in ${seconds.toFixed(2)} s = ${Math.round(opts.jobs / seconds)} flows/s`);
+  return result(opts, {
+    jobs: 3 * opts.jobs,
+    pipelines: opts.jobs,
+    seconds: round(seconds, 3),
+    pipelinesPerSecond: round(opts.jobs / seconds, 1),
+    jobsPerSecond: Math.round((3 * opts.jobs) / seconds),
+    writeTransactions: after.xid - before.xid,
+    walBytes: after.wal - before.wal,
+    cpuSeconds: round((cpu.user + cpu.system) / 1e6, 3),
+  });
+}
+
 /** Hidden sub-command: a worker whose handler reports the job and then hangs forever. */
 async function recoveryChild(opts) {
   const bull = bullmqOptions(opts);
@@ -425,7 +531,7 @@ async function main() {
   const opts = parseContractArgs(process.argv.slice(2), { driver: 'bullmq.mjs', workloads: WORKLOADS, hidden: ['__recovery-child'] });
   if (opts.workload === '__recovery-child') return recoveryChild(opts);
   log(`${opts.workload} settings=${opts.settings} jobs=${opts.jobs} concurrency=${opts.concurrency}`);
-  const run = { burndown, latency, recovery }[opts.workload];
+  const run = { burndown, latency, recovery, pipelines }[opts.workload];
   const output = await run(opts);
   process.stdout.write(JSON.stringify(output) + '\n');
 }

@@ -19,6 +19,7 @@ public sealed class SiloConfigurationTests : PostgresSchemaTest
     [InlineData("--Gateway:Host=example.com", "Gateway:Host must be an IP address")]
     [InlineData("--Workers:MaxConcurrency=0", "WorkerOptions.MaxConcurrency must be between 1 and 10000")]
     [InlineData("--Queues:Defaults:MaxAttempts=0", "QueueOptions.Defaults: MaxAttempts must be between 1 and 1000")]
+    [InlineData("--PostedCode:CheckPeriod=00:00:00", "PostedCodeOptions.CheckPeriod must be between 00:00:00.1000000 and 01:00:00 (was 00:00:00)")]
     [InlineData("--Silo:Node=bad/name", "Node name 'bad/name' is invalid")]
     [InlineData("--Cluster:Clustering=Redis", "Cluster:Redis must be set")]
     [InlineData("--Cluster:Clustering=AdoNet", "Cluster:Clustering AdoNet needs the PostgreSQL job store")]

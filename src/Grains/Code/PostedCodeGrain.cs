@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Jobs.Grains.Interfaces.Code;
+using Orleans.Runtime;
+
+namespace Orleans.Jobs.Grains.Code;
+
+/// <summary>The persistent state of one version of posted code.</summary>
+[GenerateSerializer, Alias("jobs.PostedCodeState")]
+public sealed class PostedCodeState
+{
+    /// <summary>What was recorded; null until posted.</summary>
+    [Id(0)] public PostedCodeInfo? Info { get; set; }
+
+    /// <summary>The assembly; null until posted and after removal (the record stays, so jobs learn it was removed).</summary>
+    [Id(1)] public byte[]? Assembly { get; set; }
+}
+
+/// <summary>
+/// One version of posted code, keyed by its SHA-256. The catalog is written before the bytes: a post that fails in
+/// between leaves a listed version without bytes (its jobs fail as unknown) until the same bytes are posted again.
+/// </summary>
+public sealed partial class PostedCodeGrain(
+    [PersistentState("posted-code", JobGrainStorage.Name)] IPersistentState<PostedCodeState> state,
+    ClusterKeyCheck clusterKey,
+    TimeProvider timeProvider,
+    ILogger<PostedCodeGrain> logger) : Grain, IPostedCodeGrain
+{
+    private string Hash => this.GetPrimaryKeyString();
+
+    private IPostedCodeCatalogGrain Catalog => GrainFactory.GetGrain<IPostedCodeCatalogGrain>(0);
+
+    /// <inheritdoc />
+    public async Task<PostedCodeInfo> PostAsync(string sentKey, PostedCodeUpload upload)
+    {
+        clusterKey.Demand(sentKey, "Posting code");
+        PostedCodeRules.ValidateHash(Hash, "hash");
+        var assemblyName = PostedCodeRules.ValidateUpload(upload);
+        var actual = PostedCodeRules.HashOf(upload.Assembly);
+        if (actual != Hash)
+            throw new ArgumentException($"The assembly's SHA-256 is {actual}, not {Hash}: post code under its own hash (PostedCode.PostAsync does).", "hash");
+
+        if (state.State is { Info.IsRemoved: false, Assembly: not null } stored)
+        {
+            await Catalog.RecordAsync(sentKey, stored.Info); // a retried post may find the catalog without it
+            return stored.Info;
+        }
+
+        var info = new PostedCodeInfo(Hash, upload.Description, timeProvider.GetUtcNow(), upload.GitCommit, upload.Assembly.Length, assemblyName);
+        await Catalog.RecordAsync(sentKey, info);
+        await SaveAsync(info, upload.Assembly);
+        LogPosted(Hash, assemblyName, upload.Assembly.Length, upload.Description);
+        return info;
+    }
+
+    /// <inheritdoc />
+    public Task<PostedCodeInfo?> GetInfoAsync() => Task.FromResult(state.State.Info);
+
+    /// <inheritdoc />
+    public Task<byte[]?> GetAssemblyAsync(string sentKey)
+    {
+        clusterKey.Demand(sentKey, "Fetching posted code");
+        return Task.FromResult(state.State.Assembly);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> RemoveAsync(string sentKey)
+    {
+        clusterKey.Demand(sentKey, "Removing posted code");
+        if (state.State.Info is not { } info) return false;
+        if (info.IsRemoved)
+        {
+            await Catalog.RecordAsync(sentKey, info); // a retried removal may find the catalog without it
+            return false;
+        }
+
+        var removed = info with { RemovedAt = timeProvider.GetUtcNow() };
+        await SaveAsync(removed, null);
+        await Catalog.RecordAsync(sentKey, removed);
+        LogRemoved(Hash, info.Description);
+        return true;
+    }
+
+    /// <summary>Writes the state; a failed write leaves the activation as it was, so it never serves what is not stored.</summary>
+    private async Task SaveAsync(PostedCodeInfo info, byte[]? assembly)
+    {
+        var (oldInfo, oldAssembly) = (state.State.Info, state.State.Assembly);
+        (state.State.Info, state.State.Assembly) = (info, assembly);
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            (state.State.Info, state.State.Assembly) = (oldInfo, oldAssembly);
+            throw;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Posted code {Hash}: {AssemblyName}, {Size} bytes, '{Description}'")]
+    private partial void LogPosted(string hash, string assemblyName, int size, string description);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed posted code {Hash} ('{Description}')")]
+    private partial void LogRemoved(string hash, string description);
+}
