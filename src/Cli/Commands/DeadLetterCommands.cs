@@ -1,0 +1,95 @@
+using System.CommandLine;
+using Orleans.Jobs.Cli.Connection;
+using Orleans.Jobs.Grains.Interfaces;
+using Spectre.Console;
+
+namespace Orleans.Jobs.Cli.Commands;
+
+/// <summary><c>jobs dead-letters list|requeue</c>: a queue's jobs that ran out of attempts, and giving one fresh attempts.</summary>
+internal static class DeadLetterCommands
+{
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("dead-letters", "A queue's dead-lettered jobs (out of attempts): list them, or requeue one with fresh attempts");
+        command.Subcommands.Add(List(console));
+        command.Subcommands.Add(Requeue(console));
+        return command;
+    }
+
+    private static Argument<string> QueueArgument()
+    {
+        var queue = new Argument<string>("queue") { Description = "The queue" };
+        queue.Validators.Add(result =>
+        {
+            try
+            {
+                QueueLimits.ValidateQueueName(result.GetValueOrDefault<string>(), "queue");
+            }
+            catch (ArgumentException e)
+            {
+                result.AddError(e.Message);
+            }
+        });
+        return queue;
+    }
+
+    private static Command List(CliConsole console)
+    {
+        var queue = QueueArgument();
+        var limit = new Option<int>("--limit") { Description = "The most jobs to list, oldest first", DefaultValueFactory = _ => 100 };
+        limit.AddRange(1, 10_000);
+        var command = new Command("list", "List a queue's dead-lettered jobs, oldest first") { queue, limit };
+        command.SetClusterAction(console, async (parse, client, _) =>
+        {
+            var jobs = await client.GetGrain<IQueueGrain>(parse.GetValue(queue)!).GetDeadLettersAsync(parse.GetValue(limit));
+            if (parse.GetValue(ConnectionOptions.Json))
+            {
+                console.WriteJson(jobs);
+            }
+            else if (console.IsTerminal)
+            {
+                var table = new Table().Title($"dead letters of {Markup.Escape(parse.GetValue(queue)!)} ({jobs.Count})").AddColumns("id", "attempts", "enqueued", "finished", "last error", "payload");
+                foreach (var job in jobs)
+                    table.AddRow(job.JobId.ToString(), $"{job.Attempt}/{job.MaxAttempts}", job.EnqueuedAt.ToString("u"), job.FinishedAt?.ToString("u") ?? "-", Markup.Escape(Shorten(job.LastError)), Markup.Escape(Shorten(job.Payload)));
+                console.Ansi.Write(table);
+            }
+            else
+            {
+                console.Line($"dead letters: {jobs.Count}");
+                foreach (var job in jobs)
+                    console.Line($"job {job.JobId} attempts={job.Attempt}/{job.MaxAttempts} finished={job.FinishedAt?.ToString("o") ?? "-"} error={Shorten(job.LastError)} payload={Shorten(job.Payload)}");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Requeue(CliConsole console)
+    {
+        var queue = QueueArgument();
+        var jobId = new Argument<long>("job-id") { Description = "The dead-lettered job's id (from 'dead-letters list')" };
+        jobId.AddRange(1L, long.MaxValue);
+        var command = new Command("requeue", "Make a dead-lettered job available again with fresh attempts") { queue, jobId };
+        command.SetClusterAction(console, async (parse, client, _) =>
+        {
+            var (name, id) = (parse.GetValue(queue)!, parse.GetValue(jobId));
+            var grain = client.GetGrain<IQueueGrain>(name);
+            var outcome = await grain.RequeueDeadLetterAsync(id);
+            if (outcome != JobUpdateOutcome.Updated)
+            {
+                var job = await grain.GetJobAsync(id);
+                throw new OperationFailedException(job is null
+                    ? $"queue '{name}' has no job {id}; nothing was requeued."
+                    : $"job {id} of queue '{name}' is {job.State}, not dead-lettered; nothing was requeued.");
+            }
+
+            if (parse.GetValue(ConnectionOptions.Json)) console.WriteJson(new { queue = name, jobId = id, requeued = true });
+            else console.Line($"requeued job {id} of queue '{name}': available again with fresh attempts.");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static string Shorten(string? text) => text is null ? "-" : text.Length > 80 ? text[..80] + "…" : text.ReplaceLineEndings(" ");
+}
