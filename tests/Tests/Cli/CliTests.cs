@@ -12,12 +12,12 @@ namespace Orleans.Jobs.Tests.Cli;
 /// </summary>
 public sealed class CliTests
 {
-    private const string WorkQueue = "cli-work";
+    internal const string WorkQueue = "cli-work";
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>A stock silo whose workers handle <see cref="WorkQueue"/>, and the CLI arguments that reach it.</summary>
-    private sealed class Silo(WebApplication app, string[] connection) : IAsyncDisposable
+    internal sealed class Silo(WebApplication app, string[] connection) : IAsyncDisposable
     {
         public string[] Connection { get; } = connection;
 
