@@ -15,13 +15,6 @@ public sealed class CliVerbTests
 {
     private const string Square = "Demo.Functions.Square";
 
-    private static async Task<JobsCli.Result> RunOkAsync(params string[] arguments)
-    {
-        var result = await JobsCli.RunAsync(arguments);
-        Assert.True(result.ExitCode == 0, result.ToString());
-        return result;
-    }
-
     [Fact]
     public async Task Post_runs_a_function_source_lists_it_and_clean_removes_it()
     {
@@ -47,19 +40,19 @@ public sealed class CliVerbTests
             Assert.Contains("refused the cluster key", wrongKey.Error);
             Assert.Empty(await new PostedCode(silo.Grains, StockSilo.ClusterKey).ListAsync(includeRemoved: true, Ct));
 
-            var run = await RunOkAsync(["post", dll, "demo kernels", "--function", Square, "--args", """{"n": 7}""", "--count", "3", .. withKey]);
+            var run = await JobsCli.RunOkAsync(["post", dll, "demo kernels", "--function", Square, "--args", """{"n": 7}""", "--count", "3", .. withKey]);
             Assert.Contains($"posted {hash}", run.Out);
             Assert.Equal(3, run.Out.Split('\n').Count(line => line.StartsWith("job ", StringComparison.Ordinal) && line.TrimEnd().EndsWith(": 49", StringComparison.Ordinal)));
 
-            var json = JsonDocument.Parse((await RunOkAsync(["post", dll, "demo kernels", "--function", Square, "--args", """{"n": 3}""", "--json", .. withKey])).Out).RootElement;
+            var json = JsonDocument.Parse((await JobsCli.RunOkAsync(["post", dll, "demo kernels", "--function", Square, "--args", """{"n": 3}""", "--json", .. withKey])).Out).RootElement;
             Assert.Equal(hash, json.GetProperty("posted").GetProperty("hash").GetString());
             Assert.Equal("9", Assert.Single(json.GetProperty("runs").EnumerateArray()).GetProperty("result").GetString());
 
-            var listed = await RunOkAsync(["source", .. silo.Connection]);
+            var listed = await JobsCli.RunOkAsync(["source", .. silo.Connection]);
             Assert.Contains("posted code: 1", listed.Out);
             Assert.Contains($"code {hash} description=\"demo kernels\"", listed.Out);
             Assert.Contains($"size={bytes.Length} removed=-", listed.Out);
-            var one = JsonDocument.Parse((await RunOkAsync(["source", hash, "--json", .. silo.Connection])).Out).RootElement;
+            var one = JsonDocument.Parse((await JobsCli.RunOkAsync(["source", hash, "--json", .. silo.Connection])).Out).RootElement;
             Assert.Equal("demo kernels", one.GetProperty("description").GetString());
             Assert.Equal(JsonValueKind.Null, one.GetProperty("removedAt").ValueKind);
 
@@ -67,9 +60,9 @@ public sealed class CliVerbTests
             Assert.Equal(1, noKeyClean.ExitCode);
             Assert.Contains("without the cluster key", noKeyClean.Error);
 
-            Assert.Contains($"removed {hash} (demo kernels)", (await RunOkAsync(["clean", hash, .. withKey])).Out);
-            Assert.Contains("was already removed", (await RunOkAsync(["clean", hash, .. withKey])).Out);
-            var removed = JsonDocument.Parse((await RunOkAsync(["source", hash, "--json", .. silo.Connection])).Out).RootElement;
+            Assert.Contains($"removed {hash} (demo kernels)", (await JobsCli.RunOkAsync(["clean", hash, .. withKey])).Out);
+            Assert.Contains("was already removed", (await JobsCli.RunOkAsync(["clean", hash, .. withKey])).Out);
+            var removed = JsonDocument.Parse((await JobsCli.RunOkAsync(["source", hash, "--json", .. silo.Connection])).Out).RootElement;
             Assert.NotEqual(JsonValueKind.Null, removed.GetProperty("removedAt").ValueKind);
             var refused = await Assert.ThrowsAsync<PostedFunctionFailedException>(() =>
                 new PostedCode(silo.Grains, StockSilo.ClusterKey).RunAsync(hash, Square, """{"n": 2}""", new SendOptions { MaxAttempts = 1 }, TimeSpan.FromSeconds(60), Ct));
@@ -91,15 +84,15 @@ public sealed class CliVerbTests
         await using var silo = await CliTests.Silo.StartAsync();
         string[] sweep = ["sweep", CliTests.WorkQueue, "--param", "model=linear,forest", "--range", "depth=1:3", "--ground", """{"accuracy": 0.9}""", "--description", "model x depth"];
 
-        var first = await RunOkAsync([.. sweep, .. silo.Connection]);
+        var first = await JobsCli.RunOkAsync([.. sweep, .. silo.Connection]);
         Assert.Contains("6 parameter sets, 6 posted, 0 already posted", first.Out);
-        var second = JsonDocument.Parse((await RunOkAsync([.. sweep, "--json", .. silo.Connection])).Out).RootElement;
+        var second = JsonDocument.Parse((await JobsCli.RunOkAsync([.. sweep, "--json", .. silo.Connection])).Out).RootElement;
         Assert.Equal(0, second.GetProperty("posted").GetInt32());
         Assert.Equal(6, second.GetProperty("alreadyPosted").GetInt32());
         Assert.Contains(second.GetProperty("jobHash").GetString()!, first.Out);
 
         await Eventually.TrueAsync(async () => (await Sweep.GetResultsAsync(silo.Grains, CliTests.WorkQueue)).All(e => e.State == JobState.Completed), "the sweep's jobs to complete");
-        var experiments = JsonDocument.Parse((await RunOkAsync(["sweep", CliTests.WorkQueue, "--results", "--json", .. silo.Connection])).Out).RootElement.EnumerateArray().ToList();
+        var experiments = JsonDocument.Parse((await JobsCli.RunOkAsync(["sweep", CliTests.WorkQueue, "--results", "--json", .. silo.Connection])).Out).RootElement.EnumerateArray().ToList();
         Assert.Equal(6, experiments.Count);
         foreach (var e in experiments)
         {
@@ -111,7 +104,7 @@ public sealed class CliVerbTests
         Assert.Equal(
             ["{\"depth\":1,\"model\":\"forest\"}", "{\"depth\":1,\"model\":\"linear\"}", "{\"depth\":2,\"model\":\"forest\"}", "{\"depth\":2,\"model\":\"linear\"}", "{\"depth\":3,\"model\":\"forest\"}", "{\"depth\":3,\"model\":\"linear\"}"],
             experiments.Select(e => e.GetProperty("parameters").GetString()!).Order(StringComparer.Ordinal));
-        var text = await RunOkAsync(["sweep", CliTests.WorkQueue, "--results", .. silo.Connection]);
+        var text = await JobsCli.RunOkAsync(["sweep", CliTests.WorkQueue, "--results", .. silo.Connection]);
         Assert.Contains("experiments: 6", text.Out);
         Assert.Contains("state=Completed", text.Out);
     }
@@ -156,7 +149,7 @@ public sealed class CliVerbTests
 
             Assert.Empty(await new PostedCode(silo.Grains, StockSilo.ClusterKey).ListAsync(includeRemoved: true, Ct));
             Assert.Empty(await Sweep.GetResultsAsync(silo.Grains, CliTests.WorkQueue));
-            Assert.Contains("--function", (await RunOkAsync(["post", "--help"])).Out);
+            Assert.Contains("--function", (await JobsCli.RunOkAsync(["post", "--help"])).Out);
         }
         finally
         {
