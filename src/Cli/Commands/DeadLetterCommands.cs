@@ -16,7 +16,8 @@ internal static class DeadLetterCommands
         return command;
     }
 
-    private static Argument<string> QueueArgument()
+    /// <summary>A queue-name argument, checked at parse time (exit code 2).</summary>
+    internal static Argument<string> QueueArgument()
     {
         var queue = new Argument<string>("queue") { Description = "The queue" };
         queue.Validators.Add(result =>

@@ -12,12 +12,12 @@ namespace Orleans.Jobs.Tests.Cli;
 /// </summary>
 public sealed class CliTests
 {
-    private const string WorkQueue = "cli-work";
+    internal const string WorkQueue = "cli-work";
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>A stock silo whose workers handle <see cref="WorkQueue"/>, and the CLI arguments that reach it.</summary>
-    private sealed class Silo(WebApplication app, string[] connection) : IAsyncDisposable
+    internal sealed class Silo(WebApplication app, string[] connection) : IAsyncDisposable
     {
         public string[] Connection { get; } = connection;
 
@@ -34,26 +34,19 @@ public sealed class CliTests
         public async ValueTask DisposeAsync() => await app.DisposeAsync();
     }
 
-    private static async Task<JobsCli.Result> RunOkAsync(params string[] arguments)
-    {
-        var result = await JobsCli.RunAsync(arguments);
-        Assert.True(result.ExitCode == 0, result.ToString());
-        return result;
-    }
-
     [Fact]
     public async Task Net_lists_the_silo_and_its_worker_as_text_and_as_json()
     {
         await using var silo = await Silo.StartAsync();
         await Eventually.TrueAsync(async () => (await silo.Grains.GetGrain<IWorkerHeartbeatGrain>(0).ListAsync()).Count == 1, "the silo's workers to beat");
 
-        var text = await RunOkAsync(["net", .. silo.Connection]);
+        var text = await JobsCli.RunOkAsync(["net", .. silo.Connection]);
         Assert.Contains("silos: 1", text.Out);
         Assert.Contains("status=Active", text.Out);
         Assert.Contains("workers: 1", text.Out);
         Assert.Contains("kind=silo", text.Out);
 
-        var json = JsonDocument.Parse((await RunOkAsync(["net", "--json", .. silo.Connection])).Out).RootElement;
+        var json = JsonDocument.Parse((await JobsCli.RunOkAsync(["net", "--json", .. silo.Connection])).Out).RootElement;
         Assert.Equal("Active", Assert.Single(json.GetProperty("silos").EnumerateArray()).GetProperty("status").GetString());
         var worker = Assert.Single(json.GetProperty("workers").EnumerateArray());
         Assert.Equal("silo", worker.GetProperty("kind").GetString());
@@ -70,18 +63,18 @@ public sealed class CliTests
         await silo.Grains.GetGrain<IQueueGrain>(WorkQueue).SendAsync("run me");
         await Eventually.TrueAsync(async () => (await silo.Grains.GetGrain<IQueueGrain>(WorkQueue).GetCountsAsync()).Completed == 1, "the worker to run its job");
 
-        var text = await RunOkAsync(["status", "--queue", "cli-idle", "--queue", WorkQueue, .. silo.Connection]);
+        var text = await JobsCli.RunOkAsync(["status", "--queue", "cli-idle", "--queue", WorkQueue, .. silo.Connection]);
         Assert.Contains("queue cli-idle: 0/3 done, available=3 scheduled=0 running=0 completed=0 dead-lettered=0", text.Out);
         Assert.Contains($"queue {WorkQueue}: 1/1 done, available=0 scheduled=0 running=0 completed=1 dead-lettered=0", text.Out);
         Assert.DoesNotContain("\u001b[", text.Out); // not a terminal: no escape codes, no bars
 
-        var json = JsonDocument.Parse((await RunOkAsync(["jobs", "--queue", "cli-idle", "--json", .. silo.Connection])).Out).RootElement;
+        var json = JsonDocument.Parse((await JobsCli.RunOkAsync(["jobs", "--queue", "cli-idle", "--json", .. silo.Connection])).Out).RootElement;
         var item = Assert.Single(json.EnumerateArray());
         Assert.Equal("queue", item.GetProperty("kind").GetString());
         Assert.Equal(3, item.GetProperty("details").GetProperty("available").GetInt64());
         Assert.False(item.GetProperty("finished").GetBoolean());
 
-        var watched = await RunOkAsync(["status", "--watch", "--interval", "0.2", "--queue", WorkQueue, .. silo.Connection]);
+        var watched = await JobsCli.RunOkAsync(["status", "--watch", "--interval", "0.2", "--queue", WorkQueue, .. silo.Connection]);
         Assert.Contains($"queue {WorkQueue}: 1/1 done", watched.Out); // done already: --watch returns at once
     }
 
@@ -94,11 +87,11 @@ public sealed class CliTests
         var claimed = Assert.Single(await queue.ClaimAsync(new ClaimOptions { Owner = "test" }));
         Assert.Equal(FailOutcome.DeadLettered, (await queue.FailAsync(id, claimed.LeaseToken, "boom")).Outcome);
 
-        var list = await RunOkAsync(["dead-letters", "list", "cli-dead", .. silo.Connection]);
+        var list = await JobsCli.RunOkAsync(["dead-letters", "list", "cli-dead", .. silo.Connection]);
         Assert.Contains("dead letters: 1", list.Out);
         Assert.Contains($"job {id} attempts=1/1", list.Out);
         Assert.Contains("error=boom", list.Out);
-        var json = JsonDocument.Parse((await RunOkAsync(["dead-letters", "list", "cli-dead", "--json", .. silo.Connection])).Out).RootElement;
+        var json = JsonDocument.Parse((await JobsCli.RunOkAsync(["dead-letters", "list", "cli-dead", "--json", .. silo.Connection])).Out).RootElement;
         Assert.Equal(id, Assert.Single(json.EnumerateArray()).GetProperty("jobId").GetInt64());
 
         // bad arguments: exit 2, a message, nothing changed
@@ -110,7 +103,7 @@ public sealed class CliTests
         Assert.Contains("Queue name 'bad queue!' is invalid", badQueue.Error);
         Assert.Equal(JobState.DeadLettered, (await queue.GetJobAsync(id))!.State);
 
-        var requeue = await RunOkAsync(["dead-letters", "requeue", "cli-dead", id.ToString(), .. silo.Connection]);
+        var requeue = await JobsCli.RunOkAsync(["dead-letters", "requeue", "cli-dead", id.ToString(), .. silo.Connection]);
         Assert.Contains($"requeued job {id}", requeue.Out);
         var job = (await queue.GetJobAsync(id))!;
         Assert.Equal(JobState.Available, job.State);
@@ -129,11 +122,11 @@ public sealed class CliTests
         var heartbeats = silo.Grains.GetGrain<IWorkerHeartbeatGrain>(0);
         await Eventually.TrueAsync(async () => (await heartbeats.ListAsync()).Count == 1, "the silo's workers to beat");
 
-        var result = await RunOkAsync(["stop-workers", .. silo.Connection]);
+        var result = await JobsCli.RunOkAsync(["stop-workers", .. silo.Connection]);
         Assert.Contains("stop sent to 1 worker", result.Out);
         await Eventually.TrueAsync(async () => (await heartbeats.ListAsync()).Single() is { StopRequested: true, Beat.Status: WorkerStatus.Stopping }, "the worker to hear the stop");
         var id = await silo.Grains.GetGrain<IQueueGrain>(WorkQueue).SendAsync("after the stop");
-        var net = await RunOkAsync(["net", .. silo.Connection]);
+        var net = await JobsCli.RunOkAsync(["net", .. silo.Connection]);
         Assert.Contains("status=Stopping", net.Out);
         Assert.Contains("stop-requested", net.Out);
         Assert.Equal(JobState.Available, (await silo.Grains.GetGrain<IQueueGrain>(WorkQueue).GetJobAsync(id))!.State); // a stopped worker takes no more
@@ -174,7 +167,7 @@ public sealed class CliTests
         Assert.Equal(new QueueCounts(1, 0, 0, 0, 0), await queue.GetCountsAsync());
         Assert.DoesNotContain(await silo.Grains.GetGrain<IWorkerHeartbeatGrain>(0).ListAsync(), w => w.StopRequested);
 
-        var help = await RunOkAsync(["dead-letters", "requeue", "--help"]);
+        var help = await JobsCli.RunOkAsync(["dead-letters", "requeue", "--help"]);
         Assert.Contains("job-id", help.Out);
     }
 
@@ -200,10 +193,10 @@ public sealed class CliTests
             string[] where = ["--pid-dir", Path.Combine(dir.FullName, "run"), "--log-dir", Path.Combine(dir.FullName, "logs")];
             var pidFile = Path.Combine(dir.FullName, "run", "silo.pid");
 
-            var notYet = JsonDocument.Parse((await RunOkAsync(["silo", "status", "--json", .. where])).Out).RootElement;
+            var notYet = JsonDocument.Parse((await JobsCli.RunOkAsync(["silo", "status", "--json", .. where])).Out).RootElement;
             Assert.False(notYet.GetProperty("running").GetBoolean());
 
-            var start = await RunOkAsync(["silo", "start", .. where, "--silo", Path.Combine(AppContext.BaseDirectory, SiloCommandsAssembly), "--timeout", "90", "--",
+            var start = await JobsCli.RunOkAsync(["silo", "start", .. where, "--silo", Path.Combine(AppContext.BaseDirectory, SiloCommandsAssembly), "--timeout", "90", "--",
                 "--Gateway:Port=0", $"--Cluster:SiloPort={StockSilo.FreePort()}", $"--Cluster:GatewayPort={gatewayPort}", $"--Cluster:ClusterId={id}", $"--Cluster:ServiceId={id}"]);
             Assert.Contains("started silo 'silo': pid", start.Out);
             Assert.Contains("Serving:", start.Out);
@@ -214,32 +207,32 @@ public sealed class CliTests
             Assert.Equal(1, again.ExitCode);
             Assert.Contains($"already running (pid {pid}", again.Error);
 
-            var status = JsonDocument.Parse((await RunOkAsync(["silo", "status", "--json", .. where])).Out).RootElement;
+            var status = JsonDocument.Parse((await JobsCli.RunOkAsync(["silo", "status", "--json", .. where])).Out).RootElement;
             Assert.True(status.GetProperty("running").GetBoolean());
             Assert.Equal(pid, status.GetProperty("pid").GetInt32());
             Assert.True(status.GetProperty("uptimeSeconds").GetDouble() >= 0);
-            Assert.Contains($"pid {pid}, up", (await RunOkAsync(["silo", "status", .. where])).Out);
+            Assert.Contains($"pid {pid}, up", (await JobsCli.RunOkAsync(["silo", "status", .. where])).Out);
 
-            var net = await RunOkAsync(["net", "--gateway", $"127.0.0.1:{gatewayPort}", "--cluster-id", id, "--service-id", id]);
+            var net = await JobsCli.RunOkAsync(["net", "--gateway", $"127.0.0.1:{gatewayPort}", "--cluster-id", id, "--service-id", id]);
             Assert.Contains("silos: 1", net.Out);
 
             // restart: the same silo and options as the last start
-            var restart = await RunOkAsync(["silo", "restart", .. where, "--timeout", "90"]);
+            var restart = await JobsCli.RunOkAsync(["silo", "restart", .. where, "--timeout", "90"]);
             Assert.Contains($"stopped silo 'silo' (pid {pid})", restart.Out);
             Assert.True(await Eventually.WithinAsync(process.WaitForExitAsync(Ct).ContinueWith(_ => true, Ct), "the first silo process to be gone", TimeSpan.FromSeconds(10)));
             var restarted = int.Parse(File.ReadAllText(pidFile).Trim());
             Assert.NotEqual(pid, restarted);
-            Assert.Contains("silos: 1", (await RunOkAsync(["net", "--gateway", $"127.0.0.1:{gatewayPort}", "--cluster-id", id, "--service-id", id])).Out);
+            Assert.Contains("silos: 1", (await JobsCli.RunOkAsync(["net", "--gateway", $"127.0.0.1:{gatewayPort}", "--cluster-id", id, "--service-id", id])).Out);
             pid = restarted;
             using var second = System.Diagnostics.Process.GetProcessById(pid);
 
-            var stop = await RunOkAsync(["silo", "stop", "--timeout", "60", .. where]);
+            var stop = await JobsCli.RunOkAsync(["silo", "stop", "--timeout", "60", .. where]);
             Assert.Contains($"stopped silo 'silo' (pid {pid})", stop.Out);
             Assert.DoesNotContain("SIGKILL", stop.Out);
             Assert.True(await Eventually.WithinAsync(second.WaitForExitAsync(Ct).ContinueWith(_ => true, Ct), "the silo process to be gone", TimeSpan.FromSeconds(10)));
             Assert.False(File.Exists(pidFile));
-            Assert.Contains("is not running", (await RunOkAsync(["silo", "status", .. where])).Out);
-            Assert.Contains("is not running", (await RunOkAsync(["silo", "stop", .. where])).Out);
+            Assert.Contains("is not running", (await JobsCli.RunOkAsync(["silo", "status", .. where])).Out);
+            Assert.Contains("is not running", (await JobsCli.RunOkAsync(["silo", "stop", .. where])).Out);
             Assert.Contains("Serving:", File.ReadAllText(Path.Combine(dir.FullName, "logs", "silo.log")));
         }
         finally
@@ -268,9 +261,9 @@ public sealed class CliTests
             Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.GetAsync("/v1/cluster", Ct)).StatusCode);
             http.DefaultRequestHeaders.Add(Orleans.Jobs.Silo.Gateway.GatewayProtocol.ClusterKeyHeader, "key-from-a-file");
             Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/v1/cluster", Ct)).StatusCode);
-            Assert.DoesNotContain("key-from-a-file", File.ReadAllText($"/proc/{JsonDocument.Parse((await RunOkAsync(["silo", "status", "--json", .. where])).Out).RootElement.GetProperty("pid").GetInt32()}/cmdline"));
+            Assert.DoesNotContain("key-from-a-file", File.ReadAllText($"/proc/{JsonDocument.Parse((await JobsCli.RunOkAsync(["silo", "status", "--json", .. where])).Out).RootElement.GetProperty("pid").GetInt32()}/cmdline"));
 
-            Assert.Contains("stopped silo 'silo'", (await RunOkAsync(["silo", "stop", .. where])).Out);
+            Assert.Contains("stopped silo 'silo'", (await JobsCli.RunOkAsync(["silo", "stop", .. where])).Out);
             Assert.Equal(0, await cli.WaitForExitAsync("the foreground CLI to exit with its silo", TimeSpan.FromSeconds(60)));
             Assert.False(File.Exists(Path.Combine(dir.FullName, "silo.pid")));
         }

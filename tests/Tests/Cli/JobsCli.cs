@@ -13,6 +13,14 @@ public static class JobsCli
         public override string ToString() => $"exit {ExitCode}{Environment.NewLine}stdout:{Environment.NewLine}{Out}{Environment.NewLine}stderr:{Environment.NewLine}{Error}";
     }
 
+    /// <summary>Runs it and asserts exit code 0, showing its output when not.</summary>
+    public static async Task<Result> RunOkAsync(params string[] arguments)
+    {
+        var result = await RunAsync(arguments);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result;
+    }
+
     public static async Task<Result> RunAsync(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
