@@ -9,19 +9,10 @@ namespace Orleans.Jobs.Tests.Integration;
 /// a client process, one silo SIGKILLed in the middle of 10,000 monitored jobs. Every job completes, none is lost, and
 /// only jobs in flight on the dead silo run twice. Silos use the default membership and lease settings.
 /// </summary>
-public sealed class MultiProcessTests : PostgresSchemaTest
+public sealed class MultiProcessTests : MultiProcessTest
 {
     private const int JobCount = 10_000;
     private const string Queue = "proof";
-    private ClusterProcesses? _processes;
-
-    private ClusterProcesses Processes => _processes ??= new ClusterProcesses(Schema);
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_processes is not null) await _processes.DisposeAsync();
-        await base.DisposeAsync();
-    }
 
     [Theory]
     [InlineData("AdoNet")]

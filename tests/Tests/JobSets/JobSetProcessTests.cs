@@ -7,19 +7,10 @@ namespace Orleans.Jobs.Tests.JobSets;
 /// 2,000 jobs, one in ten failing on its first run. Every job completes exactly once, retries run after the fresh
 /// work, and every process exits 0.
 /// </summary>
-public sealed class JobSetProcessTests : PostgresSchemaTest
+public sealed class JobSetProcessTests : MultiProcessTest
 {
     private const int Jobs = 2_000;
     private const int Workers = 5;
-    private ClusterProcesses? _processes;
-
-    private ClusterProcesses Processes => _processes ??= new ClusterProcesses(Schema);
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_processes is not null) await _processes.DisposeAsync();
-        await base.DisposeAsync();
-    }
 
     [Fact]
     public async Task Five_worker_processes_complete_every_job_exactly_once_and_all_exit_0()

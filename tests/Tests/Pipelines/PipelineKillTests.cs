@@ -6,18 +6,9 @@ namespace Orleans.Jobs.Tests.Pipelines;
 /// Pipelines across silo processes on PostgreSQL (jobs, grain state, reminders, membership and the pipeline store),
 /// one silo SIGKILLed while it runs steps: every pipeline still finishes, in order, with every step's result.
 /// </summary>
-public sealed class PipelineKillTests : PostgresSchemaTest
+public sealed class PipelineKillTests : MultiProcessTest
 {
     private const int PipelineCount = 1_000;
-    private ClusterProcesses? _processes;
-
-    private ClusterProcesses Processes => _processes ??= new ClusterProcesses(Schema);
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_processes is not null) await _processes.DisposeAsync();
-        await base.DisposeAsync();
-    }
 
     [Fact]
     public async Task Killing_a_silo_process_mid_run_finishes_every_pipeline_with_every_result()

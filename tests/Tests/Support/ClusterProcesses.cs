@@ -51,3 +51,18 @@ public sealed class ClusterProcesses(string schema) : IAsyncDisposable
 
 /// <summary>A silo process: its claim owner (silo address and generation) and its gateway port.</summary>
 public sealed record ClusterSiloProcess(ChildProcess Process, string SiloId, int GatewayPort);
+
+/// <summary>Base of multi-process tests: a fresh PostgreSQL schema and the silo and client processes started on it, all stopped afterwards.</summary>
+public abstract class MultiProcessTest : PostgresSchemaTest
+{
+    private ClusterProcesses? _processes;
+
+    /// <summary>The processes of this test, created on first use.</summary>
+    protected ClusterProcesses Processes => _processes ??= new ClusterProcesses(Schema);
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_processes is not null) await _processes.DisposeAsync();
+        await base.DisposeAsync();
+    }
+}
