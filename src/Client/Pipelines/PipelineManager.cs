@@ -23,6 +23,10 @@ public sealed class PipelineManager(IGrainFactory grains)
 
     private const int PageSize = 1_000;
     private static readonly TimeSpan WaitSlice = TimeSpan.FromSeconds(20);
+
+    // Long waits carry a long Orleans response timeout; if the gateway silo dies mid-wait, a reply may never come.
+    // Give up this long after the wait should have ended (TimeoutException) so the caller can retry on another gateway.
+    private static readonly TimeSpan LostReplyMargin = TimeSpan.FromSeconds(15);
     private readonly ConcurrentDictionary<string, Pipeline> _inFlight = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _updating = new(1, 1);
     private long _cursor = -1;
@@ -62,6 +66,7 @@ public sealed class PipelineManager(IGrainFactory grains)
     /// Learns which of this manager's pipelines finished since the last update and sets their
     /// <see cref="Pipeline.Finished"/>; waits up to <paramref name="wait"/> (default one second) when nothing is new.
     /// </summary>
+    /// <exception cref="TimeoutException">No reply came (the gateway silo died during the wait); call again.</exception>
     public async Task UpdateAsync(TimeSpan? wait = null, CancellationToken cancellationToken = default)
     {
         if (_inFlight.IsEmpty || Interlocked.Read(ref _cursor) < 0) return;
@@ -71,7 +76,7 @@ public sealed class PipelineManager(IGrainFactory grains)
             var waitFor = wait ?? DefaultUpdateWait;
             while (!_inFlight.IsEmpty)
             {
-                var page = await Log.ReadFinishedAsync(_cursor, PageSize, waitFor).WaitAsync(cancellationToken);
+                var page = await Log.ReadFinishedAsync(_cursor, PageSize, waitFor).WaitAsync(waitFor + LostReplyMargin, cancellationToken);
                 if (page.Oldest > _cursor + 1 && page.Head >= page.Oldest)
                     await RefreshInFlightAsync(cancellationToken); // entries we never read were trimmed: ask each pipeline instead
                 foreach (var finished in page.Entries)
@@ -111,7 +116,7 @@ public sealed class PipelineManager(IGrainFactory grains)
             var left = deadline - DateTimeOffset.UtcNow;
             var slice = left < WaitSlice ? left : WaitSlice;
             if (slice < TimeSpan.Zero) slice = TimeSpan.Zero;
-            var status = await Grain(pipelineId).WaitAsync(slice).WaitAsync(cancellationToken);
+            var status = await Grain(pipelineId).WaitAsync(slice).WaitAsync(slice + LostReplyMargin, cancellationToken);
             if (status.State == PipelineState.Unknown) throw new KeyNotFoundException($"No pipeline was started with id '{pipelineId}'.");
             if (status.IsFinished) return status;
             if (slice == TimeSpan.Zero || DateTimeOffset.UtcNow >= deadline)
@@ -149,7 +154,7 @@ public sealed class PipelineManager(IGrainFactory grains)
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var page = await Log.ReadFinishedAsync(after, PageSize, WaitSlice).WaitAsync(cancellationToken);
+            var page = await Log.ReadFinishedAsync(after, PageSize, WaitSlice).WaitAsync(WaitSlice + LostReplyMargin, cancellationToken);
             if (strict && page.Oldest > after + 1 && page.Head >= page.Oldest)
                 throw new FinishedLogTrimmedException(after, page.Oldest);
             strict = true;
