@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Jobs.Grains.Code;
 using Orleans.Jobs.Grains.Pipelines;
 using Orleans.Jobs.Grains.Queues;
+using Orleans.Jobs.Grains.WorkStreams;
 
 namespace Orleans.Jobs.Grains;
 
@@ -27,6 +28,8 @@ public static class GrainsServiceCollectionExtensions
         services.AddOptions<PostedCodeOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostedCodeOptions>, PostedCodeOptionsValidator>());
         services.TryAddSingleton<PostedCodeRunner>();
+        services.AddOptions<WorkStreamOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkStreamOptions>, WorkStreamOptionsValidator>());
         return services;
     }
 }

@@ -108,9 +108,9 @@ internal sealed class LoadedCode
 
     /// <summary>Runs <c>function</c> with <paramref name="args"/>; counted in by the caller.</summary>
     /// <exception cref="PostedCodeException">The function is unknown, has an unsupported signature, or threw.</exception>
-    public Task<string?> InvokeAsync(string args, PostedCallContext context) =>
-        _functions.GetOrAdd(context.Function, static (name, code) => PostedFunction.Resolve(code._assembly, name, code.Hash), this)
-            .InvokeAsync(args, context, _json);
+    public Task<string?> InvokeAsync(string args, PostedCallContext context, bool resultAsJson = false) =>
+        _functions.GetOrAdd(context.Function, static (name, code) => PostedFunction.Resolve(code._assembly, name, code.Hash, code._json), this)
+            .InvokeAsync(args, context, _json, resultAsJson);
 
     /// <summary>Resolves every reference from the default context: posted code is one assembly over what the silo has.</summary>
     private sealed class PostedCodeLoadContext(string hash) : AssemblyLoadContext($"posted-code:{hash}", isCollectible: true)

@@ -29,11 +29,12 @@ public sealed partial class PostedCodeRunner(
 
     /// <summary>
     /// Runs a posted function and returns its result: text as the function returned it, other values as JSON, null
-    /// for none. <paramref name="jobId"/> and <paramref name="attempt"/> reach a function that takes a <see cref="PostedCallContext"/>.
+    /// for none (with <paramref name="resultAsJson"/>, text too is returned as JSON). <paramref name="jobId"/> and
+    /// <paramref name="attempt"/> reach a function that takes a <see cref="PostedCallContext"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The call breaks a rule (hash, function name, args).</exception>
     /// <exception cref="PostedCodeException">Nothing is posted under the hash, it was removed, the function is unknown or unsupported, or it threw.</exception>
-    public async Task<string?> RunAsync(PostedFunctionCall call, long? jobId = null, int attempt = 1, CancellationToken cancellationToken = default)
+    public async Task<string?> RunAsync(PostedFunctionCall call, long? jobId = null, int attempt = 1, CancellationToken cancellationToken = default, bool resultAsJson = false)
     {
         ArgumentNullException.ThrowIfNull(call);
         call.Validate();
@@ -52,7 +53,7 @@ public sealed partial class PostedCodeRunner(
         var code = await EnterAsync(call.Hash, cancellationToken);
         try
         {
-            return await code.InvokeAsync(call.Args, context);
+            return await code.InvokeAsync(call.Args, context, resultAsJson);
         }
         finally
         {

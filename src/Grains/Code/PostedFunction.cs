@@ -5,28 +5,31 @@ using Orleans.Jobs.Grains.Interfaces.Code;
 namespace Orleans.Jobs.Grains.Code;
 
 /// <summary>
-/// A public static method of posted code that may be called by name. Supported: an optional <c>string</c> (the
-/// args as JSON text), then optionally a <see cref="CancellationToken"/> or a <see cref="PostedCallContext"/>;
+/// A public static method of posted code that may be called by name. Supported: an optional first parameter — a
+/// <c>string</c> gets the args as JSON text, any other type gets them deserialised (web defaults, so <c>Pow(int i)</c>
+/// takes <c>5</c>) — then optionally a <see cref="CancellationToken"/> or a <see cref="PostedCallContext"/>;
 /// returning <c>string</c>, any other value (recorded as JSON), <c>Task</c>/<c>ValueTask</c> of either, or nothing.
 /// </summary>
 internal sealed class PostedFunction
 {
     private const string Supported =
-        "use a public static method taking (string args), (string args, CancellationToken), (string args, PostedCallContext) or nothing, " +
+        "use a public static method taking (args), (args, CancellationToken), (args, PostedCallContext) or nothing — args a string (the JSON text) or any JSON-deserialisable type — " +
         "returning string, Task<string>, ValueTask<string>, another JSON-serialisable value (or a task of one), or nothing";
 
     private readonly MethodInfo _method;
     private readonly Func<string, PostedCallContext, object?[]> _arguments;
+    private readonly Type? _argsType;
 
     private PostedFunction(MethodInfo method, Func<string, PostedCallContext, object?[]> arguments)
     {
         _method = method;
         _arguments = arguments;
+        _argsType = method.GetParameters().FirstOrDefault()?.ParameterType;
     }
 
     /// <summary>Finds <c>Namespace.Type.Method</c> in <paramref name="assembly"/>.</summary>
     /// <exception cref="PostedCodeException">No such public type or static method, or none with a supported signature; the message lists what there is.</exception>
-    public static PostedFunction Resolve(Assembly assembly, string function, string hash)
+    public static PostedFunction Resolve(Assembly assembly, string function, string hash, JsonSerializerOptions json)
     {
         var dot = function.LastIndexOf('.');
         var (typeName, methodName) = (function[..dot], function[(dot + 1)..]);
@@ -47,7 +50,7 @@ internal sealed class PostedFunction
             throw new PostedCodeException($"Function {function}: type {typeName} of {code} cannot run it: {why}. Its public static methods: {(others.Count == 0 ? "none" : string.Join(", ", others))}.");
         }
 
-        var callable = statics.Select(m => (Method: m, Arguments: ArgumentsFor(m))).Where(c => c.Arguments is not null).ToList();
+        var callable = statics.Select(m => (Method: m, Arguments: ArgumentsFor(m, json))).Where(c => c.Arguments is not null).ToList();
         return callable.Count switch
         {
             1 => new PostedFunction(callable[0].Method, callable[0].Arguments!),
@@ -56,14 +59,27 @@ internal sealed class PostedFunction
         };
     }
 
-    /// <summary>Calls the function and returns its result as the job result: text as it is, other values as JSON, nothing as null.</summary>
-    /// <exception cref="PostedCodeException">The function threw; the message names the exception and its message.</exception>
-    public async Task<string?> InvokeAsync(string args, PostedCallContext context, JsonSerializerOptions json)
+    /// <summary>
+    /// Calls the function and returns its result as the job result: text as it is (as a JSON string when
+    /// <paramref name="resultAsJson"/>), other values as JSON, nothing as null.
+    /// </summary>
+    /// <exception cref="PostedCodeException">The args do not fit the parameter, or the function threw; the message names the exception and its message.</exception>
+    public async Task<string?> InvokeAsync(string args, PostedCallContext context, JsonSerializerOptions json, bool resultAsJson = false)
     {
+        object?[] arguments;
+        try
+        {
+            arguments = _arguments(args, context);
+        }
+        catch (JsonException e)
+        {
+            throw new PostedCodeException($"Function {context.Function}: its args cannot be read as {_argsType?.Name}: {e.Message}");
+        }
+
         object? value;
         try
         {
-            value = _method.Invoke(null, BindingFlags.DoNotWrapExceptions, null, _arguments(args, context), null);
+            value = _method.Invoke(null, BindingFlags.DoNotWrapExceptions, null, arguments, null);
             value = await UnwrapAsync(value, _method.ReturnType);
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
@@ -79,7 +95,7 @@ internal sealed class PostedFunction
         return value switch
         {
             null => null,
-            string text => text,
+            string text => resultAsJson ? JsonSerializer.Serialize(text, json) : text,
             _ => JsonSerializer.Serialize(value, value.GetType(), json),
         };
     }
@@ -99,18 +115,24 @@ internal sealed class PostedFunction
         return declared.IsGenericType ? task.GetType().GetProperty(nameof(Task<int>.Result))!.GetValue(task) : null;
     }
 
-    private static Func<string, PostedCallContext, object?[]>? ArgumentsFor(MethodInfo method)
+    private static Func<string, PostedCallContext, object?[]>? ArgumentsFor(MethodInfo method, JsonSerializerOptions json)
     {
         var types = method.GetParameters().Select(p => p.ParameterType).ToArray();
         return types switch
         {
             [] => static (_, _) => [],
-            [var a] when a == typeof(string) => static (args, _) => [args],
-            [var a, var b] when a == typeof(string) && b == typeof(CancellationToken) => static (args, context) => [args, context.CancellationToken],
-            [var a, var b] when a == typeof(string) && b == typeof(PostedCallContext) => static (args, context) => [args, context],
+            [var a] when IsArgs(a) => (args, _) => [Read(args, a)],
+            [var a, var b] when IsArgs(a) && b == typeof(CancellationToken) => (args, context) => [Read(args, a), context.CancellationToken],
+            [var a, var b] when IsArgs(a) && b == typeof(PostedCallContext) => (args, context) => [Read(args, a), context],
             _ => null,
         };
+
+        object? Read(string args, Type type) => type == typeof(string) ? args : JsonSerializer.Deserialize(args, type, json);
     }
+
+    /// <summary>True for a type the args can be given as: text, or a value JSON can be read into (not a token, context, pointer or by-ref).</summary>
+    private static bool IsArgs(Type type) =>
+        type != typeof(CancellationToken) && type != typeof(PostedCallContext) && !type.IsByRef && !type.IsPointer && !type.ContainsGenericParameters;
 
     private static string Describe(MethodInfo method) =>
         $"{method.ReturnType.Name} {method.Name}({string.Join(", ", method.GetParameters().Select(p => p.ParameterType.Name))})";

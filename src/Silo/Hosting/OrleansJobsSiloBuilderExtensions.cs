@@ -13,7 +13,9 @@ using Orleans.Jobs.Grains.Pipelines;
 using Orleans.Jobs.Grains.Queues;
 using Orleans.Jobs.Silo.Code;
 using Orleans.Jobs.Silo.Pipelines;
+using Orleans.Jobs.Silo.WorkStreams;
 using Orleans.Jobs.Silo.Workers;
+using Orleans.Jobs.Grains.WorkStreams;
 using Orleans.Jobs.Storage;
 using Orleans.Jobs.Storage.InMemory;
 using Orleans.Jobs.Storage.PostgreSql;
@@ -35,6 +37,12 @@ public static class OrleansJobsSiloBuilderExtensions
     /// <summary>Binds <see cref="PipelineOptions"/>.</summary>
     public const string PipelinesSection = "Pipelines";
 
+    /// <summary>Binds <see cref="WorkStreamOptions"/>.</summary>
+    public const string WorkStreamsSection = "WorkStreams";
+
+    /// <summary>Binds <see cref="WorkStreamNodeOptions"/>.</summary>
+    public const string WorkStreamNodeSection = "WorkStreamNode";
+
     /// <summary>Binds <see cref="PostgresStoreOptions"/>; a <c>ConnectionString</c> here selects the PostgreSQL store.</summary>
     public const string StoreSection = "Store";
 
@@ -42,7 +50,7 @@ public static class OrleansJobsSiloBuilderExtensions
     /// Adds Orleans.Jobs to a silo: the job store, the queue and routing grains, this silo's workers and dead-silo
     /// recovery, and the runner of posted code with its <c>code</c> queue. Options come from the host's configuration
     /// over <c>ORLEANSJOBS_</c> environment variables (sections <c>Silo</c>, <c>Cluster</c>, <c>Store</c>,
-    /// <c>Queues</c>, <c>Workers</c>, <c>Pipelines</c>, <c>PostedCode</c>, <c>Gateway</c>), then from <paramref name="configure"/>.
+    /// <c>Queues</c>, <c>Workers</c>, <c>Pipelines</c>, <c>PostedCode</c>, <c>WorkStreams</c>, <c>WorkStreamNode</c>, <c>Gateway</c>), then from <paramref name="configure"/>.
     /// <para>
     /// Unless told otherwise (<c>Cluster:Clustering</c>, <c>Silo:Persistence</c>) it also picks Orleans' providers to
     /// match the store: on the in-memory store, localhost clustering, memory grain storage and in-memory reminders (the
@@ -70,6 +78,7 @@ public static class OrleansJobsSiloBuilderExtensions
         services.AddOptions<QueueOptions>().Bind(configuration.GetSection(QueuesSection));
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkersSection)).ValidateOnStart();
         services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelinesSection));
+        services.AddOptions<WorkStreamOptions>().Bind(configuration.GetSection(WorkStreamsSection));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JobsSiloOptions>, JobsSiloOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
 
@@ -87,6 +96,7 @@ public static class OrleansJobsSiloBuilderExtensions
         services.AddSingleton<PipelineWorkerRegistrar>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PipelineWorkerRegistrar>());
         silo.AddPostedCode(configuration);
+        silo.AddWorkStreamNode(configuration);
         return silo;
     }
 

@@ -11,6 +11,8 @@ using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces.Pipelines;
 using Orleans.Jobs.Silo.Pipelines;
 using Orleans.Jobs.Silo.Sample.Pipelines;
+using Orleans.Jobs.Silo.Sample.WorkStreams;
+using Orleans.Jobs.Client.WorkStreams;
 using Orleans.Jobs.Storage.Pipelines;
 using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Silo.Gateway;
@@ -78,6 +80,7 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
             await Step("Bad input gets clear errors", () => BadInputAsync(client, gateway));
             await Step("JobSet: workerbee's example, two workers and no master", () => JobSetAsync(client, cancellationToken));
             await Step("Sweep: a 2-D grid (3 learning rates x 4 depths), posted twice", () => SweepAsync(client, cancellationToken));
+            await Step("Work stream: Impetus' helloworld (fork pow for 0..99, sum in stage1)", () => HelloworldAsync(client, key, cancellationToken));
             await Step("Pipeline: pypelinin's example (Downloader, then GetTextAndWords and GetLinks) on pages from a local server", () => PipelineAsync(client, cancellationToken));
         }
         catch (Exception e)
@@ -274,6 +277,22 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
             "the 12 parameter sets ran and their results are gathered per set, with submit time");
         Check((first.Posted.Count, again.Posted.Count, again.AlreadyPosted.Count) is (12, 0, 12) || (first.Posted.Count == 0 && first.AlreadyPosted.Count == 12),
             "posting the same grid twice runs no parameter set twice");
+    }
+
+    private async Task HelloworldAsync(IClusterClient client, string key, CancellationToken cancellationToken)
+    {
+        var tasks = Path.Combine(Path.GetTempPath(), "orleans-jobs-sample", "tasks");
+        var printed = new StringWriter();
+        var hello = await Helloworld.RunAsync(client, key, printed, new WorkStreamClientOptions { TaskDirectory = tasks }, cancellationToken: cancellationToken);
+        foreach (var line in printed.ToString().TrimEnd().Split('\n')) Say(line.TrimEnd());
+        Check(hello.Total == 328350 && hello.Errors.Count == 0, "Total: 328350 and Errors: 0, as Impetus prints");
+        var ok = Path.Combine(tasks, hello.Summary.Id, "stage1.ok");
+        Check(File.Exists(ok) && File.ReadLines(ok).Count() == 100, $"100 job records exported as JSON lines to {ok}");
+
+        var fragile = await Helloworld.RunAsync(client, key, TextWriter.Null, failEvery: 10, cancellationToken: cancellationToken);
+        var error = fragile.Errors.OrderBy(e => e.Job.Id, StringComparer.Ordinal).FirstOrDefault()?.Error;
+        Say($"with a fork that throws for multiples of 10: {fragile.Ready} ready, {fragile.Errors.Count} errors; one: {error?.Error} (name {error?.Name}, line {error?.LineNumber?.ToString() ?? "-"}: {error?.Statement ?? "-"})");
+        Check(fragile.Ready == 90 && fragile.Errors.Count == 10 && fragile.Errors.All(e => e.Error?.Name == "pow"), "forks that throw land in errors with the function's name");
     }
 
     private async Task PipelineAsync(IClusterClient client, CancellationToken cancellationToken)
