@@ -17,14 +17,43 @@ public sealed partial class InMemoryJobStore : IEventLogStore
         lock (rows)
         {
             for (var i = 0; i < payloads.Count; i++)
-            {
-                sequences[i] = ++rows.Head;
-                rows.Entries.Add(new EventLogEntry(sequences[i], payloads[i], now));
-            }
+                sequences[i] = rows.Append(payloads[i], now);
         }
 
         _availability.Signal(EventLogRules.SignalKey(log));
         return Task.FromResult<IReadOnlyList<long>>(sequences);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<KeyedAppendResult>> AppendOnceAsync(string log, IReadOnlyList<KeyedLogEntry> entries, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        EventLogRules.ValidateAppendOnce(log, entries);
+        if (entries.Count == 0) return Task.FromResult<IReadOnlyList<KeyedAppendResult>>([]);
+
+        var rows = _logs.GetOrAdd(log, static _ => new LogRows());
+        var results = new KeyedAppendResult[entries.Count];
+        var added = false;
+        lock (rows)
+        {
+            // Validated above, so nothing in here can fail halfway: all new entries go in, or (on a throw above) none.
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var (key, payload) = entries[i];
+                if (rows.SequencesByKey.TryGetValue(key, out var earlier))
+                {
+                    results[i] = new KeyedAppendResult(earlier, Added: false);
+                    continue;
+                }
+
+                var sequence = rows.Append(payload, now);
+                rows.SequencesByKey.Add(key, sequence);
+                results[i] = new KeyedAppendResult(sequence, Added: true);
+                added = true;
+            }
+        }
+
+        if (added) _availability.Signal(EventLogRules.SignalKey(log));
+        return Task.FromResult<IReadOnlyList<KeyedAppendResult>>(results);
     }
 
     /// <inheritdoc />
@@ -76,6 +105,16 @@ public sealed partial class InMemoryJobStore : IEventLogStore
         /// <summary>The kept entries, consecutive sequences in order, ending at <see cref="Head"/>.</summary>
         public readonly List<EventLogEntry> Entries = [];
 
+        /// <summary>The sequence each key of a keyed append got; trims leave it, so a key refuses duplicates for good.</summary>
+        public readonly Dictionary<string, long> SequencesByKey = new(StringComparer.Ordinal);
+
         public long Oldest => Entries.Count > 0 ? Entries[0].Sequence : Head + 1;
+
+        /// <summary>Adds an entry at the next sequence and returns it; the caller holds the lock.</summary>
+        public long Append(string payload, DateTimeOffset now)
+        {
+            Entries.Add(new EventLogEntry(++Head, payload, now));
+            return Head;
+        }
     }
 }

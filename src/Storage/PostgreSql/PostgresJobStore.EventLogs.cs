@@ -22,6 +22,32 @@ public sealed partial class PostgresJobStore : IEventLogStore
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<KeyedAppendResult>> AppendOnceAsync(string log, IReadOnlyList<KeyedLogEntry> entries, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        EventLogRules.ValidateAppendOnce(log, entries);
+        if (entries.Count == 0) return [];
+
+        // Two statements in one implicit transaction, one round trip: the first waits for the head row lock, the
+        // second then sees the keys every earlier appender committed (see PostgresQueries.LockLogHead).
+        var signal = EventLogRules.SignalKey(log);
+        await using var batch = _dataSource.CreateBatch();
+        batch.BatchCommands.Add(BatchCommand(_sql.LockLogHead, ("log", log)));
+        batch.BatchCommands.Add(BatchCommand(_sql.AppendOnceToLog,
+            ("log", log),
+            ("keys", entries.Select(e => e.Key).ToArray()),
+            ("payloads", entries.Select(e => e.Payload).ToArray()),
+            ("now", now),
+            ("channel", _sql.Channel),
+            ("signal", signal)));
+
+        var results = new List<KeyedAppendResult>(entries.Count);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken)) results.Add(new KeyedAppendResult(reader.GetInt64(0), reader.GetBoolean(1)));
+        if (results.Any(r => r.Added)) _availability.Signal(signal); // this process's readers need not wait for the NOTIFY round trip
+        return results;
+    }
+
+    /// <inheritdoc />
     public async Task<EventLogPage> ReadAsync(string log, long after, int max, CancellationToken cancellationToken)
     {
         EventLogRules.ValidateRead(log, after, max);

@@ -175,6 +175,58 @@ internal sealed class PostgresQueries(string schema)
         """);
 
     /// <summary>
+    /// Takes @log's head row lock (creating the row at head 0 for a new log) and changes nothing: the first statement of
+    /// a keyed append, so that <see cref="AppendOnceToLog"/>, the next statement, reads the keys of every appender
+    /// that held the lock before it (under READ COMMITTED a statement sees what committed before it began, and one
+    /// statement that waited for the lock would still read the keys of before the wait).
+    /// </summary>
+    public string LockLogHead => S("""
+        insert into {schema}.event_log_heads as h (log, head) values (@log, 0)
+        on conflict (log) do update set head = h.head where false
+        """);
+
+    /// <summary>
+    /// Appends the entries of @keys/@payloads whose key @log does not hold yet, under the head row lock that
+    /// <see cref="LockLogHead"/> took: the first entry of each new key gets the next sequence, in input order, and its
+    /// key is recorded. Returns one row per input entry, in order: its key's sequence (new or earlier) and whether this
+    /// entry added it. NOTIFYs @signal on @channel only when something was added (delivered at commit).
+    /// </summary>
+    public string AppendOnceToLog => S("""
+        with input as (
+            select u.key, u.payload, u.ord from unnest(@keys::text[], @payloads::text[]) with ordinality as u(key, payload, ord)),
+        first_of_key as (
+            select distinct on (key) key, payload, ord from input order by key, ord),
+        earlier as (
+            select k.key, k.sequence from {schema}.event_log_keys k
+            where k.log = @log and k.key = any(@keys::text[])),
+        fresh as (
+            select f.key, f.payload, f.ord, row_number() over (order by f.ord) as rank
+            from first_of_key f
+            where not exists (select 1 from earlier e where e.key = f.key)),
+        counted as (
+            select count(*) as added from fresh),
+        head as (
+            update {schema}.event_log_heads set head = head + (select added from counted)
+            where log = @log
+            returning head - (select added from counted) as before),
+        new_entries as (
+            insert into {schema}.event_log_entries (log, sequence, payload, appended_at)
+            select @log, head.before + fresh.rank, fresh.payload, @now from head, fresh),
+        new_keys as (
+            insert into {schema}.event_log_keys (log, key, sequence)
+            select @log, fresh.key, head.before + fresh.rank from head, fresh),
+        signalled as (
+            select pg_notify(@channel, @signal) from counted where added > 0)
+        select coalesce(e.sequence, head.before + f.rank), coalesce(f.ord = i.ord, false)
+        from input i
+        cross join head
+        left join earlier e on e.key = i.key
+        left join fresh f on f.key = i.key
+        left join signalled on true -- referenced so that it runs
+        order by i.ord
+        """);
+
+    /// <summary>
     /// A page of @log after @after, with its head and oldest kept sequence, in one statement (one snapshot). There is
     /// always one row; its entry columns are null when the page is empty.
     /// </summary>

@@ -17,6 +17,15 @@ public abstract class EventLogConformanceTests : IAsyncLifetime
     /// <summary>Creates an empty store for one test.</summary>
     protected abstract Task<IEventLogStore> CreateStoreAsync();
 
+    /// <summary>
+    /// A second store over <see cref="Store"/>'s data, as another silo would open it (disposed with the test), or
+    /// <see cref="Store"/> itself where a provider cannot share its data between instances.
+    /// </summary>
+    protected abstract Task<IEventLogStore> OpenAnotherStoreAsync();
+
+    /// <summary>Returns once every signal already sent, from this process or another, has reached <see cref="Store"/>'s subscriptions.</summary>
+    protected abstract Task DeliverSignalsInFlightAsync();
+
     public async ValueTask InitializeAsync() => Store = await CreateStoreAsync();
 
     public virtual ValueTask DisposeAsync() => (Store as IAsyncDisposable)?.DisposeAsync() ?? ValueTask.CompletedTask;
@@ -231,6 +240,172 @@ public abstract class EventLogConformanceTests : IAsyncLifetime
         await Store.AppendAsync("log", ["early"], Now, Ct);
         Assert.True(await subscription.WaitAsync(TimeSpan.FromHours(1), Clock, Ct));
     }
+
+    [Fact]
+    public async Task Keyed_appends_add_new_keys_in_order_and_report_a_repeated_key_at_its_first_sequence()
+    {
+        Assert.Equal(Added(1, 2, 3), await Store.AppendOnceAsync("log", [new("a", "a1"), new("b", "b1"), new("c", "c1")], Now, Ct));
+
+        // Repeated across calls (b) and within one call (d twice): the first sequence comes back, nothing is added.
+        var results = await Store.AppendOnceAsync("log", [new("b", "b2"), new("d", "d1"), new("d", "d2"), new("e", "e1")], Now, Ct);
+        Assert.Equal([new(2, false), new(4, true), new(4, false), new(5, true)], results);
+        Assert.Equal([new(1, false), new(5, false)], await Store.AppendOnceAsync("log", [new("a", "a3"), new("e", "e2")], Now, Ct));
+        Assert.Empty(await Store.AppendOnceAsync("log", [], Now, Ct));
+
+        var page = await ReadAllAsync("log");
+        Assert.Equal("1,2,3,4,5 | head 5 | oldest 1", Describe(page));
+        Assert.Equal(["a1", "b1", "c1", "d1", "e1"], page.Entries.Select(e => e.Payload));
+
+        // Keys belong to their log.
+        Assert.Equal(Added(1), await Store.AppendOnceAsync("other", [new("a", "other a")], Now, Ct));
+    }
+
+    [Fact]
+    public async Task Keyed_and_plain_appends_interleave_without_gaps()
+    {
+        Assert.Equal([1L, 2L], await Store.AppendAsync("log", ["p1", "p2"], Now, Ct));
+        Assert.Equal(Added(3, 4), await Store.AppendOnceAsync("log", [new("k1", "k1"), new("k2", "k2")], Now, Ct));
+        Assert.Equal([5L], await Store.AppendAsync("log", ["p3"], Now, Ct));
+        Assert.Equal([new(4, false), new(6, true)], await Store.AppendOnceAsync("log", [new("k2", "again"), new("k3", "k3")], Now, Ct));
+
+        // At once, from two stores: plain writers and keyed writers (each key its own) share one run of sequences.
+        const int before = 6, writers = 4, appendsEach = 25, total = before + writers * appendsEach;
+        var stores = new[] { Store, await OpenAnotherStoreAsync() };
+        var appended = await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            var store = stores[w % 2];
+            var mine = new List<long>();
+            for (var i = 0; i < appendsEach; i++)
+            {
+                var payload = $"w{w}-{i}";
+                mine.Add(w < writers / 2
+                    ? Assert.Single(await store.AppendAsync("log", [payload], Now, Ct))
+                    : Assert.Single(await store.AppendOnceAsync("log", [new(payload, payload)], Now, Ct)).Sequence);
+            }
+
+            return mine;
+        }, Ct)));
+
+        Assert.Equal(Enumerable.Range(before + 1, total - before).Select(i => (long)i), appended.SelectMany(a => a).Order());
+        Assert.Equal($"{string.Join(",", Enumerable.Range(1, total))} | head {total} | oldest 1", Describe(await ReadAllAsync("log")));
+    }
+
+    [Fact]
+    public async Task Concurrent_keyed_appends_from_two_stores_add_each_key_once_without_gaps()
+    {
+        const int keys = 120, writers = 6, batch = 7;
+        var stores = new[] { Store, await OpenAnotherStoreAsync() };
+
+        // Every writer appends every key, in its own shuffled order and in batches, so the writers' batches overlap.
+        var appended = await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            var store = stores[w % 2];
+            var order = Enumerable.Range(0, keys).Select(k => $"k{k}").ToArray();
+            new Random(w).Shuffle(order);
+            var mine = new List<(string Key, KeyedAppendResult Result, int Writer)>();
+            foreach (var chunk in order.Chunk(batch))
+            {
+                var results = await store.AppendOnceAsync("log", chunk.Select(key => new KeyedLogEntry(key, $"{key} by w{w}")).ToList(), Now, Ct);
+                mine.AddRange(chunk.Zip(results, (key, result) => (key, result, w)));
+            }
+
+            return mine;
+        }, Ct)));
+
+        var byKey = appended.SelectMany(a => a).GroupBy(a => a.Key).ToList();
+        Assert.Equal(keys, byKey.Count);
+        Assert.All(byKey, key =>
+        {
+            Assert.Single(key.Select(k => k.Result.Sequence).Distinct()); // every writer was told the same sequence
+            Assert.Single(key, k => k.Result.Added); // and exactly one added it
+        });
+
+        var page = await ReadAllAsync("log");
+        Assert.Equal($"{string.Join(",", Enumerable.Range(1, keys))} | head {keys} | oldest 1", Describe(page));
+        var adders = byKey.Select(key => key.Single(k => k.Result.Added)).ToDictionary(k => k.Result.Sequence, k => $"{k.Key} by w{k.Writer}");
+        Assert.All(page.Entries, entry => Assert.Equal(adders[entry.Sequence], entry.Payload)); // each entry is its adder's
+    }
+
+    [Fact]
+    public async Task A_key_outlives_the_trim_of_its_entry()
+    {
+        await Store.AppendOnceAsync("log", [new("fork-1", "first run")], Now, Ct);
+        Clock.Advance(TimeSpan.FromMinutes(1));
+        await Store.AppendOnceAsync("log", [new("fork-2", "first run")], Now, Ct);
+        Assert.Equal(1, await Store.TrimAsync("log", Now, Ct));
+        Assert.Equal("2 | head 2 | oldest 2", Describe(await ReadAllAsync("log")));
+
+        // fork-1's entry is gone, but a second run of fork-1 is still refused, with the sequence it had.
+        Assert.Equal([new(1, false), new(3, true)], await Store.AppendOnceAsync("log", [new("fork-1", "second run"), new("fork-3", "first run")], Now, Ct));
+        var page = await ReadAllAsync("log");
+        Assert.Equal("2,3 | head 3 | oldest 2", Describe(page));
+        Assert.Equal(["first run", "first run"], page.Entries.Select(e => e.Payload));
+    }
+
+    public static TheoryData<string, string> InvalidKeys => new()
+    {
+        { "", "1 to 256 characters" },
+        { new string('k', EventLogRules.MaxKeyLength + 1), "1 to 256 characters" },
+        { "nul\0inside", "control characters (NUL included)" },
+        { "line\nbreak", "control characters" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidKeys))]
+    public async Task Invalid_keys_are_refused_naming_the_entry_and_the_rule_and_append_nothing(string key, string rule)
+    {
+        await Store.AppendOnceAsync("log", [new("kept", "kept")], Now, Ct);
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Store.AppendOnceAsync("log", [new("fine", "x"), new(key, "x")], Now, Ct));
+        Assert.Equal("entries[1].Key", error.ParamName);
+        Assert.Contains("The entries[1].Key ", error.Message);
+        Assert.Contains(rule, error.Message);
+
+        Assert.Equal("1 | head 1 | oldest 1", Describe(await ReadAllAsync("log")));
+        Assert.Equal(Added(2), await Store.AppendOnceAsync("log", [new("fine", "x")], Now, Ct)); // "fine" was not kept, no sequence used up
+    }
+
+    [Fact]
+    public async Task Invalid_keyed_appends_are_refused_naming_the_field_and_append_nothing()
+    {
+        Assert.Equal(Added(1), await Store.AppendOnceAsync("log", [new(new string('k', EventLogRules.MaxKeyLength), "the longest key")], Now, Ct));
+
+        // Here rather than in the theory: xUnit's serialized theory data would turn the lone surrogate into U+FFFD.
+        var surrogate = await Assert.ThrowsAsync<ArgumentException>(() => Store.AppendOnceAsync("log", [new("half \ud800", "x")], Now, Ct));
+        Assert.Equal("entries[0].Key", surrogate.ParamName);
+        Assert.Contains("unpaired UTF-16 surrogate", surrogate.Message);
+        var payload = await Assert.ThrowsAsync<ArgumentException>(() => Store.AppendOnceAsync("log", [new("k", "bad\0text")], Now, Ct));
+        Assert.Equal("entries[0].Payload", payload.ParamName);
+        Assert.Equal("entries[0].Key", (await Assert.ThrowsAsync<ArgumentNullException>(() => Store.AppendOnceAsync("log", [new(null!, "x")], Now, Ct))).ParamName);
+        Assert.Equal("entries[1]", (await Assert.ThrowsAsync<ArgumentNullException>(() => Store.AppendOnceAsync("log", [new("k", "x"), null!], Now, Ct))).ParamName);
+        Assert.Equal("entries", (await Assert.ThrowsAsync<ArgumentNullException>(() => Store.AppendOnceAsync("log", null!, Now, Ct))).ParamName);
+        var tooMany = Enumerable.Range(0, EventLogRules.MaxAppendCount + 1).Select(i => new KeyedLogEntry($"k{i}", "x")).ToList();
+        var count = await Assert.ThrowsAsync<ArgumentException>(() => Store.AppendOnceAsync("log", tooMany, Now, Ct));
+        Assert.Equal("entries", count.ParamName);
+        Assert.Contains($"the limit is {EventLogRules.MaxAppendCount}", count.Message);
+        Assert.Equal("log", (await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.AppendOnceAsync("#bad", [new("k", "x")], Now, Ct))).ParamName);
+
+        Assert.Equal("1 | head 1 | oldest 1", Describe(await ReadAllAsync("log")));
+    }
+
+    [Fact]
+    public async Task A_keyed_append_signals_subscribers_only_when_it_adds()
+    {
+        using var subscription = Store.SubscribeLog("log");
+        await Store.AppendOnceAsync("log", [new("a", "a"), new("b", "b")], Now, Ct);
+        Assert.True(await Eventually.WithinAsync(subscription.WaitAsync(TimeSpan.FromHours(1), Clock, Ct), "the subscription to wake on a keyed append"));
+        await DeliverSignalsInFlightAsync();
+        await subscription.WaitAsync(TimeSpan.Zero, Clock, Ct); // takes what that append may still have pending (a NOTIFY's echo)
+
+        Assert.All(await Store.AppendOnceAsync("log", [new("b", "b again"), new("a", "a again")], Now, Ct), r => Assert.False(r.Added));
+        await DeliverSignalsInFlightAsync();
+        Assert.False(await subscription.WaitAsync(TimeSpan.Zero, Clock, Ct), "an append that added nothing signalled");
+
+        await Store.AppendOnceAsync("log", [new("b", "b again"), new("c", "c")], Now, Ct);
+        Assert.True(await Eventually.WithinAsync(subscription.WaitAsync(TimeSpan.FromHours(1), Clock, Ct), "the subscription to wake when one entry of several is new"));
+    }
+
+    private static KeyedAppendResult[] Added(params long[] sequences) => [.. sequences.Select(s => new KeyedAppendResult(s, true))];
 
     /// <summary>A page as "sequences | head H | oldest O": one comparison, and a failure shows the whole page.</summary>
     private static string Describe(EventLogPage page) =>
