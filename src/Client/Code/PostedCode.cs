@@ -31,24 +31,37 @@ public sealed class PostedCode(IGrainFactory grains, string clusterKey)
     /// </summary>
     /// <exception cref="ArgumentException">The assembly, description or commit breaks a rule (<see cref="PostedCodeRules"/>); nothing was sent.</exception>
     /// <exception cref="UnauthorizedAccessException">The cluster key is missing or wrong; nothing was stored.</exception>
-    public Task<PostedCodeInfo> PostAsync(byte[] assembly, string description, string? gitCommit = null, CancellationToken cancellationToken = default)
+    public Task<PostedCodeInfo> PostAsync(byte[] assembly, string description, string? gitCommit = null, CancellationToken cancellationToken = default) =>
+        PostAsync(new PostedCodeUpload(assembly, description, gitCommit), cancellationToken);
+
+    /// <summary>
+    /// Posts an upload: an assembly, its description and git commit, and its portable PDB (<see cref="PostedCodeUpload.Symbols"/>)
+    /// so the errors of its functions carry line numbers and statements. The hash is the assembly's alone.
+    /// </summary>
+    /// <exception cref="ArgumentException">A part breaks a rule (<see cref="PostedCodeRules"/>), such as symbols of another build; nothing was sent.</exception>
+    /// <exception cref="UnauthorizedAccessException">The cluster key is missing or wrong; nothing was stored.</exception>
+    public Task<PostedCodeInfo> PostAsync(PostedCodeUpload upload, CancellationToken cancellationToken = default)
     {
-        var upload = new PostedCodeUpload(assembly, description, gitCommit?.Trim().ToLowerInvariant());
+        ArgumentNullException.ThrowIfNull(upload);
+        upload = upload with { GitCommit = upload.GitCommit?.Trim().ToLowerInvariant() };
         PostedCodeRules.ValidateUpload(upload);
-        return Version(PostedCodeRules.HashOf(assembly)).PostAsync(clusterKey, upload).WaitAsync(cancellationToken);
+        return Version(PostedCodeRules.HashOf(upload.Assembly)).PostAsync(clusterKey, upload).WaitAsync(cancellationToken);
     }
 
     /// <summary>
-    /// Posts the assembly at <paramref name="path"/>, recording the commit <c>git rev-parse HEAD</c> prints in
-    /// <paramref name="gitDirectory"/> (by default the file's directory); none when it is not in a git repository.
+    /// Posts the assembly at <paramref name="path"/>, with the portable PDB next to it (<c>name.pdb</c>) when there is
+    /// one, recording the commit <c>git rev-parse HEAD</c> prints in <paramref name="gitDirectory"/> (by default the
+    /// file's directory); none when it is not in a git repository.
     /// </summary>
-    /// <exception cref="ArgumentException">As <see cref="PostAsync"/>.</exception>
+    /// <exception cref="ArgumentException">As <see cref="PostAsync(PostedCodeUpload, CancellationToken)"/>: a .pdb next to it that is not this build's is refused too.</exception>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
     public async Task<PostedCodeInfo> PostFileAsync(string path, string description, string? gitDirectory = null, CancellationToken cancellationToken = default)
     {
         var assembly = await File.ReadAllBytesAsync(path, cancellationToken);
+        var symbolsPath = Path.ChangeExtension(path, ".pdb");
+        var symbols = File.Exists(symbolsPath) ? await File.ReadAllBytesAsync(symbolsPath, cancellationToken) : null;
         var commit = await FindGitCommitAsync(gitDirectory ?? Path.GetDirectoryName(Path.GetFullPath(path))!, cancellationToken);
-        return await PostAsync(assembly, description, commit, cancellationToken);
+        return await PostAsync(new PostedCodeUpload(assembly, description, commit, symbols), cancellationToken);
     }
 
     /// <summary>The commit checked out in the git repository holding <paramref name="directory"/>; null when there is none or git is not installed.</summary>

@@ -25,10 +25,10 @@ public interface IPostedCodeGrain : IGrainWithStringKey
     [Alias("get-info"), ReadOnly]
     Task<PostedCodeInfo?> GetInfoAsync();
 
-    /// <summary>The assembly's bytes, for a silo loading it; null when never posted or removed.</summary>
+    /// <summary>The assembly's bytes and its symbols, for a silo loading it; null when never posted or removed.</summary>
     /// <exception cref="UnauthorizedAccessException">The cluster key is missing or wrong.</exception>
-    [Alias("get-assembly"), ReadOnly]
-    Task<byte[]?> GetAssemblyAsync(string clusterKey);
+    [Alias("get-assembly-and-symbols"), ReadOnly]
+    Task<PostedAssembly?> GetAssemblyAsync(string clusterKey);
 
     /// <summary>
     /// Removes the version: its bytes are deleted, the catalog marks it removed, new jobs for it are refused, and

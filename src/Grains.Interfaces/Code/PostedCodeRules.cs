@@ -18,6 +18,9 @@ public static partial class PostedCodeRules
     /// <summary>The largest assembly that may be posted: 16 MiB. It lives in one grain's state and crosses the wire whole.</summary>
     public const int MaxAssemblyBytes = 16 * 1024 * 1024;
 
+    /// <summary>The largest portable PDB that may be posted with an assembly: 16 MiB, like the assembly.</summary>
+    public const int MaxSymbolsBytes = MaxAssemblyBytes;
+
     /// <summary>The longest description.</summary>
     public const int MaxDescriptionLength = 1_000;
 
@@ -98,6 +101,43 @@ public static partial class PostedCodeRules
         }
     }
 
+    /// <summary>
+    /// Checks the symbols posted with <paramref name="assembly"/> (a valid assembly): none, or a portable PDB of at most
+    /// <see cref="MaxSymbolsBytes"/> whose id is the one the assembly's CodeView debug directory entry names.
+    /// </summary>
+    /// <exception cref="ArgumentException">They are empty, too large, not a portable PDB, or another build's.</exception>
+    public static void ValidateSymbols(byte[]? symbols, byte[] assembly, string paramName = "symbols")
+    {
+        if (symbols is null) return;
+        if (symbols.Length == 0)
+            throw new ArgumentException("The symbols are empty: post the portable PDB the compiler wrote next to the assembly, or none.", paramName);
+        if (symbols.Length > MaxSymbolsBytes)
+            throw new ArgumentException($"The symbols are {symbols.Length} bytes; the limit is {MaxSymbolsBytes} ({MaxSymbolsBytes / (1024 * 1024)} MiB).", paramName);
+
+        BlobContentId pdbId;
+        try
+        {
+            using var pdb = MetadataReaderProvider.FromPortablePdbImage(ImmutableArray.Create(symbols));
+            var header = pdb.GetMetadataReader().DebugMetadataHeader
+                ?? throw new BadImageFormatException("the metadata has no #Pdb stream");
+            pdbId = new BlobContentId(header.Id);
+        }
+        catch (BadImageFormatException e)
+        {
+            throw new ArgumentException($"The symbols are not a portable PDB ({e.Message}): build with <DebugType>portable</DebugType> and post the .pdb written next to the .dll.", paramName, e);
+        }
+
+        using var pe = new PEReader(ImmutableArray.Create(assembly));
+        var codeView = pe.ReadDebugDirectory().Where(entry => entry.Type == DebugDirectoryEntryType.CodeView).ToList();
+        if (codeView.Count == 0)
+            throw new ArgumentException("The symbols cannot belong to the assembly: it has no CodeView debug directory entry (built with <DebugType>none</DebugType>?). Post it without symbols, or rebuild it with a portable PDB.", paramName);
+        if (!codeView.Any(entry => entry.IsPortableCodeView && new BlobContentId(pe.ReadCodeViewDebugDirectoryData(entry).Guid, entry.Stamp) == pdbId))
+        {
+            var expected = codeView[0];
+            throw new ArgumentException($"The symbols belong to another build: the PDB's id is {pdbId.Guid:N}-{pdbId.Stamp:x8}, the assembly's CodeView entry names {pe.ReadCodeViewDebugDirectoryData(expected).Guid:N}-{expected.Stamp:x8}. Post the .pdb written with this .dll.", paramName);
+        }
+    }
+
     /// <summary>Checks everything of a post and returns the assembly's full name.</summary>
     /// <exception cref="ArgumentException">A part breaks its rule; the message names it.</exception>
     public static string ValidateUpload(PostedCodeUpload upload)
@@ -105,7 +145,9 @@ public static partial class PostedCodeRules
         ArgumentNullException.ThrowIfNull(upload);
         ValidateDescription(upload.Description, "description");
         ValidateGitCommit(upload.GitCommit, "gitCommit");
-        return ValidateAssembly(upload.Assembly, "assembly");
+        var assemblyName = ValidateAssembly(upload.Assembly, "assembly");
+        ValidateSymbols(upload.Symbols, upload.Assembly, "symbols");
+        return assemblyName;
     }
 
     /// <summary>Text cut to 140 characters for error messages.</summary>

@@ -110,7 +110,9 @@ public sealed record ForkError(
     public static ForkError From(PostedCodeException exception, string name)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        return new ForkError(exception.Message, name, ExceptionType: nameof(PostedCodeException));
+        return exception.Error is { } thrown
+            ? new ForkError(thrown.Message, name, thrown.Line, thrown.Statement, thrown.ExceptionType, thrown.Frame)
+            : new ForkError(exception.Message, name, ExceptionType: nameof(PostedCodeException));
     }
 }
 

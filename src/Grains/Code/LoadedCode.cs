@@ -20,14 +20,16 @@ internal sealed class LoadedCode
     private readonly JsonSerializerOptions _json = new(JsonSerializerDefaults.Web);
     private readonly AssemblyLoadContext _context;
     private readonly Assembly _assembly;
+    private readonly PostedCodeSymbols _symbols;
     private int _running;
     private bool _retired;
 
-    private LoadedCode(string hash, AssemblyLoadContext context, Assembly assembly, DateTimeOffset now)
+    private LoadedCode(string hash, AssemblyLoadContext context, Assembly assembly, PostedCodeSymbols symbols, DateTimeOffset now)
     {
         Hash = hash;
         _context = context;
         _assembly = assembly;
+        _symbols = symbols;
         LastUsed = now;
     }
 
@@ -42,14 +44,19 @@ internal sealed class LoadedCode
         get { lock (_gate) return _running; }
     }
 
-    /// <summary>Loads <paramref name="assembly"/> into a new collectible context named after its hash.</summary>
-    public static LoadedCode Load(string hash, byte[] assembly, DateTimeOffset now)
+    /// <summary>
+    /// Loads <paramref name="code"/> into a new collectible context named after its hash, with its symbols (posted, or
+    /// embedded in the assembly) so the frames of its exceptions carry lines.
+    /// </summary>
+    public static LoadedCode Load(string hash, PostedAssembly code, DateTimeOffset now)
     {
         var context = new PostedCodeLoadContext(hash);
         try
         {
-            using var image = new MemoryStream(assembly, writable: false);
-            return new LoadedCode(hash, context, context.LoadFromStream(image), now);
+            var symbols = PostedCodeSymbols.Of(code.Assembly, code.Symbols);
+            using var image = new MemoryStream(code.Assembly, writable: false);
+            using var pdb = symbols.Pdb is { } bytes ? new MemoryStream(bytes, writable: false) : null;
+            return new LoadedCode(hash, context, context.LoadFromStream(image, pdb), symbols, now);
         }
         catch (BadImageFormatException e)
         {
@@ -109,7 +116,7 @@ internal sealed class LoadedCode
     /// <summary>Runs <c>function</c> with <paramref name="args"/>; counted in by the caller.</summary>
     /// <exception cref="PostedCodeException">The function is unknown, has an unsupported signature, or threw.</exception>
     public Task<string?> InvokeAsync(string args, PostedCallContext context, bool resultAsJson = false) =>
-        _functions.GetOrAdd(context.Function, static (name, code) => PostedFunction.Resolve(code._assembly, name, code.Hash, code._json), this)
+        _functions.GetOrAdd(context.Function, static (name, code) => PostedFunction.Resolve(code._assembly, name, code.Hash, code._symbols, code._json), this)
             .InvokeAsync(args, context, _json, resultAsJson);
 
     /// <summary>Resolves every reference from the default context: posted code is one assembly over what the silo has.</summary>

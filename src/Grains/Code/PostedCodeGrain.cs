@@ -13,6 +13,9 @@ public sealed class PostedCodeState
 
     /// <summary>The assembly; null until posted and after removal (the record stays, so jobs learn it was removed).</summary>
     [Id(1)] public byte[]? Assembly { get; set; }
+
+    /// <summary>The assembly's portable PDB, when one was posted; gone with the assembly.</summary>
+    [Id(2)] public byte[]? Symbols { get; set; }
 }
 
 /// <summary>
@@ -47,7 +50,7 @@ public sealed partial class PostedCodeGrain(
 
         var info = new PostedCodeInfo(Hash, upload.Description, timeProvider.GetUtcNow(), upload.GitCommit, upload.Assembly.Length, assemblyName);
         await Catalog.RecordAsync(sentKey, info);
-        await SaveAsync(info, upload.Assembly);
+        await SaveAsync(info, upload.Assembly, upload.Symbols);
         LogPosted(Hash, assemblyName, upload.Assembly.Length, upload.Description);
         return info;
     }
@@ -56,10 +59,10 @@ public sealed partial class PostedCodeGrain(
     public Task<PostedCodeInfo?> GetInfoAsync() => Task.FromResult(state.State.Info);
 
     /// <inheritdoc />
-    public Task<byte[]?> GetAssemblyAsync(string sentKey)
+    public Task<PostedAssembly?> GetAssemblyAsync(string sentKey)
     {
         clusterKey.Demand(sentKey, "Fetching posted code");
-        return Task.FromResult(state.State.Assembly);
+        return Task.FromResult(state.State.Assembly is { } assembly ? new PostedAssembly(assembly, state.State.Symbols) : null);
     }
 
     /// <inheritdoc />
@@ -74,24 +77,24 @@ public sealed partial class PostedCodeGrain(
         }
 
         var removed = info with { RemovedAt = timeProvider.GetUtcNow() };
-        await SaveAsync(removed, null);
+        await SaveAsync(removed, null, null);
         await Catalog.RecordAsync(sentKey, removed);
         LogRemoved(Hash, info.Description);
         return true;
     }
 
     /// <summary>Writes the state; a failed write leaves the activation as it was, so it never serves what is not stored.</summary>
-    private async Task SaveAsync(PostedCodeInfo info, byte[]? assembly)
+    private async Task SaveAsync(PostedCodeInfo info, byte[]? assembly, byte[]? symbols)
     {
-        var (oldInfo, oldAssembly) = (state.State.Info, state.State.Assembly);
-        (state.State.Info, state.State.Assembly) = (info, assembly);
+        var (oldInfo, oldAssembly, oldSymbols) = (state.State.Info, state.State.Assembly, state.State.Symbols);
+        (state.State.Info, state.State.Assembly, state.State.Symbols) = (info, assembly, symbols);
         try
         {
             await state.WriteStateAsync();
         }
         catch
         {
-            (state.State.Info, state.State.Assembly) = (oldInfo, oldAssembly);
+            (state.State.Info, state.State.Assembly, state.State.Symbols) = (oldInfo, oldAssembly, oldSymbols);
             throw;
         }
     }

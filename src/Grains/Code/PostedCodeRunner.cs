@@ -123,12 +123,12 @@ public sealed partial class PostedCodeRunner(
 
     private async Task<LoadedCode> FetchAndLoadAsync(string hash)
     {
-        var bytes = await Version(hash).GetAssemblyAsync(clusterKey.Key)
+        var stored = await Version(hash).GetAssemblyAsync(clusterKey.Key)
             ?? throw new PostedCodeException($"Posted code {hash} has no assembly stored: it was removed, or its post did not finish (post it again).");
-        if (PostedCodeRules.HashOf(bytes) != hash)
+        if (PostedCodeRules.HashOf(stored.Assembly) != hash)
             throw new PostedCodeException($"The assembly stored under {hash} has another hash: refusing to load it.");
-        var code = LoadedCode.Load(hash, bytes, timeProvider.GetUtcNow());
-        LogLoaded(hash, bytes.Length);
+        var code = LoadedCode.Load(hash, stored, timeProvider.GetUtcNow());
+        LogLoaded(hash, stored.Assembly.Length, stored.Symbols?.Length ?? 0);
         return code;
     }
 
@@ -146,8 +146,8 @@ public sealed partial class PostedCodeRunner(
         LogUnloading(hash, why, code.Running);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded posted code {Hash} ({Size} bytes)")]
-    private partial void LogLoaded(string hash, int size);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded posted code {Hash} ({Size} bytes, symbols {SymbolsSize} bytes)")]
+    private partial void LogLoaded(string hash, int size, int symbolsSize);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloading posted code {Hash} ({Reason}) once its {Running} running calls end")]
     private partial void LogUnloading(string hash, string reason, int running);

@@ -19,17 +19,19 @@ internal sealed class PostedFunction
     private readonly MethodInfo _method;
     private readonly Func<string, PostedCallContext, object?[]> _arguments;
     private readonly Type? _argsType;
+    private readonly PostedCodeSymbols _symbols;
 
-    private PostedFunction(MethodInfo method, Func<string, PostedCallContext, object?[]> arguments)
+    private PostedFunction(MethodInfo method, Func<string, PostedCallContext, object?[]> arguments, PostedCodeSymbols symbols)
     {
         _method = method;
         _arguments = arguments;
         _argsType = method.GetParameters().FirstOrDefault()?.ParameterType;
+        _symbols = symbols;
     }
 
-    /// <summary>Finds <c>Namespace.Type.Method</c> in <paramref name="assembly"/>.</summary>
+    /// <summary>Finds <c>Namespace.Type.Method</c> in <paramref name="assembly"/>; <paramref name="symbols"/> place its errors.</summary>
     /// <exception cref="PostedCodeException">No such public type or static method, or none with a supported signature; the message lists what there is.</exception>
-    public static PostedFunction Resolve(Assembly assembly, string function, string hash, JsonSerializerOptions json)
+    public static PostedFunction Resolve(Assembly assembly, string function, string hash, PostedCodeSymbols symbols, JsonSerializerOptions json)
     {
         var dot = function.LastIndexOf('.');
         var (typeName, methodName) = (function[..dot], function[(dot + 1)..]);
@@ -53,7 +55,7 @@ internal sealed class PostedFunction
         var callable = statics.Select(m => (Method: m, Arguments: ArgumentsFor(m, json))).Where(c => c.Arguments is not null).ToList();
         return callable.Count switch
         {
-            1 => new PostedFunction(callable[0].Method, callable[0].Arguments!),
+            1 => new PostedFunction(callable[0].Method, callable[0].Arguments!, symbols),
             0 => throw new PostedCodeException($"Function {function} of {code} has an unsupported signature ({string.Join("; ", statics.Select(Describe))}): {Supported}."),
             _ => throw new PostedCodeException($"Function {function} of {code} has {callable.Count} overloads that could run ({string.Join("; ", callable.Select(c => Describe(c.Method)))}): keep one."),
         };
@@ -63,7 +65,7 @@ internal sealed class PostedFunction
     /// Calls the function and returns its result as the job result: text as it is (as a JSON string when
     /// <paramref name="resultAsJson"/>), other values as JSON, nothing as null.
     /// </summary>
-    /// <exception cref="PostedCodeException">The args do not fit the parameter, or the function threw; the message names the exception and its message.</exception>
+    /// <exception cref="PostedCodeException">The args do not fit the parameter, or the function threw; the message names the exception and its message, <see cref="PostedCodeException.Error"/> says where.</exception>
     public async Task<string?> InvokeAsync(string args, PostedCallContext context, JsonSerializerOptions json, bool resultAsJson = false)
     {
         object?[] arguments;
@@ -89,7 +91,8 @@ internal sealed class PostedFunction
         catch (Exception e)
         {
             // The exception's type may belong to the posted code: only its text leaves, so nothing holds the code loaded.
-            throw new PostedCodeException($"Function {context.Function} threw {e.GetType().FullName}: {e.Message}");
+            var error = PostedCodeErrorRecord.From(e, context.Function, _method.Module.Assembly, _symbols);
+            throw new PostedCodeException($"Function {context.Function} threw {error.ExceptionType}: {error.Message}", error);
         }
 
         return value switch

@@ -292,7 +292,8 @@ public sealed class SampleWorkload(WebApplication silo, TextWriter output)
         var fragile = await Helloworld.RunAsync(client, key, TextWriter.Null, failEvery: 10, cancellationToken: cancellationToken);
         var error = fragile.Errors.OrderBy(e => e.Job.Id, StringComparer.Ordinal).FirstOrDefault()?.Error;
         Say($"with a fork that throws for multiples of 10: {fragile.Ready} ready, {fragile.Errors.Count} errors; one: {error?.Error} (name {error?.Name}, line {error?.LineNumber?.ToString() ?? "-"}: {error?.Statement ?? "-"})");
-        Check(fragile.Ready == 90 && fragile.Errors.Count == 10 && fragile.Errors.All(e => e.Error?.Name == "pow"), "forks that throw land in errors with the function's name");
+        Check(fragile.Ready == 90 && fragile.Errors.Count == 10 && fragile.Errors.All(e => e.Error is { Name: "pow", LineNumber: not null }),
+            "forks that throw land in errors with the function's name and the line they threw on");
     }
 
     private async Task PipelineAsync(IClusterClient client, CancellationToken cancellationToken)

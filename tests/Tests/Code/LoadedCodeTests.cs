@@ -10,7 +10,7 @@ public sealed class LoadedCodeTests
     private static readonly byte[] Version1 = TestAssemblies.Demo(1);
     private static readonly byte[] Version2 = TestAssemblies.Demo(2);
 
-    private static LoadedCode Load(byte[] assembly) => LoadedCode.Load(PostedCodeRules.HashOf(assembly), assembly, DateTimeOffset.UtcNow);
+    private static LoadedCode Load(byte[] assembly) => LoadedCode.Load(PostedCodeRules.HashOf(assembly), new PostedAssembly(assembly, null), DateTimeOffset.UtcNow);
 
     private static Task<string?> CallAsync(LoadedCode code, string function, string args = "{}", CancellationToken? cancellationToken = null) =>
         code.InvokeAsync(args, new PostedCallContext

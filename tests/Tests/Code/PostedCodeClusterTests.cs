@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Microsoft.CodeAnalysis.Emit;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Jobs.Client.Code;
 using Orleans.Jobs.Grains.Code;
@@ -187,13 +189,14 @@ public abstract class PostedCodeClusterTests(PostedCodeCluster fixture)
     public async Task Bad_posts_are_refused_naming_the_problem_and_store_nothing()
     {
         var version = fixture.Cluster.Client.GetGrain<IPostedCodeGrain>(PostedCodeRules.HashOf("not an assembly"u8));
-        async Task RefusedAsync(byte[] assembly, string description, string? commit, string message, IPostedCodeGrain? grain = null)
+        async Task RefusedAsync(byte[] assembly, string description, string? commit, string message, IPostedCodeGrain? grain = null, byte[]? symbols = null)
         {
             // Straight to the grain, past the client's own checks: the silo refuses on its own.
             var target = grain ?? fixture.Cluster.Client.GetGrain<IPostedCodeGrain>(PostedCodeRules.HashOf(assembly));
-            var refused = await Assert.ThrowsAsync<ArgumentException>(() => target.PostAsync(PostedCodeCluster.ClusterKey, new PostedCodeUpload(assembly, description, commit)));
+            var refused = await Assert.ThrowsAsync<ArgumentException>(() => target.PostAsync(PostedCodeCluster.ClusterKey, new PostedCodeUpload(assembly, description, commit, symbols)));
             Assert.Contains(message, refused.Message);
             Assert.Null(await target.GetInfoAsync());
+            Assert.Null(await target.GetAssemblyAsync(PostedCodeCluster.ClusterKey));
         }
 
         await RefusedAsync("not an assembly"u8.ToArray(), "garbage", null, "not a .NET assembly");
@@ -203,11 +206,45 @@ public abstract class PostedCodeClusterTests(PostedCodeCluster fixture)
         await RefusedAsync(TestAssemblies.Demo(1), " ", null, "The description is empty");
         await RefusedAsync(TestAssemblies.Demo(1), "short commit", "abc123", "Git commit 'abc123' is invalid");
         await RefusedAsync(TestAssemblies.Demo(1), "under another hash", null, "post code under its own hash", version);
+        var (withSymbols, _) = TestAssemblies.CompileWithSymbols(TestAssemblies.FailingSource(), "/src/Failing.cs", DebugInformationFormat.PortablePdb, embedSource: false);
+        var (_, anotherBuilds) = TestAssemblies.CompileWithSymbols(TestAssemblies.FailingSource(), "/src/Failing.cs", DebugInformationFormat.PortablePdb, embedSource: false);
+        await RefusedAsync(withSymbols, "random symbols", null, "The symbols are not a portable PDB", symbols: RandomNumberGenerator.GetBytes(4096));
+        await RefusedAsync(withSymbols, "another build's symbols", null, "The symbols belong to another build", symbols: anotherBuilds);
+        await RefusedAsync(TestAssemblies.Demo(1), "symbols of a build without any", null, "no CodeView debug directory entry", symbols: anotherBuilds);
 
         // The client refuses before sending anything.
         Assert.Contains("not a .NET assembly", (await Assert.ThrowsAsync<ArgumentException>(() => Code.PostAsync("MZ garbage"u8.ToArray(), "garbage", cancellationToken: Ct))).Message);
+        Assert.Contains("belong to another build", (await Assert.ThrowsAsync<ArgumentException>(() => Code.PostAsync(new PostedCodeUpload(withSymbols, "mismatch", Symbols: anotherBuilds), Ct))).Message);
         Assert.Contains("not a posted-code hash", (await Assert.ThrowsAsync<ArgumentException>(() => Code.RemoveAsync("HEAD", Ct))).Message);
         Assert.Contains("not valid JSON", (await Assert.ThrowsAsync<ArgumentException>(() => Code.SendAsync(new string('0', 64), "Demo.Functions.Square", "{n: 1}"))).Message);
+    }
+
+    [Fact]
+    public async Task A_posted_file_brings_its_PDB_and_the_silo_places_its_errors_by_line()
+    {
+        var directory = Directory.CreateTempSubdirectory("oj-posted-symbols-");
+        try
+        {
+            var source = TestAssemblies.FailingSource();
+            var (assembly, pdb) = TestAssemblies.CompileWithSymbols(source, "/nowhere/Failing.cs", DebugInformationFormat.PortablePdb, embedSource: true);
+            var path = Path.Combine(directory.FullName, "Failing.dll");
+            await File.WriteAllBytesAsync(path, assembly, Ct);
+            await File.WriteAllBytesAsync(Path.Combine(directory.FullName, "Failing.pdb"), pdb!, Ct);
+
+            var posted = await Code.PostFileAsync(path, "with symbols", cancellationToken: Ct);
+            Assert.Equal(PostedCodeRules.HashOf(assembly), posted.Hash); // the assembly's hash alone
+            var stored = await fixture.Cluster.Client.GetGrain<IPostedCodeGrain>(posted.Hash).GetAssemblyAsync(PostedCodeCluster.ClusterKey);
+            Assert.Equal(assembly, stored!.Assembly);
+            Assert.Equal(pdb, stored.Symbols);
+
+            var call = new PostedFunctionCall(posted.Hash, "Failing.Functions.Throws");
+            var refused = await Assert.ThrowsAsync<PostedCodeException>(() => Runner(fixture.Cluster.Silos[0]).RunAsync(call, cancellationToken: Ct));
+            Assert.Equal(("Helper.Fail", TestAssemblies.LineOf(source, "helper")), (refused.Error!.Frame, (refused.Error.Line!.Value, refused.Error.Statement!)));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 
     [Theory]

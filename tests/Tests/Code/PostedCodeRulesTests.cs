@@ -1,5 +1,7 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.CodeAnalysis.Emit;
 using Orleans.Jobs.Grains.Interfaces.Code;
 
 namespace Orleans.Jobs.Tests.Code;
@@ -62,6 +64,31 @@ public sealed class PostedCodeRulesTests
         var tooLarge = Assert.Throws<ArgumentException>(() => PostedCodeRules.ValidateAssembly(new byte[PostedCodeRules.MaxAssemblyBytes + 1]));
         Assert.Contains("limit is 16777216 (16 MiB)", tooLarge.Message);
         Assert.Equal("assembly", tooLarge.ParamName);
+    }
+
+    [Fact]
+    public void Symbols_are_none_or_the_portable_PDB_of_the_posted_build()
+    {
+        var source = TestAssemblies.FailingSource();
+        var (assembly, pdb) = TestAssemblies.CompileWithSymbols(source, "/src/Failing.cs", DebugInformationFormat.PortablePdb, embedSource: false);
+        PostedCodeRules.ValidateSymbols(null, assembly);
+        PostedCodeRules.ValidateSymbols(pdb, assembly);
+        PostedCodeRules.ValidateUpload(new PostedCodeUpload(assembly, "with symbols", Symbols: pdb));
+
+        string Refused(byte[] symbols, byte[] of)
+        {
+            var refused = Assert.Throws<ArgumentException>(() => PostedCodeRules.ValidateUpload(new PostedCodeUpload(of, "bad symbols", Symbols: symbols)));
+            Assert.Equal("symbols", refused.ParamName);
+            return refused.Message;
+        }
+
+        var (_, otherBuilds) = TestAssemblies.CompileWithSymbols(TestAssemblies.FailingSource(), "/src/Failing.cs", DebugInformationFormat.PortablePdb, embedSource: false);
+        Assert.Contains("The symbols belong to another build: the PDB's id is", Refused(otherBuilds!, assembly));
+        Assert.Contains("The symbols are not a portable PDB", Refused(RandomNumberGenerator.GetBytes(4096), assembly));
+        Assert.Contains("The symbols are not a portable PDB", Refused(assembly, assembly));
+        Assert.Contains("no CodeView debug directory entry", Refused(pdb!, TestAssemblies.Compile(source, "Failing")));
+        Assert.Contains("The symbols are empty", Refused([], assembly));
+        Assert.Contains("The symbols are 16777217 bytes; the limit is 16777216 (16 MiB)", Refused(new byte[PostedCodeRules.MaxSymbolsBytes + 1], assembly));
     }
 
     [Fact]

@@ -1,5 +1,8 @@
+using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Emit;
+using Microsoft.CodeAnalysis.Text;
 
 namespace Orleans.Jobs.Tests.Code;
 
@@ -14,20 +17,85 @@ public static class TestAssemblies
     /// <summary>The demo functions of version <paramref name="version"/>; <paramref name="build"/> makes the bytes (and so the hash) unique.</summary>
     public static byte[] Demo(int version, string? build = null) => Compile(DemoSource(version, build ?? Guid.NewGuid().ToString("N")));
 
-    /// <summary>Compiles C# into a deterministic DLL named <paramref name="assemblyName"/>.</summary>
+    /// <summary>Compiles C# into a deterministic DLL named <paramref name="assemblyName"/>, without debug information.</summary>
     /// <exception cref="InvalidOperationException">It does not compile; the message lists the errors.</exception>
-    public static byte[] Compile(string source, string assemblyName = "Demo")
+    public static byte[] Compile(string source, string assemblyName = "Demo") => Emit(source, assemblyName, "", symbols: null, embedSource: false).Assembly;
+
+    /// <summary>
+    /// Compiles C# read from <paramref name="sourcePath"/> (the document the PDB names; the file need not exist) with
+    /// its debug information: a portable PDB beside the DLL (<see cref="DebugInformationFormat.PortablePdb"/>, returned
+    /// as Pdb) or inside it (<see cref="DebugInformationFormat.Embedded"/>, Pdb null); <paramref name="embedSource"/>
+    /// puts the source text in the PDB.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It does not compile; the message lists the errors.</exception>
+    public static (byte[] Assembly, byte[]? Pdb) CompileWithSymbols(string source, string sourcePath, DebugInformationFormat symbols, bool embedSource, string assemblyName = "Failing") =>
+        Emit(source, assemblyName, sourcePath, symbols, embedSource);
+
+    private static (byte[] Assembly, byte[]? Pdb) Emit(string source, string assemblyName, string sourcePath, DebugInformationFormat? symbols, bool embedSource)
     {
+        var text = SourceText.From(source, Encoding.UTF8);
         var compilation = CSharpCompilation.Create(
             assemblyName,
-            [CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest))],
+            [CSharpSyntaxTree.ParseText(text, new CSharpParseOptions(LanguageVersion.Latest), sourcePath)],
             References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, deterministic: true, nullableContextOptions: NullableContextOptions.Enable));
         using var image = new MemoryStream();
-        var emitted = compilation.Emit(image);
+        using var pdb = symbols == DebugInformationFormat.PortablePdb ? new MemoryStream() : null;
+        var emitted = compilation.Emit(
+            image,
+            pdb,
+            options: symbols is { } format ? new EmitOptions(debugInformationFormat: format, pdbFilePath: Path.ChangeExtension(assemblyName, ".pdb")) : null,
+            embeddedTexts: embedSource ? [EmbeddedText.FromSource(sourcePath, text)] : null);
         if (!emitted.Success)
             throw new InvalidOperationException("The test assembly does not compile:\n" + string.Join("\n", emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
-        return image.ToArray();
+        return (image.ToArray(), pdb?.ToArray());
+    }
+
+    /// <summary>
+    /// Functions of namespace <c>Failing</c> that throw in known places: each throwing line ends with a comment
+    /// <c>// line:name</c> (<see cref="LineOf"/> finds it). <paramref name="build"/> makes the bytes unique.
+    /// </summary>
+    public static string FailingSource(string? build = null) => $$"""
+        using System;
+        using System.Text.Json;
+        using System.Threading.Tasks;
+
+        namespace Failing;
+
+        public static class Functions
+        {
+            public static string Throws(string args) => Helper.Fail(args);
+
+            public static async Task<string> ThrowsLater(string args)
+            {
+                await Task.Yield();
+                throw new ArgumentException("later: " + args); // line:async
+            }
+
+            public static string ThrowsInFramework(string args) =>
+                JsonDocument.Parse(args).RootElement.GetProperty("missing").GetString()!; // line:framework
+
+            public static string Square(string args) => "ok"; // line:square
+        }
+
+        public static class Helper
+        {
+            public const string Build = "{{build ?? Guid.NewGuid().ToString("N")}}";
+
+            public static string Fail(string args)
+            {
+                throw new InvalidOperationException("failed on " + args); // line:helper
+            }
+        }
+        """;
+
+    /// <summary>The 1-based number of the line of <paramref name="source"/> that ends with <c>// line:<paramref name="marker"/></c>, and its text, trimmed.</summary>
+    public static (int Number, string Text) LineOf(string source, string marker)
+    {
+        var lines = source.Split('\n');
+        var index = Array.FindIndex(lines, line => line.TrimEnd().EndsWith($"// line:{marker}", StringComparison.Ordinal));
+        if (index < 0) throw new ArgumentException($"No line of the source ends with '// line:{marker}'.", nameof(marker));
+        return (index + 1, lines[index].Trim());
     }
 
     /// <summary>Runs the garbage collector so unloaded load contexts are collected (tests watch them through weak references).</summary>
