@@ -3,13 +3,14 @@ using Orleans.Jobs.Cli.Connection;
 using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Grains.Interfaces.JobSets;
 using Orleans.Jobs.Grains.Interfaces.Pipelines;
+using Orleans.Jobs.Grains.Interfaces.WorkStreams;
 using Spectre.Console;
 
 namespace Orleans.Jobs.Cli.Commands;
 
 /// <summary>
-/// <c>jobs status</c> (alias <c>jobs jobs</c>, JobMon's <c>jm jobs</c>): progress of named queues, jobsets and
-/// pipelines. Progress bars are drawn only on a terminal; otherwise one plain line per item (or JSON).
+/// <c>jobs status</c> (alias <c>jobs jobs</c>, JobMon's <c>jm jobs</c>): progress of named queues, jobsets,
+/// pipelines and work streams. Progress bars are drawn only on a terminal; otherwise one plain line per item (or JSON).
 /// </summary>
 internal static class StatusCommand
 {
@@ -18,22 +19,24 @@ internal static class StatusCommand
         var queues = new Option<string[]>("--queue") { Description = "A queue: its jobs by state (repeatable)", AllowMultipleArgumentsPerToken = false };
         var jobSets = new Option<string[]>("--jobset") { Description = "A jobset id: its progress (repeatable)", AllowMultipleArgumentsPerToken = false };
         var pipelines = new Option<string[]>("--pipeline") { Description = "A pipeline id: the state of each step (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var streams = new Option<string[]>("--stream") { Description = "A work stream (client) id: records received per stage (repeatable)", AllowMultipleArgumentsPerToken = false };
         var watch = new Option<bool>("--watch") { Description = "Keep refreshing until everything named is done (Ctrl+C stops)" };
         var interval = new Option<double>("--interval") { Description = "Seconds between refreshes with --watch", DefaultValueFactory = _ => 1 };
         queues.Validators.Add(result => CheckEach(result, name => QueueLimits.ValidateQueueName(name, "--queue")));
         jobSets.Validators.Add(result => CheckEach(result, id => JobSetRules.ValidateJobSetId(id, "--jobset")));
         pipelines.Validators.Add(result => CheckEach(result, id => PipelineRules.ValidatePipelineId(id, "--pipeline")));
+        streams.Validators.Add(result => CheckEach(result, id => WorkStreamRules.ValidateStreamId(id, "--stream")));
         interval.AddRange(0.1, 3600.0);
 
-        var command = new Command("status", "Progress of queues (--queue), jobsets (--jobset) and pipelines (--pipeline); 'jobs jobs' is the same (JobMon's jm jobs)") { queues, jobSets, pipelines, watch, interval };
+        var command = new Command("status", "Progress of queues (--queue), jobsets (--jobset), pipelines (--pipeline) and work streams (--stream); 'jobs jobs' is the same (JobMon's jm jobs)") { queues, jobSets, pipelines, streams, watch, interval };
         command.Validators.Add(result =>
         {
-            if ((result.GetValue(queues)?.Length ?? 0) + (result.GetValue(jobSets)?.Length ?? 0) + (result.GetValue(pipelines)?.Length ?? 0) == 0)
-                result.AddError("Name at least one --queue, --jobset or --pipeline.");
+            if ((result.GetValue(queues)?.Length ?? 0) + (result.GetValue(jobSets)?.Length ?? 0) + (result.GetValue(pipelines)?.Length ?? 0) + (result.GetValue(streams)?.Length ?? 0) == 0)
+                result.AddError("Name at least one --queue, --jobset, --pipeline or --stream.");
         });
         command.SetClusterAction(console, async (parse, client, cancellationToken) =>
         {
-            var snapshot = new Snapshot(client, parse.GetValue(queues) ?? [], parse.GetValue(jobSets) ?? [], parse.GetValue(pipelines) ?? []);
+            var snapshot = new Snapshot(client, parse.GetValue(queues) ?? [], parse.GetValue(jobSets) ?? [], parse.GetValue(pipelines) ?? [], parse.GetValue(streams) ?? []);
             var json = parse.GetValue(ConnectionOptions.Json);
             var period = TimeSpan.FromSeconds(parse.GetValue(interval));
             if (!parse.GetValue(watch))
@@ -135,11 +138,11 @@ internal static class StatusCommand
     }
 
     /// <summary>Reads every named item once.</summary>
-    private sealed class Snapshot(IClusterClient client, string[] queues, string[] jobSets, string[] pipelines)
+    private sealed class Snapshot(IClusterClient client, string[] queues, string[] jobSets, string[] pipelines, string[] streams)
     {
         public async Task<IReadOnlyList<Progress>> ReadAsync()
         {
-            var reads = queues.Select(ReadQueueAsync).Concat(jobSets.Select(ReadJobSetAsync)).Concat(pipelines.Select(ReadPipelineAsync));
+            var reads = queues.Select(ReadQueueAsync).Concat(jobSets.Select(ReadJobSetAsync)).Concat(pipelines.Select(ReadPipelineAsync)).Concat(streams.Select(ReadStreamAsync));
             return await Task.WhenAll(reads);
         }
 
@@ -165,6 +168,16 @@ internal static class StatusCommand
             var detail = $"state={s.State} " + string.Join(" ", s.Steps.Select(step => $"{step.Worker}={step.State}"))
                 + (s.Error is null ? "" : $" failed-step={s.FailedStep} error={s.Error}");
             return new Progress("pipeline", id, s.Steps.Count, done, s.IsFinished || s.State == PipelineState.Unknown, detail, s);
+        }
+
+        private async Task<Progress> ReadStreamAsync(string id)
+        {
+            var stream = client.GetGrain<IWorkStreamGrain>(id);
+            if (await stream.GetInfoAsync() is null)
+                return new Progress("stream", id, 0, 0, true, "unknown: no client opened a stream with this id", new { id, known = false });
+            var p = await stream.GetProgressAsync();
+            var detail = (p.Closed ? "closed " : "open ") + string.Join(" ", p.Stages.Select(s => $"{s.Name}=forked:{s.Forked},received:{s.Received}/{s.Expected}{(s.Complete ? ",complete" : "")}"));
+            return new Progress("stream", id, p.Stages.Sum(s => s.Expected), p.Stages.Sum(s => s.Received), p.Closed || p.Stages.All(s => s.Complete), detail, p);
         }
     }
 
