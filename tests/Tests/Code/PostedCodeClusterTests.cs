@@ -337,7 +337,7 @@ public abstract class PostedCodeClusterTests(PostedCodeCluster fixture)
             // A post of removed bytes waits on the catalog while a collection waits on the version: bounded well
             // under Orleans' 30 s response timeout, so neither may be stuck behind the other.
             var race = Task.WhenAll(Code.CollectGarbageAsync(TimeSpan.Zero, Ct), Code.PostAsync(bytes, $"again {round}", cancellationToken: Ct));
-            await race.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+            await race.WaitAsync(TimeSpan.FromSeconds(20), Ct);
 
             // Whichever ran first, the version is posted again (a post after a forget is a new post) and listed as such.
             var info = await Code.GetAsync(hash, Ct);
