@@ -84,6 +84,16 @@ public interface IQueueGrain : IGrainWithStringKey
     [Alias("requeue-dead-letter")]
     Task<JobUpdateOutcome> RequeueDeadLetterAsync(long jobId);
 
+    /// <summary>
+    /// Deletes dead-lettered jobs for good: every dead letter of the queue when <paramref name="jobIds"/> is null, else
+    /// those of the listed ids that are dead letters; a listed job in another state (available, running, completed) is
+    /// left alone. Returns how many were deleted. There is no default: a caller must name what it deletes.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="jobIds"/> is empty, too long or holds an id that is not positive; nothing was deleted.</exception>
+    [AlwaysInterleave]
+    [Alias("purge-dead-letters")]
+    Task<int> PurgeDeadLettersAsync(IReadOnlyList<long>? jobIds);
+
     /// <summary>Returns the monitored jobs whose lease expired now (the queue's monitor also does this every <see cref="QueueSettings.MonitorPeriod"/>).</summary>
     [AlwaysInterleave]
     [Alias("recover-expired-leases")]

@@ -123,6 +123,9 @@ public static partial class QueueLimits
     /// <summary>The most jobs in one batch send.</summary>
     public const int MaxBatchSize = 10_000;
 
+    /// <summary>The most job ids one dead-letter purge may name.</summary>
+    public const int MaxPurgeJobIds = 10_000;
+
     /// <summary>The most jobs in one claim.</summary>
     public const int MaxClaimBatch = 1_000;
 
@@ -244,6 +247,22 @@ public static partial class QueueLimits
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Checks the ids a dead-letter purge names: null (every dead letter of the queue), or 1 to
+    /// <see cref="MaxPurgeJobIds"/> positive ids. An empty list is refused rather than read as "all" or "none", so a
+    /// caller that built an empty selection learns of it instead of purging something it did not name.
+    /// </summary>
+    /// <exception cref="ArgumentException">The list breaks the rule; the message names the field.</exception>
+    public static void ValidatePurgeJobIds(IReadOnlyList<long>? jobIds, string paramName = "jobIds")
+    {
+        if (jobIds is null) return;
+        if (jobIds.Count is 0 or > MaxPurgeJobIds)
+            throw new ArgumentException($"{paramName} must be null (every dead letter of the queue) or list 1 to {MaxPurgeJobIds} job ids; it lists {jobIds.Count}.", paramName);
+        for (var i = 0; i < jobIds.Count; i++)
+            if (jobIds[i] <= 0)
+                throw new ArgumentOutOfRangeException(paramName, jobIds[i], $"{paramName}[{i}] is {jobIds[i]}: job ids are positive numbers.");
     }
 
     /// <summary>Checks that <paramref name="value"/> lies between <paramref name="min"/> and <paramref name="max"/>; the message names the field and the range.</summary>

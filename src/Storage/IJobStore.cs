@@ -53,6 +53,14 @@ public interface IJobStore
     /// <summary>Makes a dead-lettered job available again with a fresh set of attempts.</summary>
     Task<JobUpdateOutcome> RequeueDeadLetterAsync(string queue, long jobId, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes dead letters of a queue for good: all of them when <paramref name="jobIds"/> is null, else those of the
+    /// listed ids that are dead letters of this queue; a listed id of a job in another state or queue, or of no job, is
+    /// left alone. Returns how many were deleted.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="jobIds"/> breaks <see cref="QueueLimits.ValidatePurgeJobIds"/>; nothing was deleted.</exception>
+    Task<int> PurgeDeadLettersAsync(string queue, IReadOnlyList<long>? jobIds, CancellationToken cancellationToken);
+
     /// <summary>Deletes a queue's completed jobs finished before <paramref name="completedBefore"/> and dead letters before <paramref name="deadLetteredBefore"/>; returns how many.</summary>
     Task<int> PruneFinishedAsync(string queue, DateTimeOffset completedBefore, DateTimeOffset deadLetteredBefore, CancellationToken cancellationToken);
 

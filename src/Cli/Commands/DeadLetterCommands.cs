@@ -5,14 +5,18 @@ using Spectre.Console;
 
 namespace Orleans.Jobs.Cli.Commands;
 
-/// <summary><c>jobs dead-letters list|requeue</c>: a queue's jobs that ran out of attempts, and giving one fresh attempts.</summary>
+/// <summary>
+/// <c>jobs dead-letters list|requeue|purge</c>: a queue's jobs that ran out of attempts, giving one fresh attempts, and
+/// deleting them for good.
+/// </summary>
 internal static class DeadLetterCommands
 {
     public static Command Create(CliConsole console)
     {
-        var command = new Command("dead-letters", "A queue's dead-lettered jobs (out of attempts): list them, or requeue one with fresh attempts");
+        var command = new Command("dead-letters", "A queue's dead-lettered jobs (out of attempts): list them, requeue one with fresh attempts, or purge them");
         command.Subcommands.Add(List(console));
         command.Subcommands.Add(Requeue(console));
+        command.Subcommands.Add(Purge(console));
         return command;
     }
 
@@ -91,6 +95,44 @@ internal static class DeadLetterCommands
         });
         return command;
     }
+
+    private static Command Purge(CliConsole console)
+    {
+        var queue = QueueArgument();
+        var jobIds = new Option<long[]>("--job-id") { Description = "Purge only this job if it is dead-lettered (repeatable); without it, every dead letter of the queue", AllowMultipleArgumentsPerToken = false };
+        var yes = new Option<bool>("--yes") { Description = "Confirm: purged jobs are deleted for good" };
+        var command = new Command("purge", "Delete dead-lettered jobs for good: every one of the queue, or those named with --job-id. Jobs in other states are never deleted. Needs --yes")
+            { queue, jobIds, yes };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(jobIds)?.Tokens.Any(t => !long.TryParse(t.Value, out _)) == true) return; // System.CommandLine names what does not parse
+            var ids = Named(result.GetValue(jobIds));
+            try
+            {
+                QueueLimits.ValidatePurgeJobIds(ids, "--job-id");
+            }
+            catch (ArgumentException e)
+            {
+                result.AddError(e.Message);
+            }
+
+            if (!result.GetValue(yes))
+                result.AddError($"purge deletes for good {(ids is null ? "every dead-lettered job" : $"job{(ids.Length == 1 ? "" : "s")} {string.Join(", ", ids)}, if dead-lettered,")} of queue '{result.GetValue(queue)}'; add --yes to do it.");
+        });
+        command.SetClusterAction(console, async (parse, client, _) =>
+        {
+            var (name, ids) = (parse.GetValue(queue)!, Named(parse.GetValue(jobIds)));
+            var purged = await client.GetGrain<IQueueGrain>(name).PurgeDeadLettersAsync(ids);
+            if (parse.GetValue(ConnectionOptions.Json)) console.WriteJson(new { queue = name, jobIds = ids, purged });
+            else if (ids is null) console.Line($"purged {purged} dead letter{(purged == 1 ? "" : "s")} of queue '{name}'.");
+            else console.Line($"purged {purged} of the {ids.Length} job{(ids.Length == 1 ? "" : "s")} named in queue '{name}'{(purged < ids.Length ? "; the others are not dead letters there and were left alone" : "")}.");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>The distinct ids given with --job-id, or null when none were: then the purge takes every dead letter.</summary>
+    private static long[]? Named(long[]? ids) => ids is { Length: > 0 } ? [.. ids.Distinct()] : null;
 
     private static string Shorten(string? text) => text is null ? "-" : text.Length > 80 ? text[..80] + "…" : text.ReplaceLineEndings(" ");
 }

@@ -64,16 +64,3 @@ internal static class NetCommand
 
     private sealed record WorkerRow(string Id, string Kind, string Host, WorkerStatus Status, TimeSpan TimeInStatus, string? CurrentJob, long JobsDone, DateTimeOffset LastBeat, bool StopRequested);
 }
-
-/// <summary>Short human durations: 42s, 5m03s, 2h10m, 3d04h.</summary>
-internal static class Duration
-{
-    public static string Format(TimeSpan span)
-    {
-        if (span < TimeSpan.Zero) span = TimeSpan.Zero;
-        return span.TotalMinutes < 1 ? $"{span.TotalSeconds:0}s"
-            : span.TotalHours < 1 ? $"{(int)span.TotalMinutes}m{span.Seconds:00}s"
-            : span.TotalDays < 1 ? $"{(int)span.TotalHours}h{span.Minutes:00}m"
-            : $"{(int)span.TotalDays}d{span.Hours:00}h";
-    }
-}

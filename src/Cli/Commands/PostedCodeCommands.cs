@@ -10,11 +10,12 @@ namespace Orleans.Jobs.Cli.Commands;
 
 /// <summary>
 /// JobMon's posted-code verbs: <c>jobs post</c> (post an assembly, optionally run one of its functions N times),
-/// <c>jobs source</c> (the catalog, or one version) and <c>jobs clean</c> (remove a version).
+/// <c>jobs source</c> (the catalog, or one version), <c>jobs clean</c> (remove a version) and <c>jobs gc</c> (forget
+/// versions removed long ago).
 /// </summary>
 internal static class PostedCodeCommands
 {
-    public static IEnumerable<Command> Create(CliConsole console) => [Post(console), Source(console), Clean(console)];
+    public static IEnumerable<Command> Create(CliConsole console) => [Post(console), Source(console), Clean(console), Gc(console)];
 
     private static Argument<string> HashArgument()
     {
@@ -48,11 +49,8 @@ internal static class PostedCodeCommands
             if (result.GetResult(function) is null && (result.GetResult(count) is { Implicit: false } || result.GetResult(args) is { Implicit: false } || result.GetResult(noWait) is not null))
                 result.AddError("--args, --count and --no-wait need --function.");
         });
-        command.SetAction(console, async (parse, cancellationToken) =>
+        command.SetKeyedAction(console, "post code", async (parse, code, cancellationToken) =>
         {
-            var key = ConnectionOptions.ReadClusterKey(parse) ?? throw MissingKey("post code");
-            await using var connection = await ClusterConnection.ConnectAsync(parse, cancellationToken);
-            var code = new PostedCode(connection.Client, key);
             var posted = await Refused(() => code.PostFileAsync(parse.GetValue(assembly)!.FullName, parse.GetValue(description)!, cancellationToken: cancellationToken));
             var json = parse.GetValue(ConnectionOptions.Json);
             if (!json) console.Line($"posted {posted.Hash} ({posted.AssemblyName}, {posted.Size} bytes, commit {posted.GitCommit ?? "-"})");
@@ -138,11 +136,8 @@ internal static class PostedCodeCommands
     {
         var hash = HashArgument();
         var command = new Command("clean", "Remove a posted version: new jobs for it are refused, and silos unload it once its running jobs end. Needs the cluster key") { hash };
-        command.SetAction(console, async (parse, cancellationToken) =>
+        command.SetKeyedAction(console, "remove code", async (parse, code, cancellationToken) =>
         {
-            var key = ConnectionOptions.ReadClusterKey(parse) ?? throw MissingKey("remove code");
-            await using var connection = await ClusterConnection.ConnectAsync(parse, cancellationToken);
-            var code = new PostedCode(connection.Client, key);
             var target = parse.GetValue(hash)!;
             var removed = await Refused(() => code.RemoveAsync(target, cancellationToken));
             var info = await code.GetAsync(target, cancellationToken) ?? throw new OperationFailedException($"nothing was posted under {target}; nothing was removed.");
@@ -152,6 +147,38 @@ internal static class PostedCodeCommands
         });
         return command;
     }
+
+    private static Command Gc(CliConsole console)
+    {
+        var olderThan = Duration.Option("--older-than", "Forget versions removed longer ago than this: whole numbers with a unit d, h, m or s (7d, 1h, 30m, 0s)",
+            PostedCodeRules.DefaultCollectAfter, PostedCodeRules.ValidateCollectAge);
+        var command = new Command("gc", "Forget removed versions (JobMon's gc): the records they leave so jobs learn of the removal are deleted and they leave 'source', "
+            + "so their hashes read as never posted. Live versions are never touched. Needs the cluster key") { olderThan };
+        command.SetKeyedAction(console, "collect removed code", async (parse, code, cancellationToken) =>
+        {
+            var age = parse.GetValue(olderThan);
+            var forgotten = await Refused(() => code.CollectGarbageAsync(age, cancellationToken));
+            if (parse.GetValue(ConnectionOptions.Json))
+            {
+                console.WriteJson(new { olderThanSeconds = (long)age.TotalSeconds, forgotten });
+                return ExitCodes.Ok;
+            }
+
+            foreach (var hash in forgotten) console.Line($"forgot {hash}");
+            console.Line($"gc: forgot {forgotten.Count} version{(forgotten.Count == 1 ? "" : "s")} removed more than {Duration.Format(age)} ago; live versions are kept.");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>Sets the action of a command that needs the cluster key: no key is exit 1 before connecting, a refused key exit 1 too.</summary>
+    private static void SetKeyedAction(this Command command, CliConsole console, string what, Func<ParseResult, PostedCode, CancellationToken, Task<int>> work) =>
+        command.SetAction(console, async (parse, cancellationToken) =>
+        {
+            var key = ConnectionOptions.ReadClusterKey(parse) ?? throw MissingKey(what);
+            await using var connection = await ClusterConnection.ConnectAsync(parse, cancellationToken);
+            return await work(parse, new PostedCode(connection.Client, key), cancellationToken);
+        });
 
     private static void Print(CliConsole console, PostedCodeInfo v) =>
         console.Line($"code {v.Hash} description={JsonSerializer.Serialize(v.Description)} submitted={v.SubmittedAt:o} commit={v.GitCommit ?? "-"} size={v.Size} removed={v.RemovedAt?.ToString("o") ?? "-"}");

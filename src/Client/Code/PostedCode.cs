@@ -13,6 +13,7 @@ namespace Orleans.Jobs.Client.Code;
 /// var posted = await code.PostFileAsync("bin/Release/net10.0/Sweeps.dll", "sweep kernels");   // git commit of the file's repository
 /// var result = await code.RunAsync(posted.Hash, "Sweeps.Kernels.Simulate", """{"n": 1000}""");
 /// await code.RemoveAsync(posted.Hash);                                                       // unloads once its running jobs end
+/// await code.CollectGarbageAsync(TimeSpan.FromDays(7));                                      // forgets versions removed a week ago
 /// </code>
 /// Posting and removing need the cluster key (the silos' <c>Gateway:ClusterKey</c>). Runs are jobs of the
 /// <see cref="PostedCodeRules.Queue"/> queue: retried up to their attempts, dead-lettered with the reason after.
@@ -104,7 +105,7 @@ public sealed class PostedCode(IGrainFactory grains, string clusterKey)
 
     /// <summary>The posted versions, oldest first; removed ones only when asked.</summary>
     public Task<IReadOnlyList<PostedCodeInfo>> ListAsync(bool includeRemoved = false, CancellationToken cancellationToken = default) =>
-        grains.GetGrain<IPostedCodeCatalogGrain>(0).ListAsync(includeRemoved).WaitAsync(cancellationToken);
+        Catalog.ListAsync(includeRemoved).WaitAsync(cancellationToken);
 
     /// <summary>What was recorded for <paramref name="hash"/>, removed or not; null when nothing was posted under it.</summary>
     /// <exception cref="ArgumentException">It is not a hash.</exception>
@@ -124,6 +125,19 @@ public sealed class PostedCode(IGrainFactory grains, string clusterKey)
     {
         PostedCodeRules.ValidateHash(hash);
         return Version(hash).RemoveAsync(clusterKey).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// JobMon's gc: forgets the versions removed more than <paramref name="olderThan"/> ago (7 days in the CLI). Their
+    /// records are deleted and they leave the catalog, so their hashes read as never posted and may be posted again;
+    /// live versions are never touched. Returns the hashes forgotten.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="olderThan"/> is outside 0 to <see cref="PostedCodeRules.MaxCollectAfter"/>; nothing was sent.</exception>
+    /// <exception cref="UnauthorizedAccessException">The cluster key is missing or wrong; nothing changed.</exception>
+    public Task<IReadOnlyList<string>> CollectGarbageAsync(TimeSpan olderThan, CancellationToken cancellationToken = default)
+    {
+        PostedCodeRules.ValidateCollectAge(olderThan);
+        return Catalog.CollectAsync(clusterKey, olderThan).WaitAsync(cancellationToken);
     }
 
     /// <summary>Sends a job that runs <paramref name="function"/> (<c>Namespace.Type.Method</c>) of posted code with <paramref name="args"/> (JSON). Returns the job id.</summary>
@@ -175,6 +189,8 @@ public sealed class PostedCode(IGrainFactory grains, string clusterKey)
     }
 
     private IPostedCodeGrain Version(string hash) => grains.GetGrain<IPostedCodeGrain>(hash);
+
+    private IPostedCodeCatalogGrain Catalog => grains.GetGrain<IPostedCodeCatalogGrain>(0);
 }
 
 /// <summary>A posted function's job failed on every attempt and was dead-lettered.</summary>

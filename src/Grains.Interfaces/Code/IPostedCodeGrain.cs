@@ -37,6 +37,18 @@ public interface IPostedCodeGrain : IGrainWithStringKey
     /// <exception cref="UnauthorizedAccessException">The cluster key is missing or wrong; nothing changed.</exception>
     [Alias("remove")]
     Task<bool> RemoveAsync(string clusterKey);
+
+    /// <summary>
+    /// Forgets a version removed at or before <paramref name="removedBefore"/> (garbage collection, called by
+    /// <see cref="IPostedCodeCatalogGrain.CollectAsync"/>): its record, the tombstone that tells jobs it was removed, is
+    /// deleted, so the hash reads as never posted and may be posted again. True when nothing is recorded any more;
+    /// false, changing nothing, when the version is live, was removed later, or is being posted or removed right now.
+    /// It interleaves with a post or removal in progress (which may be waiting on the catalog that calls this), so
+    /// the two grains never wait on each other.
+    /// </summary>
+    /// <exception cref="UnauthorizedAccessException">The cluster key is missing or wrong; nothing changed.</exception>
+    [Alias("forget"), AlwaysInterleave]
+    Task<bool> ForgetAsync(string clusterKey, DateTimeOffset removedBefore);
 }
 
 /// <summary>
@@ -51,6 +63,16 @@ public interface IPostedCodeCatalogGrain : IGrainWithIntegerKey
     /// <exception cref="InvalidOperationException">A new entry would pass <see cref="PostedCodeRules.MaxCatalogEntries"/> and none is removed.</exception>
     [Alias("record")]
     Task RecordAsync(string clusterKey, PostedCodeInfo info);
+
+    /// <summary>
+    /// JobMon's gc: forgets the versions removed more than <paramref name="olderThan"/> ago (by the silo's clock). Each
+    /// one's record is deleted (<see cref="IPostedCodeGrain.ForgetAsync"/>) and its entry dropped, so its hash reads as
+    /// never posted and may be posted again. Live versions are never touched. Returns the hashes forgotten.
+    /// </summary>
+    /// <exception cref="UnauthorizedAccessException">The cluster key is missing or wrong; nothing changed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="olderThan"/> is outside 0 to <see cref="PostedCodeRules.MaxCollectAfter"/>; nothing changed.</exception>
+    [Alias("collect")]
+    Task<IReadOnlyList<string>> CollectAsync(string clusterKey, TimeSpan olderThan);
 
     /// <summary>The entries, oldest post first; removed ones only when asked.</summary>
     [Alias("list"), ReadOnly]

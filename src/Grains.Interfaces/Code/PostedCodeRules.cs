@@ -30,6 +30,12 @@ public static partial class PostedCodeRules
     /// </summary>
     public const int MaxCatalogEntries = 1_000;
 
+    /// <summary>How long ago a version must have been removed for garbage collection (JobMon's gc) to forget it, by default.</summary>
+    public static readonly TimeSpan DefaultCollectAfter = TimeSpan.FromDays(7);
+
+    /// <summary>The longest age garbage collection accepts.</summary>
+    public static readonly TimeSpan MaxCollectAfter = TimeSpan.FromDays(3650);
+
     /// <summary>The longest function name.</summary>
     public const int MaxFunctionNameLength = 512;
 
@@ -43,6 +49,11 @@ public static partial class PostedCodeRules
         if (hash is null || !HashPattern().IsMatch(hash))
             throw new ArgumentException($"'{Shorten(hash)}' is not a posted-code hash: use the SHA-256 of the assembly as 64 lowercase hex digits (PostedCode.PostAsync returns it).", paramName);
     }
+
+    /// <summary>Checks how long ago a version must have been removed to be forgotten: 0 (every removed version) to <see cref="MaxCollectAfter"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">It is out of range.</exception>
+    public static void ValidateCollectAge(TimeSpan olderThan, string paramName = "olderThan") =>
+        QueueLimits.CheckRange(olderThan, TimeSpan.Zero, MaxCollectAfter, paramName);
 
     /// <summary>Checks a function name: <c>Namespace.Type.Method</c>, identifiers joined by '.' (or '+' for nested types), at most 512 characters.</summary>
     /// <exception cref="ArgumentException">It breaks the rule.</exception>

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Orleans.Jobs.Grains.Interfaces.Code;
 using Orleans.Runtime;
 
@@ -17,7 +18,8 @@ public sealed class PostedCodeCatalogState
 /// </summary>
 public sealed class PostedCodeCatalogGrain(
     [PersistentState("posted-code-catalog", JobGrainStorage.Name)] IPersistentState<PostedCodeCatalogState> state,
-    ClusterKeyCheck clusterKey) : Grain, IPostedCodeCatalogGrain
+    ClusterKeyCheck clusterKey,
+    TimeProvider timeProvider) : Grain, IPostedCodeCatalogGrain
 {
     /// <inheritdoc />
     public async Task RecordAsync(string sentKey, PostedCodeInfo info)
@@ -35,15 +37,36 @@ public sealed class PostedCodeCatalogGrain(
         }
 
         entries[info.Hash] = info;
+        await WriteAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> CollectAsync(string sentKey, TimeSpan olderThan)
+    {
+        clusterKey.Demand(sentKey, "Collecting removed posted code");
+        PostedCodeRules.ValidateCollectAge(olderThan, nameof(olderThan));
+        var removedBefore = timeProvider.GetUtcNow() - olderThan;
+        var forgets = state.State.Entries.Values
+            .Where(e => e.RemovedAt <= removedBefore)
+            .Select(e => (e.Hash, Forgotten: GrainFactory.GetGrain<IPostedCodeGrain>(e.Hash).ForgetAsync(sentKey, removedBefore)))
+            .ToList();
+        Exception? failure = null;
         try
         {
-            await state.WriteStateAsync();
+            await Task.WhenAll(forgets.Select(f => f.Forgotten));
         }
-        catch
+        catch (Exception e)
         {
-            await state.ReadStateAsync(); // never list what is not stored
-            throw;
+            failure = e;
         }
+
+        // Drop the entry of every version forgotten, even when another one failed: a version without a record must not
+        // stay listed. An entry whose version kept its record (posted again meanwhile) stays.
+        var forgotten = forgets.Where(f => f.Forgotten.IsCompletedSuccessfully && f.Forgotten.Result).Select(f => f.Hash).ToList();
+        foreach (var hash in forgotten) state.State.Entries.Remove(hash);
+        if (forgotten.Count > 0) await WriteAsync();
+        if (failure is not null) ExceptionDispatchInfo.Throw(failure);
+        return forgotten;
     }
 
     /// <inheritdoc />
@@ -54,5 +77,19 @@ public sealed class PostedCodeCatalogGrain(
             .OrderBy(e => e.SubmittedAt)
             .ThenBy(e => e.Hash, StringComparer.Ordinal)];
         return Task.FromResult(list);
+    }
+
+    /// <summary>Writes the entries; after a failed write reads them back, so the catalog never lists what is not stored.</summary>
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            await state.ReadStateAsync();
+            throw;
+        }
     }
 }

@@ -32,8 +32,13 @@ public sealed partial class PostedCodeGrain(
 
     private IPostedCodeCatalogGrain Catalog => GrainFactory.GetGrain<IPostedCodeCatalogGrain>(0);
 
+    /// <summary>True while a post or removal runs: <see cref="ForgetAsync"/> interleaves with them and must then keep the version.</summary>
+    private bool _changing;
+
     /// <inheritdoc />
-    public async Task<PostedCodeInfo> PostAsync(string sentKey, PostedCodeUpload upload)
+    public Task<PostedCodeInfo> PostAsync(string sentKey, PostedCodeUpload upload) => ChangingAsync(() => PostCoreAsync(sentKey, upload));
+
+    private async Task<PostedCodeInfo> PostCoreAsync(string sentKey, PostedCodeUpload upload)
     {
         clusterKey.Demand(sentKey, "Posting code");
         PostedCodeRules.ValidateHash(Hash, "hash");
@@ -66,7 +71,9 @@ public sealed partial class PostedCodeGrain(
     }
 
     /// <inheritdoc />
-    public async Task<bool> RemoveAsync(string sentKey)
+    public Task<bool> RemoveAsync(string sentKey) => ChangingAsync(() => RemoveCoreAsync(sentKey));
+
+    private async Task<bool> RemoveCoreAsync(string sentKey)
     {
         clusterKey.Demand(sentKey, "Removing posted code");
         if (state.State.Info is not { } info) return false;
@@ -81,6 +88,38 @@ public sealed partial class PostedCodeGrain(
         await Catalog.RecordAsync(sentKey, removed);
         LogRemoved(Hash, info.Description);
         return true;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> ForgetAsync(string sentKey, DateTimeOffset removedBefore)
+    {
+        clusterKey.Demand(sentKey, "Forgetting posted code");
+        if (_changing) return false;
+        if (state.State.Info is not { } info) return true; // nothing recorded: a retried collection finds it forgotten
+        if (info.RemovedAt is not { } removedAt || removedAt > removedBefore) return false;
+
+        await ChangingAsync(async () =>
+        {
+            await state.ClearStateAsync();
+            return true;
+        });
+        LogForgotten(Hash, info.Description, removedAt);
+        DeactivateOnIdle(); // nothing left to serve
+        return true;
+    }
+
+    /// <summary>Runs a post, removal or forgetting with <see cref="_changing"/> set.</summary>
+    private async Task<T> ChangingAsync<T>(Func<Task<T>> change)
+    {
+        _changing = true;
+        try
+        {
+            return await change();
+        }
+        finally
+        {
+            _changing = false;
+        }
     }
 
     /// <summary>Writes the state; a failed write leaves the activation as it was, so it never serves what is not stored.</summary>
@@ -104,4 +143,7 @@ public sealed partial class PostedCodeGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed posted code {Hash} ('{Description}')")]
     private partial void LogRemoved(string hash, string description);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Forgot posted code {Hash} ('{Description}', removed at {RemovedAt})")]
+    private partial void LogForgotten(string hash, string description, DateTimeOffset removedAt);
 }

@@ -156,6 +156,10 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
         return store.RequeueDeadLetterAsync(queue, jobId, Now, CancellationToken.None);
     }
 
+    /// <summary>Deletes the queue's dead letters: all of them, or those among <paramref name="jobIds"/>. Returns how many.</summary>
+    public Task<int> PurgeDeadLettersAsync(string queue, IReadOnlyList<long>? jobIds) =>
+        store.PurgeDeadLettersAsync(queue, jobIds, CancellationToken.None); // the store checks jobIds: every provider refuses the same input
+
     /// <summary>The queue's settings, cached for <see cref="QueueOptions.SettingsCacheDuration"/>.</summary>
     public async Task<QueueSettings> GetSettingsAsync(string queue)
     {

@@ -66,6 +66,9 @@ public sealed class QueueGrain(QueueDataPlane plane) : Grain, IQueueGrain
     public Task<JobUpdateOutcome> RequeueDeadLetterAsync(long jobId) => plane.RequeueDeadLetterAsync(Queue, jobId);
 
     /// <inheritdoc />
+    public Task<int> PurgeDeadLettersAsync(IReadOnlyList<long>? jobIds) => plane.PurgeDeadLettersAsync(Queue, jobIds);
+
+    /// <inheritdoc />
     public Task<int> RecoverExpiredLeasesAsync() => Control.RecoverExpiredLeasesAsync();
 
     /// <inheritdoc />

@@ -199,6 +199,15 @@ public sealed partial class InMemoryJobStore
     }
 
     /// <inheritdoc />
+    public Task<int> PurgeDeadLettersAsync(string queue, IReadOnlyList<long>? jobIds, CancellationToken cancellationToken)
+    {
+        QueueLimits.ValidatePurgeJobIds(jobIds);
+        var rows = Rows(queue);
+        lock (rows)
+            return Task.FromResult(rows.PurgeDeadLetters(jobIds));
+    }
+
+    /// <inheritdoc />
     public Task<DateTimeOffset?> GetNextVisibleAtAsync(string queue, CancellationToken cancellationToken)
     {
         var rows = Rows(queue);
@@ -331,6 +340,19 @@ public sealed partial class InMemoryJobStore
             }
 
             return expired.Count;
+        }
+
+        /// <summary>Deletes the dead letters among <paramref name="jobIds"/> (all when null); returns how many.</summary>
+        public int PurgeDeadLetters(IReadOnlyList<long>? jobIds)
+        {
+            var purged = jobIds is null ? [.. DeadLetters.Keys] : jobIds.Distinct().Where(DeadLetters.ContainsKey).ToList();
+            foreach (var id in purged)
+            {
+                DeadLetters.Remove(id);
+                All.Remove(id);
+            }
+
+            return purged.Count;
         }
 
         /// <summary>Returns the running jobs matching <paramref name="lost"/> to the queue, or dead-letters them on their last attempt.</summary>

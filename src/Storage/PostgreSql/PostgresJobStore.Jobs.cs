@@ -158,6 +158,16 @@ public sealed partial class PostgresJobStore
     }
 
     /// <inheritdoc />
+    public async Task<int> PurgeDeadLettersAsync(string queue, IReadOnlyList<long>? jobIds, CancellationToken cancellationToken)
+    {
+        QueueLimits.ValidatePurgeJobIds(jobIds);
+        await using var command = jobIds is null
+            ? Command(_sql.PurgeAllDeadLetters, ("queue", queue))
+            : Command(_sql.PurgeDeadLetters, ("queue", queue), ("ids", jobIds.ToArray()));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
     public async Task<DateTimeOffset?> GetNextVisibleAtAsync(string queue, CancellationToken cancellationToken)
     {
         await using var command = Command(_sql.NextVisible, ("queue", queue));

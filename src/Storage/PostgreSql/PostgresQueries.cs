@@ -149,6 +149,9 @@ internal sealed class PostgresQueries(string schema)
         select id, queue, 0, payload, priority, @position, enqueued_at, @now, 0, max_attempts, last_error from moved
         """);
 
+    public string PurgeAllDeadLetters => S("delete from {schema}.finished_jobs where queue = @queue and state = 3");
+    public string PurgeDeadLetters => S("delete from {schema}.finished_jobs where id = any(@ids) and queue = @queue and state = 3");
+
     public string NextVisible => S("select min(visible_at) from {schema}.jobs where queue = @queue and state = 0");
 
     public string PruneFinished => S("""

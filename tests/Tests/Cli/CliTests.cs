@@ -116,6 +116,55 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Dead_letters_purge_deletes_only_what_was_named_and_nothing_without_yes()
+    {
+        await using var silo = await Silo.StartAsync();
+        var queue = silo.Grains.GetGrain<IQueueGrain>("cli-purge");
+        var dead = new List<long>();
+        foreach (var payload in new[] { "dead-1", "dead-2", "dead-3" })
+        {
+            var id = await queue.SendAsync(payload, new SendOptions { MaxAttempts = 1 });
+            var claimed = Assert.Single(await queue.ClaimAsync(new ClaimOptions { Owner = "test" }));
+            Assert.Equal(FailOutcome.DeadLettered, (await queue.FailAsync(id, claimed.LeaseToken, "boom")).Outcome);
+            dead.Add(id);
+        }
+
+        var waiting = await queue.SendAsync("waiting");
+        async Task<long[]> ListedAsync() => [.. JsonDocument.Parse((await JobsCli.RunOkAsync(["dead-letters", "list", "cli-purge", "--json", .. silo.Connection])).Out)
+            .RootElement.EnumerateArray().Select(job => job.GetProperty("jobId").GetInt64())];
+
+        // bad arguments: exit 2, a message saying what would go, nothing deleted
+        (string[] Arguments, string Message)[] refused =
+        [
+            (["dead-letters", "purge", "cli-purge"], "purge deletes for good every dead-lettered job of queue 'cli-purge'; add --yes"),
+            (["dead-letters", "purge", "cli-purge", "--job-id", dead[0].ToString()], $"purge deletes for good job {dead[0]}, if dead-lettered, of queue 'cli-purge'; add --yes"),
+            (["dead-letters", "purge", "cli-purge", "--job-id", "0", "--yes"], "--job-id[0] is 0: job ids are positive numbers"),
+            (["dead-letters", "purge", "cli-purge", "--job-id", "abc", "--yes"], "abc"),
+            (["dead-letters", "purge", "bad queue!", "--yes"], "Queue name 'bad queue!' is invalid"),
+        ];
+        foreach (var (arguments, message) in refused)
+        {
+            var result = await JobsCli.RunAsync([.. arguments, .. silo.Connection]);
+            Assert.True(result.ExitCode == 2, $"jobs {string.Join(' ', arguments)}: {result}");
+            Assert.Contains(message, result.Error);
+        }
+
+        Assert.Equal(dead, await ListedAsync());
+
+        // named ids: only the dead letter among them goes; the waiting job named beside it stays
+        var one = await JobsCli.RunOkAsync(["dead-letters", "purge", "cli-purge", "--job-id", dead[1].ToString(), "--job-id", waiting.ToString(), "--yes", .. silo.Connection]);
+        Assert.Contains("purged 1 of the 2 jobs named in queue 'cli-purge'; the others are not dead letters there", one.Out);
+        Assert.Equal([dead[0], dead[2]], await ListedAsync());
+
+        var all = JsonDocument.Parse((await JobsCli.RunOkAsync(["dead-letters", "purge", "cli-purge", "--yes", "--json", .. silo.Connection])).Out).RootElement;
+        Assert.Equal(2, all.GetProperty("purged").GetInt32());
+        Assert.Equal(JsonValueKind.Null, all.GetProperty("jobIds").ValueKind);
+        Assert.Empty(await ListedAsync());
+        Assert.Equal(JobState.Available, (await queue.GetJobAsync(waiting))!.State);
+        Assert.Contains("purged 0 dead letters of queue 'cli-purge'.", (await JobsCli.RunOkAsync(["dead-letters", "purge", "cli-purge", "--yes", .. silo.Connection])).Out);
+    }
+
+    [Fact]
     public async Task Stop_workers_stops_the_silos_workers()
     {
         await using var silo = await Silo.StartAsync();

@@ -79,6 +79,49 @@ public sealed class CliVerbTests
     }
 
     [Fact]
+    public async Task Gc_forgets_removed_versions_older_than_asked_and_bad_ages_exit_2()
+    {
+        await using var silo = await CliTests.Silo.StartAsync();
+        var code = new PostedCode(silo.Grains, StockSilo.ClusterKey);
+        var live = await code.PostAsync(TestAssemblies.Demo(1), "live", cancellationToken: Ct);
+        var removed = await code.PostAsync(TestAssemblies.Demo(2), "removed", cancellationToken: Ct);
+        Assert.True(await code.RemoveAsync(removed.Hash, Ct));
+        var keyFile = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(keyFile, StockSilo.ClusterKey);
+            string[] withKey = ["--cluster-key-file", keyFile, .. silo.Connection];
+            (string[] Arguments, int ExitCode, string Message)[] refused =
+            [
+                (["gc", "--older-than", "0s", .. silo.Connection], 1, "without the cluster key"),
+                (["gc", "--older-than", "5x", .. withKey], 2, "--older-than '5x' is not a duration"),
+                (["gc", "--older-than", "1.5h", .. withKey], 2, "is not a duration"),
+                (["gc", "--older-than", "3651d", .. withKey], 2, "--older-than must be between"),
+            ];
+            foreach (var (arguments, exitCode, message) in refused)
+            {
+                var result = await JobsCli.RunAsync(arguments);
+                Assert.True(result.ExitCode == exitCode, $"jobs {string.Join(' ', arguments)}: {result}");
+                Assert.Contains(message, result.Error);
+            }
+
+            Assert.Contains("gc: forgot 0 versions removed more than 1h00m ago", (await JobsCli.RunOkAsync(["gc", "--older-than", "1h", .. withKey])).Out);
+            Assert.Contains("gc: forgot 0 versions removed more than 7d00h ago", (await JobsCli.RunOkAsync(["gc", .. withKey])).Out);
+            Assert.Equal(2, (await code.ListAsync(includeRemoved: true, Ct)).Count);
+
+            var json = JsonDocument.Parse((await JobsCli.RunOkAsync(["gc", "--older-than", "0s", "--json", .. withKey])).Out).RootElement;
+            Assert.Equal(0, json.GetProperty("olderThanSeconds").GetInt64());
+            Assert.Equal(removed.Hash, Assert.Single(json.GetProperty("forgotten").EnumerateArray()).GetString());
+            Assert.Contains("nothing was posted under", (await JobsCli.RunAsync(["source", removed.Hash, .. silo.Connection])).Error);
+            Assert.Equal([live], await code.ListAsync(includeRemoved: true, Ct));
+        }
+        finally
+        {
+            File.Delete(keyFile);
+        }
+    }
+
+    [Fact]
     public async Task A_2x3_sweep_posts_6_then_0_and_results_lists_6_with_results()
     {
         await using var silo = await CliTests.Silo.StartAsync();

@@ -319,6 +319,70 @@ public abstract class PostedCodeClusterTests(PostedCodeCluster fixture)
         Assert.Equal("196", await Code.RunAsync(posted.Hash, "Demo.Functions.Square", """{"n": 7}""", cancellationToken: Ct));
     }
 
+    [Fact]
+    public async Task Gc_forgets_versions_removed_long_enough_ago_so_their_hash_reads_as_never_posted_and_never_touches_live_ones()
+    {
+        var client = fixture.Cluster.Client;
+        var live = await Code.PostAsync(TestAssemblies.Demo(7), "live", cancellationToken: Ct);
+        var removedBytes = TestAssemblies.Demo(8);
+        var removed = await Code.PostAsync(removedBytes, "to be forgotten", cancellationToken: Ct);
+        Assert.True(await Code.RemoveAsync(removed.Hash, Ct));
+
+        // Removed just now: younger than an hour, so kept. A wrong key or a bad age changes nothing.
+        Assert.DoesNotContain(removed.Hash, await Code.CollectGarbageAsync(TimeSpan.FromHours(1), Ct));
+        await Assert.ThrowsAsync<UnauthorizedAccessException>(() => new PostedCode(client, "not-the-key").CollectGarbageAsync(TimeSpan.Zero, Ct));
+        await Assert.ThrowsAsync<UnauthorizedAccessException>(() => client.GetGrain<IPostedCodeGrain>(removed.Hash).ForgetAsync("not-the-key", DateTimeOffset.MaxValue));
+        var badAge = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.GetGrain<IPostedCodeCatalogGrain>(0).CollectAsync(PostedCodeCluster.ClusterKey, TimeSpan.FromSeconds(-1)));
+        Assert.Contains("olderThan must be between", badAge.Message);
+        Assert.NotNull((await Code.GetAsync(removed.Hash, Ct))?.RemovedAt);
+
+        // A live version keeps its record whatever the age, even asked directly.
+        Assert.False(await client.GetGrain<IPostedCodeGrain>(live.Hash).ForgetAsync(PostedCodeCluster.ClusterKey, DateTimeOffset.MaxValue));
+
+        var forgotten = await Code.CollectGarbageAsync(TimeSpan.Zero, Ct);
+        Assert.Contains(removed.Hash, forgotten);
+        Assert.DoesNotContain(live.Hash, forgotten);
+        Assert.Null(await Code.GetAsync(removed.Hash, Ct));
+        Assert.DoesNotContain(await Code.ListAsync(includeRemoved: true, Ct), e => e.Hash == removed.Hash);
+        Assert.Equal(live, await Code.GetAsync(live.Hash, Ct));
+        Assert.Equal("28", await Code.RunAsync(live.Hash, "Demo.Functions.Square", """{"n": 2}""", cancellationToken: Ct));
+        var unknown = await Assert.ThrowsAsync<PostedFunctionFailedException>(() => Code.RunAsync(removed.Hash, "Demo.Functions.Square", options: TwoAttempts, cancellationToken: Ct));
+        Assert.Contains($"No code is posted under hash {removed.Hash}", unknown.Error);
+
+        // Forgotten in storage too, not just in the activation: read back after every idle activation went.
+        await client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, Ct);
+        Assert.Null(await Code.GetAsync(removed.Hash, Ct));
+        Assert.DoesNotContain(removed.Hash, await Code.CollectGarbageAsync(TimeSpan.Zero, Ct));
+
+        // The hash may be posted again: a new post, running as before.
+        var again = await Code.PostAsync(removedBytes, "posted again", cancellationToken: Ct);
+        Assert.Equal((removed.Hash, "posted again", (DateTimeOffset?)null), (again.Hash, again.Description, again.RemovedAt));
+        Assert.Equal("72", await Code.RunAsync(again.Hash, "Demo.Functions.Square", """{"n": 3}""", cancellationToken: Ct));
+        Assert.Contains(again, await Code.ListAsync(cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task Gc_racing_a_new_post_of_the_same_bytes_neither_waits_on_the_other_and_leaves_version_and_catalog_agreeing()
+    {
+        var bytes = TestAssemblies.Demo(9);
+        var hash = PostedCodeRules.HashOf(bytes);
+        for (var round = 0; round < 20; round++)
+        {
+            await Code.PostAsync(bytes, $"round {round}", cancellationToken: Ct);
+            Assert.True(await Code.RemoveAsync(hash, Ct));
+
+            // A post of removed bytes waits on the catalog while a collection waits on the version: bounded well
+            // under Orleans' 30 s response timeout, so neither may be stuck behind the other.
+            var race = Task.WhenAll(Code.CollectGarbageAsync(TimeSpan.Zero, Ct), Code.PostAsync(bytes, $"again {round}", cancellationToken: Ct));
+            await race.WaitAsync(TimeSpan.FromSeconds(20), Ct);
+
+            // Whichever ran first, the version is posted again (a post after a forget is a new post) and listed as such.
+            var info = await Code.GetAsync(hash, Ct);
+            Assert.Equal(($"again {round}", (DateTimeOffset?)null), (info?.Description, info?.RemovedAt));
+            Assert.Equal(info, Assert.Single(await Code.ListAsync(includeRemoved: true, Ct), e => e.Hash == hash));
+        }
+    }
+
     private async Task<IReadOnlyList<string?>> RunManyAsync(string hash, string function, int count)
     {
         var jobs = new List<long>();

@@ -77,6 +77,29 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dead_letters_are_purged_only_when_the_call_names_them()
+    {
+        var queue = Queue("http-dead");
+        var dead = await queue.SendAsync("doomed", new SendOptions { MaxAttempts = 1 });
+        var claimed = Assert.Single(await queue.ClaimAsync(new ClaimOptions { Owner = "test" }));
+        Assert.Equal(FailOutcome.DeadLettered, (await queue.FailAsync(dead, claimed.LeaseToken, "boom")).Outcome);
+        var waiting = await queue.SendAsync("waiting");
+
+        // No argument is not "all": the call must say null (all) or list ids.
+        var (status, missing) = await CallAsync<GatewayError>("""{"interface":"jobs.queue","key":"http-dead","method":"purge-dead-letters","arguments":[]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("takes 1 arguments; the call sent 0", missing!.Message);
+        var (_, empty) = await CallAsync<GatewayError>("""{"interface":"jobs.queue","key":"http-dead","method":"purge-dead-letters","arguments":[[]]}""");
+        Assert.Equal("jobIds", empty!.ParamName);
+        Assert.Equal(JobState.DeadLettered, (await queue.GetJobAsync(dead))!.State);
+
+        var (_, purged) = await CallAsync<GatewayResult>($$"""{"interface":"jobs.queue","key":"http-dead","method":"purge-dead-letters","arguments":[[{{dead}},{{waiting}}]]}""");
+        Assert.Equal(1, purged!.Result!.Value.GetInt32());
+        Assert.Null(await queue.GetJobAsync(dead));
+        Assert.Equal(JobState.Available, (await queue.GetJobAsync(waiting))!.State);
+    }
+
+    [Fact]
     public async Task An_oversized_request_is_refused_and_stores_nothing()
     {
         await Queue("big").SendAsync("small");

@@ -34,6 +34,19 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     private async Task<ClaimedJob> ClaimOneAsync(string queue, JobClaim? claim = null) =>
         Assert.Single(await Store.ClaimAsync(queue, claim ?? Monitored(), Now, None));
 
+    /// <summary>Sends one job per payload with a single attempt and fails each: returns their ids, now dead letters.</summary>
+    private async Task<IReadOnlyList<long>> DeadLettersAsync(string queue, params string[] payloads)
+    {
+        var ids = await Store.EnqueueAsync(queue, [.. payloads.Select(p => Job(p, maxAttempts: 1))], Now, None);
+        foreach (var _ in ids)
+        {
+            var job = await ClaimOneAsync(queue);
+            Assert.Equal(FailOutcome.DeadLettered, (await Store.FailAsync(queue, job.JobId, job.LeaseToken, "boom", Backoff, Now, None)).Outcome);
+        }
+
+        return ids;
+    }
+
     // ---- jobs ----
 
     [Fact]
@@ -248,6 +261,46 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         var again = await ClaimOneAsync("q");
         Assert.Equal((ids[1], 1), (again.JobId, again.Attempt));
         Assert.Equal(["first", "third"], (await Store.GetDeadLettersAsync("q", 100, None)).Select(j => j.Payload));
+    }
+
+    [Fact]
+    public async Task Purging_deletes_only_the_named_dead_letters_of_the_queue_and_never_other_jobs()
+    {
+        var dead = await DeadLettersAsync("q", "dead-1", "dead-2", "dead-3");
+        var otherQueueDead = (await DeadLettersAsync("other", "dead elsewhere"))[0];
+        var ids = await Store.EnqueueAsync("q", [Job("done"), Job("running"), Job("waiting")], Now, None);
+        var done = await ClaimOneAsync("q");
+        await Store.CompleteAsync("q", done.JobId, done.LeaseToken, "ok", Now, None);
+        var running = await ClaimOneAsync("q");
+        Assert.Equal((ids[0], ids[1]), (done.JobId, running.JobId));
+
+        // Named ids: only those that are dead letters of this queue go; the others (another state, another queue, no job) stay.
+        Assert.Equal(1, await Store.PurgeDeadLettersAsync("q", [dead[1], dead[1], ids[0], ids[1], ids[2], otherQueueDead, 999_999], None));
+        Assert.Null(await Store.GetJobAsync("q", dead[1], None));
+        Assert.Equal([dead[0], dead[2]], (await Store.GetDeadLettersAsync("q", 100, None)).Select(j => j.JobId));
+        Assert.Equal(JobState.Completed, (await Store.GetJobAsync("q", ids[0], None))!.State);
+        Assert.Equal(JobState.Running, (await Store.GetJobAsync("q", ids[1], None))!.State);
+        Assert.Equal(JobState.Available, (await Store.GetJobAsync("q", ids[2], None))!.State);
+        Assert.Equal(JobState.DeadLettered, (await Store.GetJobAsync("other", otherQueueDead, None))!.State);
+        Assert.Equal(0, await Store.PurgeDeadLettersAsync("q", [dead[1]], None)); // already gone
+
+        // Bad input is refused naming the field, and nothing is deleted.
+        foreach (var bad in new IReadOnlyList<long>[] { [], [dead[0], 0], [-1], Enumerable.Range(1, QueueLimits.MaxPurgeJobIds + 1).Select(i => (long)i).ToArray() })
+        {
+            var refused = await Assert.ThrowsAnyAsync<ArgumentException>(() => Store.PurgeDeadLettersAsync("q", bad, None));
+            Assert.Equal("jobIds", refused.ParamName);
+            Assert.StartsWith("jobIds", refused.Message);
+        }
+
+        Assert.Equal(2, (await Store.GetDeadLettersAsync("q", 100, None)).Count);
+
+        // All of the queue's dead letters: the running, completed and waiting jobs and the other queue's dead letter stay.
+        Assert.Equal(2, await Store.PurgeDeadLettersAsync("q", null, None));
+        Assert.Empty(await Store.GetDeadLettersAsync("q", 100, None));
+        Assert.Equal(new QueueCounts(1, 0, 1, 1, 0), await Store.GetCountsAsync("q", Now, None));
+        Assert.Equal(new QueueCounts(0, 0, 0, 0, 1), await Store.GetCountsAsync("other", Now, None));
+        Assert.Equal(0, await Store.PurgeDeadLettersAsync("q", null, None));
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", running.JobId, running.LeaseToken, "ok", Now, None)); // still held
     }
 
     [Fact]
