@@ -16,12 +16,14 @@ public sealed class StageContext
     private readonly string? _nextStage;
     private readonly CancellationToken _cancellationToken;
     private readonly List<ForkRequest> _pending = [];
+    private readonly long _firstOrdinal; // the number of this run's first fork: the forks made for records acknowledged before
     private long _sent;
 
-    internal StageContext(string streamId, string stage, string? nextStage, IWorkStreamGrain stream, ForkedFunctions functions, CancellationToken cancellationToken)
+    internal StageContext(string streamId, string stage, string? nextStage, IWorkStreamGrain stream, ForkedFunctions functions, long firstOrdinal, CancellationToken cancellationToken)
     {
         StreamId = streamId;
         Stage = stage;
+        _firstOrdinal = firstOrdinal;
         _nextStage = nextStage;
         _stream = stream;
         _functions = functions;
@@ -54,7 +56,7 @@ public sealed class StageContext
     public async Task FlushAsync()
     {
         if (_pending.Count == 0) return;
-        var receipt = await _stream.ForkAsync(Stage, _sent, [.. _pending]).WaitAsync(_cancellationToken);
+        var receipt = await _stream.ForkAsync(Stage, _firstOrdinal + _sent, [.. _pending]).WaitAsync(_cancellationToken);
         _sent += _pending.Count;
         _pending.Clear();
         _ = receipt;

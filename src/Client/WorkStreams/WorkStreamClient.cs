@@ -100,7 +100,7 @@ public sealed class WorkStreamClient
         {
             var (name, startup, process) = _stages[i];
             if (progress.Stages[i].Complete) continue;
-            var context = new StageContext(Id, name, i + 1 < _stages.Count ? _stages[i + 1].Name : null, stream, functions, cancellationToken);
+            var context = new StageContext(Id, name, i + 1 < _stages.Count ? _stages[i + 1].Name : null, stream, functions, progress.Stages[i].ForkedWhenTaken, cancellationToken);
             if (startup is not null)
             {
                 await startup(context);

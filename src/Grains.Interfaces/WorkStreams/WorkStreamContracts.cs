@@ -184,6 +184,7 @@ public sealed record ForkResultPage(
 /// <param name="Received">Records that reached it.</param>
 /// <param name="Taken">The last record sequence its client took (acknowledged).</param>
 /// <param name="Complete">True once the client finished the stage.</param>
+/// <param name="ForkedWhenTaken">Forks the stage had made when its client acknowledged <paramref name="Taken"/>: a client that reattaches handles only the later records, so the forks it makes number on from here.</param>
 [GenerateSerializer, Immutable, Alias("jobs.StageProgress")]
 public sealed record StageProgress(
     [property: Id(0)] string Name,
@@ -191,7 +192,8 @@ public sealed record StageProgress(
     [property: Id(2)] long Expected,
     [property: Id(3)] long Received,
     [property: Id(4)] long Taken,
-    [property: Id(5)] bool Complete);
+    [property: Id(5)] bool Complete,
+    [property: Id(6)] long ForkedWhenTaken = 0);
 
 /// <summary>Where a stream is: each stage in order.</summary>
 [GenerateSerializer, Immutable, Alias("jobs.WorkStreamProgress")]

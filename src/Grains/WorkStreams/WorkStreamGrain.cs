@@ -153,7 +153,8 @@ public sealed partial class WorkStreamGrain(
         Stage(stage, nameof(stage));
         var counters = S.Counters[stage];
         if (counters.Taken >= taken) return;
-        await WriteAsync(() => counters.Taken = taken);
+        // The client sends a batch's forks before acknowledging it, so they are all counted here.
+        await WriteAsync(() => (counters.Taken, counters.ForkedWhenTaken) = (taken, counters.Forked));
     }
 
     /// <inheritdoc />
@@ -186,7 +187,7 @@ public sealed partial class WorkStreamGrain(
         foreach (var stage in S.Stages)
         {
             var c = S.Counters[stage];
-            stages.Add(new StageProgress(stage, c.Forked, c.Expected, await ReceivedAsync(stage), c.Taken, c.Complete));
+            stages.Add(new StageProgress(stage, c.Forked, c.Expected, await ReceivedAsync(stage), c.Taken, c.Complete, c.ForkedWhenTaken));
         }
 
         return new WorkStreamProgress(Id, stages, S.Closed);

@@ -43,4 +43,7 @@ public sealed class StageCounters
 
     /// <summary>True once the client finished the stage.</summary>
     [Id(3)] public bool Complete { get; set; }
+
+    /// <summary>Forks the stage had made when the client acknowledged <see cref="Taken"/>: a rerun handles only later records, so its forks number on from here.</summary>
+    [Id(4)] public long ForkedWhenTaken { get; set; }
 }

@@ -37,11 +37,25 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
     private readonly CancellationTokenSource _abort = new();
     private readonly List<Task> _workers = [];
     private Task _spawner = Task.CompletedTask;
+    private volatile WorkStreamProperties _properties = properties;
+    private TaskCompletionSource _propertiesChanged = NewSignal();
     private int _running;
     private int _spawned;
 
-    /// <summary>The stream's properties as the directory last listed them.</summary>
-    public volatile WorkStreamProperties Properties = properties;
+    /// <summary>
+    /// The stream's properties as the directory last listed them. A change wakes the spawner, so a raised cap or
+    /// frequency applies at once rather than after the old frequency's wait (100 s at 0.01 per second).
+    /// </summary>
+    public WorkStreamProperties Properties
+    {
+        get => _properties;
+        set
+        {
+            if (value == _properties) return;
+            _properties = value;
+            Interlocked.Exchange(ref _propertiesChanged, NewSignal()).TrySetResult();
+        }
+    }
 
     /// <summary>Workers running now.</summary>
     public int Workers => Volatile.Read(ref _running);
@@ -67,6 +81,7 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
     {
         while (!stop.IsCancellationRequested)
         {
+            var changed = Volatile.Read(ref _propertiesChanged).Task;
             var p = Properties;
             if (Workers < p.MaxWorkersPerNode && await HasWaitingForksAsync(stop))
             {
@@ -79,9 +94,11 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
                 }
             }
 
-            await Task.Delay(TimeSpan.FromSeconds(1 / p.SpawnFrequency), context.Time, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await changed.WaitAsync(TimeSpan.FromSeconds(1 / p.SpawnFrequency), context.Time, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private async Task<bool> HasWaitingForksAsync(CancellationToken stop)
     {

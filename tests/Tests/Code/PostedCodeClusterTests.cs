@@ -12,33 +12,14 @@ using Orleans.TestingHost;
 namespace Orleans.Jobs.Tests.Code;
 
 /// <summary>Two silos on one job store with a cluster key of their own; shared by the tests of a class, each posting its own builds.</summary>
-public abstract class PostedCodeCluster : IAsyncLifetime
+public abstract class PostedCodeCluster : StoreClusterFixture
 {
     public const string ClusterKey = "posted-code-test-key";
 
-    protected abstract StoreKind Kind { get; }
-
-    public JobsCluster Cluster { get; private set; } = null!;
-
-    public string? Schema { get; private set; }
-
-    public async ValueTask InitializeAsync()
-    {
-        Schema = Kind == StoreKind.Postgres ? TestPostgres.NewSchema() : null;
-        Cluster = new JobsClusterBuilder(2, Kind, Schema)
-            .Set("Gateway:ClusterKey", ClusterKey)
-            .Set("PostedCode:CheckPeriod", "00:00:00.500")
-            .Set("Workers:MaxConcurrency", "4") // so one silo cannot claim every job of a batch
-            .Build();
-        await Cluster.DeployAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await Cluster.DisposeAsync();
-        if (Schema is not null) await TestPostgres.DropSchemaAsync(Schema);
-        Npgsql.NpgsqlConnection.ClearAllPools();
-    }
+    protected override JobsClusterBuilder Configure(JobsClusterBuilder builder) => builder
+        .Set("Gateway:ClusterKey", ClusterKey)
+        .Set("PostedCode:CheckPeriod", "00:00:00.500")
+        .Set("Workers:MaxConcurrency", "4"); // so one silo cannot claim every job of a batch
 }
 
 public sealed class InMemoryPostedCodeCluster : PostedCodeCluster
