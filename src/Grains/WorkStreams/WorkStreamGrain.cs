@@ -15,7 +15,7 @@ namespace Orleans.Jobs.Grains.WorkStreams;
 /// stage's result log in the job store, so a fork run twice (its worker died after writing) is received once. Forks
 /// are queued before the counters are written: a crash in between queues them again on the client's retry, and the
 /// keyed log still takes each record once. A grain timer (kept alive by a reminder while the stream is listed) retires
-/// the stream from the nodes' directory once idle, and turns dead-lettered forks into error records.
+/// the stream from the nodes' directory once idle, and turns dead-lettered forks into error records (then purges those dead letters: the record keeps what they said).
 /// </summary>
 public sealed partial class WorkStreamGrain(
     [PersistentState("work-stream", JobGrainStorage.Name)] IPersistentState<WorkStreamGrainState> state,
@@ -326,6 +326,8 @@ public sealed partial class WorkStreamGrain(
             };
             var appended = await logs.AppendOnceAsync(WorkStreamRules.ResultLog(Id, job.Callback), [new KeyedLogEntry(job.Id, WorkStreamJson.Write(record))], Now, cancellationToken);
             if (appended[0].Added) LogWorkerLost(Id, job.Id, dead.Attempt);
+            // Its record holds what the dead letter said; purged, it is not read again at every check.
+            await plane.PurgeDeadLettersAsync(queue, [dead.JobId]);
         }
     }
 

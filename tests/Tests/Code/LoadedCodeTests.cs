@@ -56,7 +56,7 @@ public sealed class LoadedCodeTests
     [InlineData("Demo.Hidden.Run", "has no public type 'Demo.Hidden'")]
     [InlineData("Demo.Functions.Nope", "it has no public static method 'Nope'. Its public static methods: Delayed, Gate, Json")]
     [InlineData("Demo.Instance.Run", "its method 'Run' must be static")]
-    [InlineData("Demo.Functions.Numbers", "has an unsupported signature (String Numbers(Int32)): use a public static method taking (string args)")]
+    [InlineData("Demo.Functions.Numbers", "has an unsupported signature (String Numbers(Int32, Int32)): use a public static method taking (args)")]
     [InlineData("Demo.Functions.Twice", "has 2 overloads that could run")]
     [InlineData("Demo.Functions.Throws", "Function Demo.Functions.Throws threw System.InvalidOperationException: boom")]
     public async Task What_cannot_run_is_refused_with_a_message_naming_the_problem(string function, string message)

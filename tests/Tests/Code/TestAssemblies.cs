@@ -165,7 +165,7 @@ public static class TestAssemblies
 
             public static string Throws(string args) => throw new InvalidOperationException("boom");
 
-            public static string Numbers(int n) => n.ToString();
+            public static string Numbers(int n, int m) => (n + m).ToString(); // two arguments: no supported signature
 
             public static string Twice(string args) => "one";
 

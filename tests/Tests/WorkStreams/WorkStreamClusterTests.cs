@@ -101,8 +101,11 @@ public abstract partial class WorkStreamClusterTests(WorkStreamCluster fixture)
             Assert.All(outcome.Errors, e =>
             {
                 Assert.Equal((ForkStatus.Error, null, "pow", function), (e.Status, e.Result, e.Error!.Name, e.Job.Function));
-                Assert.Contains(function, e.Error.Error);
-                Assert.Contains("is a multiple of 7", e.Error.Error);
+                Assert.EndsWith("is a multiple of 7", e.Error.Error);
+                // Impetus' error structure: where it threw, from the posted code's symbols.
+                Assert.Equal(("System.InvalidOperationException", $"{nameof(Helloworld)}.{nameof(Helloworld.PowUnlessMultiple)}"), (e.Error.ExceptionType, e.Error.Frame));
+                Assert.NotNull(e.Error.LineNumber);
+                Assert.Contains("throw new InvalidOperationException", e.Error.Statement);
                 Assert.Equal(1, e.Attempt); // a function that throws is not run again, as in Impetus
             });
 
@@ -115,6 +118,8 @@ public abstract partial class WorkStreamClusterTests(WorkStreamCluster fixture)
                 var error = json.RootElement.GetProperty("result");
                 Assert.Equal("pow", error.GetProperty("name").GetString());
                 Assert.Contains("is a multiple of 7", error.GetProperty("error").GetString());
+                Assert.True(error.GetProperty("linenumber").GetInt32() > 0);
+                Assert.Contains("throw", error.GetProperty("statement").GetString());
             });
             Assert.Equal(85, (await File.ReadAllLinesAsync(Path.Combine(tasks.FullName, outcome.Summary.Id, "stage1.ok"), Ct)).Length);
         }
