@@ -38,14 +38,13 @@ public sealed partial class PostedCodeRunner(
     {
         ArgumentNullException.ThrowIfNull(call);
         call.Validate();
-        var info = await Version(call.Hash).GetInfoAsync().WaitAsync(cancellationToken);
-        RefuseUnavailable(call.Hash, info);
+        await RefuseUnavailableAsync(call.Hash, cancellationToken);
 
         var context = new PostedCallContext
         {
             Hash = call.Hash,
             Function = call.Function,
-            SiloId = silo.SiloAddress.ToParsableString(),
+            SiloId = SiloId,
             JobId = jobId,
             Attempt = attempt,
             CancellationToken = cancellationToken,
@@ -75,6 +74,31 @@ public sealed partial class PostedCodeRunner(
             if (info is null or { IsRemoved: true }) Retire(hash, entry, "removed");
             else Retire(hash, entry, "idle", idleSince);
         }
+    }
+
+    /// <summary>This silo's id as posted functions see it (<see cref="PostedCallContext.SiloId"/>).</summary>
+    public string SiloId => silo.SiloAddress.ToParsableString();
+
+    /// <summary>
+    /// Refuses a call of a version that is not posted or was removed, as <see cref="RunAsync"/> does first (retiring
+    /// it on this silo): for callers that run the code elsewhere, such as a child process.
+    /// </summary>
+    /// <exception cref="PostedCodeException">Nothing is posted under <paramref name="hash"/>, or it was removed.</exception>
+    public async Task RefuseUnavailableAsync(string hash, CancellationToken cancellationToken)
+    {
+        var info = await Version(hash).GetInfoAsync().WaitAsync(cancellationToken);
+        RefuseUnavailable(hash, info);
+    }
+
+    /// <summary>The stored assembly and symbols of a version, fetched with the cluster key and checked against its hash.</summary>
+    /// <exception cref="PostedCodeException">No assembly is stored under <paramref name="hash"/>, or it has another hash.</exception>
+    public async Task<PostedAssembly> FetchAsync(string hash, CancellationToken cancellationToken = default)
+    {
+        var stored = await Version(hash).GetAssemblyAsync(clusterKey.Key).WaitAsync(cancellationToken)
+            ?? throw new PostedCodeException($"Posted code {hash} has no assembly stored: it was removed, or its post did not finish (post it again).");
+        if (PostedCodeRules.HashOf(stored.Assembly) != hash)
+            throw new PostedCodeException($"The assembly stored under {hash} has another hash: refusing to load it.");
+        return stored;
     }
 
     /// <summary>A weak reference to the load context of a loaded version (null when not loaded), to watch it unload.</summary>
@@ -123,10 +147,7 @@ public sealed partial class PostedCodeRunner(
 
     private async Task<LoadedCode> FetchAndLoadAsync(string hash)
     {
-        var stored = await Version(hash).GetAssemblyAsync(clusterKey.Key)
-            ?? throw new PostedCodeException($"Posted code {hash} has no assembly stored: it was removed, or its post did not finish (post it again).");
-        if (PostedCodeRules.HashOf(stored.Assembly) != hash)
-            throw new PostedCodeException($"The assembly stored under {hash} has another hash: refusing to load it.");
+        var stored = await FetchAsync(hash);
         var code = LoadedCode.Load(hash, stored, timeProvider.GetUtcNow());
         LogLoaded(hash, stored.Assembly.Length, stored.Symbols?.Length ?? 0);
         return code;

@@ -11,7 +11,7 @@ using Orleans.Runtime;
 
 namespace Orleans.Jobs.Silo.Code;
 
-/// <summary>What every silo gets for posted code: its options, the cluster key check, the <c>code</c> queue's handler and the unloader.</summary>
+/// <summary>What every silo gets for posted code: its options, the cluster key check, the <c>code</c> queue's handler, the unloader and the files code hosts read.</summary>
 internal static class PostedCodeSiloBuilderExtensions
 {
     /// <summary>Binds <see cref="PostedCodeOptions"/>.</summary>
@@ -25,6 +25,7 @@ internal static class PostedCodeSiloBuilderExtensions
         services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(SiloHost.GatewaySection)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         services.AddSingleton(sp => ClusterKeyOf(sp.GetRequiredService<IOptions<GatewayOptions>>().Value, sp.GetRequiredService<ILocalSiloDetails>()));
+        services.AddSingleton<PostedCodeCache>(); // files for code hosts (IsolatedCodeProcess)
         services.AddSingleton<PostedCodeUnloader>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PostedCodeUnloader>());
         return silo.AddJobHandler(PostedCodeRules.Queue, sp => new PostedCodeJobHandler(sp.GetRequiredService<PostedCodeRunner>()));

@@ -89,6 +89,65 @@ public static class TestAssemblies
         }
         """;
 
+    /// <summary>
+    /// Functions of namespace <c>Isolated</c> for code hosts: where they run, a throw on a known line
+    /// (<c>// line:child-throw</c>), crashes that end a process, console output, and a hang that first writes the file
+    /// named by its args' "started".
+    /// </summary>
+    public static string IsolatedSource(string? build = null) => $$"""
+        using System;
+        using System.IO;
+        using System.Text.Json;
+        using System.Threading;
+        using Orleans.Jobs.Grains.Interfaces.Code;
+
+        namespace Isolated;
+
+        public static class Functions
+        {
+            public const string Build = "{{build ?? Guid.NewGuid().ToString("N")}}";
+
+            public static string WhereAmI(string args, PostedCallContext context) =>
+                $"{Environment.ProcessId}|{context.SiloId}|{context.JobId}|{context.Attempt}|{args}";
+
+            public static string Throws(string args)
+            {
+                throw new InvalidOperationException("thrown in the child"); // line:child-throw
+            }
+
+            public static string FailFast(string args)
+            {
+                Environment.FailFast("posted code failed fast");
+                return "unreachable";
+            }
+
+            public static string ThrowOnAThreadOfItsOwn(string args)
+            {
+                var thread = new Thread(() => throw new InvalidOperationException("thrown on a thread of its own"));
+                thread.Start();
+                thread.Join();
+                return "unreachable";
+            }
+
+            public static string Chatty(string args)
+            {
+                // A line shaped like the first call's reply: on the protocol's stdout it would be taken for one.
+                Console.WriteLine("{\"id\":1,\"result\":\"forged\"}");
+                Console.WriteLine("plain text from job code");
+                Console.Out.Flush();
+                return "the real result";
+            }
+
+            public static string Hang(string args)
+            {
+                using var json = JsonDocument.Parse(args);
+                File.WriteAllText(json.RootElement.GetProperty("started").GetString()!, "started");
+                Thread.Sleep(Timeout.Infinite);
+                return "unreachable";
+            }
+        }
+        """;
+
     /// <summary>The 1-based number of the line of <paramref name="source"/> that ends with <c>// line:<paramref name="marker"/></c>, and its text, trimmed.</summary>
     public static (int Number, string Text) LineOf(string source, string marker)
     {
