@@ -45,7 +45,7 @@ internal sealed class PostedCodeHost(TextWriter protocol, TextWriter log)
                 JobId = request.JobId,
                 Attempt = request.Attempt,
             };
-            reply = new CodeHostReply(request.Id, Result: await Load(request).InvokeAsync(call.Args, context));
+            reply = new CodeHostReply(request.Id, Result: await Load(request).InvokeAsync(call.Args, context, request.ResultAsJson));
         }
         catch (PostedCodeException e)
         {

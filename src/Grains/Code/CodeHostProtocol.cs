@@ -44,6 +44,7 @@ internal static class CodeHostProtocol
 /// <param name="JobId">The job that called it, if any.</param>
 /// <param name="Attempt">The job's attempt.</param>
 /// <param name="SiloId">The silo, for <see cref="PostedCallContext.SiloId"/>.</param>
+/// <param name="ResultAsJson">True to get a text result as a JSON string too (work streams record every result as JSON).</param>
 internal sealed record CodeHostRequest(
     long Id,
     string Hash,
@@ -53,7 +54,8 @@ internal sealed record CodeHostRequest(
     string Args,
     long? JobId,
     int Attempt,
-    string SiloId);
+    string SiloId,
+    bool ResultAsJson = false);
 
 /// <summary>
 /// The end of one call: <see cref="Result"/> when it returned (null for nothing), or <see cref="Failure"/> — the

@@ -119,7 +119,7 @@ public sealed partial class IsolatedCodeProcess : IAsyncDisposable
     /// <exception cref="PostedCodeException">The version may not run, the function is unknown or unsupported, or it threw (<see cref="PostedCodeException.Error"/> says where).</exception>
     /// <exception cref="CodeHostCrashedException">The child died before answering (or had died before).</exception>
     /// <exception cref="OperationCanceledException">The call was cancelled: the child was killed.</exception>
-    public async Task<string?> RunAsync(PostedFunctionCall call, long? jobId, int attempt, CancellationToken cancellationToken)
+    public async Task<string?> RunAsync(PostedFunctionCall call, long? jobId, int attempt, CancellationToken cancellationToken, bool resultAsJson = false)
     {
         ArgumentNullException.ThrowIfNull(call);
         call.Validate();
@@ -132,7 +132,7 @@ public sealed partial class IsolatedCodeProcess : IAsyncDisposable
         try
         {
             ThrowIfDead(); // it died while the call was being registered: nobody would answer it
-            await SendAsync(new CodeHostRequest(id, call.Hash, files.AssemblyPath, files.SymbolsPath, call.Function, call.Args, jobId, attempt, _cache.SiloId), cancellationToken);
+            await SendAsync(new CodeHostRequest(id, call.Hash, files.AssemblyPath, files.SymbolsPath, call.Function, call.Args, jobId, attempt, _cache.SiloId, resultAsJson), cancellationToken);
             var answer = await reply.Task.WaitAsync(cancellationToken) ?? throw Crashed();
             return answer.Failure is null ? answer.Result : throw new PostedCodeException(answer.Failure, answer.Error);
         }

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Orleans.Jobs.Grains.Code;
+using Orleans.Jobs.Silo.Code;
 using Orleans.Jobs.Grains.Interfaces.Code;
 using Orleans.Jobs.Grains.Interfaces.WorkStreams;
 
@@ -15,14 +17,26 @@ internal interface IForkExecutor : IAsyncDisposable
     Task<string?> RunAsync(PostedFunctionCall call, long jobId, int attempt, CancellationToken cancellationToken);
 }
 
-/// <summary>Makes a worker's executor for the stream's isolation.</summary>
-internal sealed class ForkExecutorFactory(PostedCodeRunner runner)
+/// <summary>Makes a worker's executor for the stream's isolation: the silo's runner, or a child process of the worker's own.</summary>
+internal sealed class ForkExecutorFactory(PostedCodeRunner runner, PostedCodeCache cache, ILogger<IsolatedCodeProcess> logger)
 {
-    public Task<IForkExecutor> CreateAsync(WorkerIsolation isolation, CancellationToken cancellationToken) => isolation switch
+    public async Task<IForkExecutor> CreateAsync(WorkerIsolation isolation, CancellationToken cancellationToken) => isolation switch
     {
-        WorkerIsolation.InSilo => Task.FromResult<IForkExecutor>(new InSiloForkExecutor(runner)),
-        _ => throw new NotSupportedException($"Worker isolation {isolation} is not available on this silo."),
+        WorkerIsolation.InSilo => new InSiloForkExecutor(runner),
+        WorkerIsolation.Process => new ChildProcessForkExecutor(await IsolatedCodeProcess.StartAsync(cache, logger, cancellationToken: cancellationToken)),
+        _ => throw new ArgumentOutOfRangeException(nameof(isolation), isolation, "Unknown worker isolation."),
     };
+
+    /// <summary>A worker that is a child process (Impetus' Worker with its pid): a crash takes down only the child; the worker starts a new one.</summary>
+    private sealed class ChildProcessForkExecutor(IsolatedCodeProcess child) : IForkExecutor
+    {
+        public int? ProcessId => child.ProcessId;
+
+        public Task<string?> RunAsync(PostedFunctionCall call, long jobId, int attempt, CancellationToken cancellationToken) =>
+            child.RunAsync(call, jobId, attempt, cancellationToken, resultAsJson: true);
+
+        public ValueTask DisposeAsync() => child.DisposeAsync();
+    }
 
     private sealed class InSiloForkExecutor(PostedCodeRunner runner) : IForkExecutor
     {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Jobs.Grains.Code;
 using Orleans.Jobs.Grains.Queues;
+using Orleans.Jobs.Silo.Code;
 using Orleans.Jobs.Silo.Hosting;
 using Orleans.Jobs.Storage;
 using Orleans.Runtime;
@@ -19,7 +20,7 @@ internal static class WorkStreamSiloBuilderExtensions
         var services = silo.Services;
         services.AddOptions<WorkStreamNodeOptions>().Bind(configuration.GetSection(OrleansJobsSiloBuilderExtensions.WorkStreamNodeSection)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkStreamNodeOptions>, WorkStreamNodeOptionsValidator>());
-        services.AddSingleton(sp => new ForkExecutorFactory(sp.GetRequiredService<PostedCodeRunner>()));
+        services.AddSingleton(sp => new ForkExecutorFactory(sp.GetRequiredService<PostedCodeRunner>(), sp.GetRequiredService<PostedCodeCache>(), sp.GetRequiredService<ILogger<IsolatedCodeProcess>>()));
         services.AddSingleton(sp => new WorkStreamWorkerContext(
             sp.GetRequiredService<QueueDataPlane>(),
             sp.GetRequiredService<IEventLogStore>(),

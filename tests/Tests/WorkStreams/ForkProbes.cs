@@ -30,6 +30,15 @@ public static class ForkProbes
         {
             public static int Square(int i) => i * i;
 
+            /// A worker's process: the square and the process id, or the end of the process for 13.
+            public static int[] SquareInProcess(int i) => i == 13 ? throw Crash() : [i * i, Environment.ProcessId];
+
+            private static Exception Crash()
+            {
+                Environment.FailFast("probe: 13 takes its process down");
+                return new InvalidOperationException("unreachable");
+            }
+
             public static Task<string> Hold(GateArgs args, PostedCallContext context) =>
                 ((Func<string, CancellationToken, Task<string>>)AppDomain.CurrentDomain.GetData(args.Gate)!)(context.SiloId, context.CancellationToken);
         }
@@ -47,6 +56,9 @@ public static class ForkProbes
 
     /// <summary>The file the probes are posted from.</summary>
     public static string AssemblyPath => Compiled.Value.Location;
+
+    /// <summary>The probes' <c>SquareInProcess</c>: <c>[i * i, process id]</c>, and for 13 <c>Environment.FailFast</c>.</summary>
+    public static Func<int, int[]> SquareInProcess => Compiled.Value.GetType("WorkStreamProbes.Functions", throwOnError: true)!.GetMethod("SquareInProcess")!.CreateDelegate<Func<int, int[]>>();
 
     /// <summary>The probes' <c>Square</c>, for a client to fork.</summary>
     public static Func<int, int> Square => Compiled.Value.GetType("WorkStreamProbes.Functions", throwOnError: true)!.GetMethod("Square")!.CreateDelegate<Func<int, int>>();
