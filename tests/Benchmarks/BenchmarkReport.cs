@@ -375,12 +375,12 @@ public static class BenchmarkReport
         md.AppendLine("are free workers, one completion records many. A fork is a job too, and more:");
         md.AppendLine();
         md.AppendLine("- its claim takes one job: each worker claims its own fork (Impetus' workers), so every fork is a claim's round trip and,");
-        md.AppendLine("  on PostgreSQL, a write transaction of its own;");
+        md.AppendLine("  on PostgreSQL, a write transaction of its own — now the largest part of a fork's writes;");
         md.AppendLine("- before it runs, the posted-code runner asks the version's grain whether it may (`IPostedCodeGrain.GetInfoAsync`, so a");
         md.AppendLine("  removed version is refused at once), then reads the arguments from JSON and writes the result as JSON;");
         md.AppendLine("- its record is a keyed append to the stage's result log (`AppendOnceAsync`), which holds the log's head row until it");
-        md.AppendLine("  commits, so appends to one log run one after another, each waiting for its own commit: a stream gets at most one");
-        md.AppendLine("  record per commit, whatever its workers;");
+        md.AppendLine("  commits, so appends to one log run one after another. A silo's workers share appends (`ForkRecordAppender`: the");
+        md.AppendLine("  records that arrive while one append is in flight go in the next), else a stream would get one record per commit;");
         md.AppendLine("- its completion is batched, as a plain job's;");
         md.AppendLine("- the client's stage reads its records as they arrive (`ReadResultsAsync` wakes on each append), so it makes many small");
         md.AppendLine("  reads while forks run, each a read of the log and the records' JSON.");

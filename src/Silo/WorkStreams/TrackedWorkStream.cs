@@ -13,7 +13,9 @@ namespace Orleans.Jobs.Silo.WorkStreams;
 internal sealed class WorkStreamWorkerContext(QueueDataPlane plane, IEventLogStore logs, ForkExecutorFactory executors, ILocalSiloDetails silo, WorkStreamNodeOptions options, string node, TimeProvider timeProvider)
 {
     public QueueDataPlane Plane => plane;
-    public IEventLogStore Logs => logs;
+
+    /// <summary>Where the workers' records go: one appender per silo, so the records of its workers share appends.</summary>
+    public ForkRecordAppender Records { get; } = new(logs, timeProvider);
     public ForkExecutorFactory Executors => executors;
     public WorkStreamNodeOptions Options => options;
     public TimeProvider Time => timeProvider;
@@ -215,7 +217,7 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
         // second record is not added.
         try
         {
-            await context.Logs.AppendOnceAsync(WorkStreamRules.ResultLog(streamId, job.Callback), [new KeyedLogEntry(job.Id, WorkStreamJson.Write(record!))], context.Time.GetUtcNow(), CancellationToken.None);
+            await context.Records.AppendAsync(WorkStreamRules.ResultLog(streamId, job.Callback), new KeyedLogEntry(job.Id, WorkStreamJson.Write(record!)));
             await context.Plane.FinishAsync(claimed.Queue, claimed.JobId, claimed.LeaseToken, null);
             LogCompleted(number, job.Id, job.Name, record!.Status);
         }
