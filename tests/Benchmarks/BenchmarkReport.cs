@@ -8,25 +8,41 @@ public static class BenchmarkReport
     /// <summary>The page's region that a run of only the pipelines section rewrites (<see cref="BenchmarkPage"/>).</summary>
     public const string PipelinesRegion = "pipelines";
 
+    /// <summary>The page's region that a run of only the streams section rewrites.</summary>
+    public const string StreamsRegion = "streams";
+
     private const string Us = "orleans-jobs";
     private const string ProfileHeading = "## Profile of the burn-down";
 
+    /// <summary>The page's regions in order, each with its content when the run measured it.</summary>
+    private static readonly (string Name, Func<BenchmarkResults, string?> Content)[] Regions =
+    [
+        (PipelinesRegion, r => r.Pipelines is { } pipelines ? Pipelines(r, pipelines) : null),
+        (StreamsRegion, r => r.Streams is { } streams ? Streams(r, streams) : null),
+    ];
+
     /// <summary>
     /// The page to publish: a run of any other section writes the page anew (keeping <paramref name="lastPage"/>'s
-    /// pipelines region when pipelines did not run); a run of only the pipelines section puts its region into
-    /// <paramref name="lastPage"/>, so the other sections keep their last figures.
+    /// regions of the sections that did not run); a run of only region sections (pipelines, streams) puts their
+    /// regions into <paramref name="lastPage"/>, so the other sections keep their last figures.
     /// </summary>
     public static string Publish(BenchmarkResults r, IReadOnlyCollection<string> sections, string? lastPage)
     {
-        if (lastPage is not null && r.Pipelines is { } pipelines && sections.All(s => s == PipelinesRegion))
-            return BenchmarkPage.Put(lastPage, PipelinesRegion, BenchmarkPage.Region(PipelinesRegion, Pipelines(r, pipelines)), ProfileHeading);
-        var page = Write(r);
-        if (r.Pipelines is null && lastPage is not null && BenchmarkPage.Find(lastPage, PipelinesRegion) is { } kept)
-            page = BenchmarkPage.Put(page, PipelinesRegion, kept, ProfileHeading);
+        var onlyRegions = lastPage is not null && sections.All(s => Regions.Any(region => region.Name == s));
+        var page = onlyRegions ? lastPage! : Write(r);
+        foreach (var (name, content) in Regions)
+        {
+            var region = content(r) is { } measured ? BenchmarkPage.Region(name, measured)
+                : !onlyRegions && lastPage is not null ? BenchmarkPage.Find(lastPage, name)
+                : null;
+            if (region is not null) page = BenchmarkPage.Put(page, name, region, ProfileHeading);
+        }
+
         return page;
     }
 
-    public static string Write(BenchmarkResults r)
+    /// <summary>The page without its regions (<see cref="Publish"/> puts them in before the profile's heading).</summary>
+    private static string Write(BenchmarkResults r)
     {
         var md = new StringBuilder();
         var e = r.Environment;
@@ -170,12 +186,6 @@ public static class BenchmarkReport
             md.AppendLine();
         }
 
-        if (r.Pipelines is { } pipelines)
-        {
-            md.Append(BenchmarkPage.Region(PipelinesRegion, Pipelines(r, pipelines)));
-            md.AppendLine();
-        }
-
         md.AppendLine(ProfileHeading);
         md.AppendLine();
         md.AppendLine("Where the time goes and what was changed because of it: [profiling.md](profiling.md).");
@@ -193,13 +203,7 @@ public static class BenchmarkReport
         var bestPeer = runs.Where(w => w.System != Us && w.Workload == chainWorkload).MaxBy(w => w.PipelinesPerSecond);
         var ratio = chain is not null && plain is not null ? plain.JobsPerSecond!.Value / chain.JobsPerSecond!.Value : (double?)null;
 
-        md.AppendLine($"## Pipelines: {p.Pipelines:N0} pipelines of {p.StepsPerPipeline} no-op steps, at total concurrency {r.Concurrency}");
-        md.AppendLine();
-        md.AppendLine($"Measured {r.Environment.Date} by `{r.Command}`. A run of `scripts/bench --only pipelines` rewrites this section on its");
-        md.AppendLine("own, so it may come from a later run than the figures above; the figures and ratios in it all come from one run.");
-        if (p.LoadAtStart is { } loadAtStart && p.LoadAtEnd is { } loadAtEnd)
-            md.AppendLine($"The machine's load average (1 min) was {loadAtStart:0.0} when the section started and {loadAtEnd:0.0} when it ended, on {r.Environment.Cores} cores.");
-        md.AppendLine();
+        WriteRegionHeading(md, r, $"Pipelines: {p.Pipelines:N0} pipelines of {p.StepsPerPipeline} no-op steps, at total concurrency {r.Concurrency}", PipelinesRegion, p.LoadAtStart, p.LoadAtEnd);
         md.AppendLine("| target | measured | met |");
         md.AppendLine("|---|---|---|");
         md.AppendLine(ratio is { } x
@@ -235,16 +239,32 @@ public static class BenchmarkReport
         WriteCosts(md, [.. runs, .. plain is null ? [] : new[] { plain }]);
         WriteWhereTheTimeGoes(md, chain, plain, bestPeer, ratio);
 
-        var failed = p.Runs.Concat(p.PlainJobs is null ? [] : [p.PlainJobs]).Where(w => w.Error is not null).ToList();
-        if (failed.Count > 0)
-        {
-            md.AppendLine();
-            md.AppendLine("Runs that produced no figure (and why):");
-            md.AppendLine();
-            foreach (var w in failed) md.AppendLine($"- {w.System} {w.Workload} ({w.Settings}): {w.Error}");
-        }
+        WriteFailedRuns(md, p.Runs.Concat(p.PlainJobs is null ? [] : [p.PlainJobs]));
 
         return md.ToString();
+    }
+
+    /// <summary>A region's heading, and when and how it was measured (a region may come from a later run than the page).</summary>
+    private static void WriteRegionHeading(StringBuilder md, BenchmarkResults r, string heading, string section, double? loadAtStart, double? loadAtEnd)
+    {
+        md.AppendLine($"## {heading}");
+        md.AppendLine();
+        md.AppendLine($"Measured {r.Environment.Date} by `{r.Command}`. A run of `scripts/bench --only {section}` rewrites this section on its");
+        md.AppendLine("own, so it may come from a later run than the figures above; the figures and ratios in it all come from one run.");
+        if (loadAtStart is { } start && loadAtEnd is { } end)
+            md.AppendLine($"The machine's load average (1 min) was {start:0.0} when the section started and {end:0.0} when it ended, on {r.Environment.Cores} cores.");
+        md.AppendLine();
+    }
+
+    /// <summary>The runs of a region that produced no figure, and why.</summary>
+    private static void WriteFailedRuns(StringBuilder md, IEnumerable<WorkloadResult> runs)
+    {
+        var failed = runs.Where(w => w.Error is not null).ToList();
+        if (failed.Count == 0) return;
+        md.AppendLine();
+        md.AppendLine("Runs that produced no figure (and why):");
+        md.AppendLine();
+        foreach (var w in failed) md.AppendLine($"- {w.System} {w.Workload} ({w.Settings}): {w.Error}");
     }
 
     /// <summary>How the pipelines section's systems are set up and timed.</summary>
@@ -269,6 +289,116 @@ public static class BenchmarkReport
         (c = 3n). Settings as in the burn-down (`default`: BullMQ's defaults; `fast`: see bullmq.md).
 
         """;
+
+    private static string Streams(BenchmarkResults r, StreamResults s)
+    {
+        var md = new StringBuilder();
+        WriteRegionHeading(md, r, $"Work streams: {s.Forks:N0} no-op forks end to end, against {s.Forks:N0} plain jobs", StreamsRegion, s.LoadAtStart, s.LoadAtEnd);
+        md.AppendLine("| store | run | items | seconds | items/s | µs per item | x plain job | write transactions per item | CPU ms per item |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        var measured = s.Runs.Where(w => w.Error is null && w.JobsPerSecond is not null).ToList();
+        foreach (var store in measured.Select(w => w.Settings).Distinct())
+        {
+            var plain = measured.FirstOrDefault(w => w.Settings == store && w.Workload == StreamPlainJobs);
+            foreach (var w in measured.Where(w => w.Settings == store))
+            {
+                var transactions = store == StreamStorePostgres ? PerJob(w.WriteTransactions, w, "0.00") : "-";
+                md.AppendLine($"| {store} | {StreamRunNames[w.Workload]} | {w.Jobs:N0} | {w.Seconds:0.00} | {w.JobsPerSecond:N0} | {Micros(w)} | {Ratio(plain?.JobsPerSecond, w.JobsPerSecond)} | {transactions} | {PerJob(w.CpuSeconds * 1000, w, "0.00")} |");
+            }
+        }
+
+        md.AppendLine();
+        foreach (var store in measured.Select(w => w.Settings).Distinct())
+        {
+            var forks = measured.FirstOrDefault(w => w.Settings == store && w.Workload == StreamForks);
+            var plain = measured.FirstOrDefault(w => w.Settings == store && w.Workload == StreamPlainJobs);
+            if (forks is not null && plain is not null)
+                md.AppendLine($"- {store}: a fork costs **{plain.JobsPerSecond!.Value / forks.JobsPerSecond!.Value:0.0}x** a plain job ({Micros(forks)} µs against {Micros(plain)} µs of the run's time per item).");
+        }
+
+        md.AppendLine();
+        md.Append(StreamSetup);
+        md.AppendLine();
+        WriteRowWrites(md, [.. measured.Where(w => w.Settings == StreamStorePostgres)], StreamTableWriters, w => StreamRunNames[w.Workload],
+            "Rows written per fork (per plain job) on PostgreSQL by table, inserts / updates / deletes, from the server's table\n" +
+            "statistics over the whole run (warm-up and set-up included):");
+        WriteWhereAForksTimeGoes(md, measured);
+
+        WriteFailedRuns(md, s.Runs);
+
+        return md.ToString();
+    }
+
+    private const string StreamForks = "stream-forks";
+    private const string StreamPlainJobs = "plain-jobs";
+    private const string StreamStorePostgres = "postgresql";
+
+    private static readonly Dictionary<string, string> StreamRunNames = new(StringComparer.Ordinal)
+    {
+        [StreamForks] = "forks through a work stream",
+        [StreamPlainJobs] = "plain jobs through a queue",
+    };
+
+    /// <summary>How the streams section's runs are set up and timed.</summary>
+    private static readonly string StreamSetup = $"""
+        Both runs use the silos of the burn-down (one TestingHost silo in the benchmark's process) on the store named, fresh
+        for each run, after a warm-up of 20 forks or jobs, and an Orleans client (TestingHost's, through the silo's gateway).
+        Forks: a `WorkStreamClient` whose startup stage forks `BenchmarkForks.Noop` (posted code: the benchmark's assembly,
+        posted by hash) for 0..n-1, {OrleansJobsWorkloads.StreamSendBatch} forks per call to the stream's grain, and whose one process stage gets every
+        record; the stream's properties allow as many workers as the plain jobs get (`MaxWorkersPerNode` 32, `SpawnFrequency`
+        1,000 per second). Timed from `RunAsync` until that stage is called: every record is in its result log. Plain jobs:
+        the same client sends as many jobs with a no-op handler through `IQueueGrain.SendBatchAsync`, {OrleansJobsWorkloads.StreamSendBatch} per call, to a
+        silo with `Workers:MaxConcurrency` 32; timed from the first send until every job is recorded complete. µs per item is
+        the inverse of items/s (time per item at this concurrency, not one item's latency).
+
+        """;
+
+    /// <summary>What writes each table in a stream's run.</summary>
+    private static readonly (string Table, string WrittenBy)[] StreamTableWriters =
+    [
+        ("jobs", "forks and plain jobs: enqueue (insert), claim (update), completion (delete)"),
+        ("finished_jobs", "completion (the archive's row)"),
+        ("event_log_entries", "each fork's record in its stage's result log"),
+        ("event_log_keys", "each record's key (the fork id), so a second run's record is not added"),
+        ("event_log_heads", "the result log's sequence"),
+        ("orleansstorage", "Orleans grain state (ADO.NET): the stream's grain (forks, acknowledgements, stages)"),
+        ("orleansreminderstable", "Orleans reminders (ADO.NET): the stream's keep-alive reminder"),
+    ];
+
+    /// <summary>What a fork does that a plain job does not, with this run's costs of each.</summary>
+    private static void WriteWhereAForksTimeGoes(StringBuilder md, IReadOnlyList<WorkloadResult> runs)
+    {
+        md.AppendLine("Where a fork's time goes. A plain job is a claim and a completion, both batched: one claim takes as many jobs as there");
+        md.AppendLine("are free workers, one completion records many. A fork is a job too, and more:");
+        md.AppendLine();
+        md.AppendLine("- its claim: the workers of a node waiting for a fork share one claim, which takes a fork for each of them (so claims are");
+        md.AppendLine("  as large as the number of workers free at that moment, like a plain job's); each worker still runs one fork at a time;");
+        md.AppendLine("- before it runs, the posted-code runner asks the version's grain whether it may (`IPostedCodeGrain.GetInfoAsync`, a");
+        md.AppendLine("  grain call per fork, so a removed version is refused at once), then reads the arguments from JSON and writes the");
+        md.AppendLine("  result as JSON; the fork travels as JSON too (the job's payload, then the record);");
+        md.AppendLine("- its record is a keyed append to the stage's result log (`AppendOnceAsync`), which holds the log's head row until it");
+        md.AppendLine("  commits, so appends to one log run one after another. A silo's workers share appends (`ForkRecordAppender`: the");
+        md.AppendLine("  records that arrive while one append is in flight go in the next), else a stream would get one record per commit;");
+        md.AppendLine("- its completion is batched, as a plain job's; its lease is renewed while it runs (a timer per fork);");
+        md.AppendLine("- the client's stage reads its records as they arrive (`ReadResultsAsync` wakes on each append), so it makes many small");
+        md.AppendLine("  reads while forks run, each a read of the log and the records' JSON.");
+        md.AppendLine();
+        md.AppendLine("The node's spawning (a worker every 1/`SpawnFrequency` s up to `MaxWorkersPerNode`) and its directory poll (every 500 ms)");
+        md.AppendLine("only delay the first forks: at 1,000 spawns per second all 32 workers run within the first poll and a few milliseconds.");
+        md.AppendLine("Before the workers shared their appends and their claims, a fork cost 14x a plain job on PostgreSQL (100 forks/s, 2.64");
+        md.AppendLine("write transactions per fork) and 6.8x in memory, on this machine on 2026-12-02.");
+        md.AppendLine();
+        foreach (var store in runs.Select(w => w.Settings).Distinct())
+        {
+            var forks = runs.FirstOrDefault(w => w.Settings == store && w.Workload == StreamForks);
+            var plain = runs.FirstOrDefault(w => w.Settings == store && w.Workload == StreamPlainJobs);
+            if (forks is null || plain is null) continue;
+            var writes = store == StreamStorePostgres
+                ? $"{PerJob(forks.WriteTransactions, forks, "0.00")} write transactions per fork against {PerJob(plain.WriteTransactions, plain, "0.00")} per plain job, and "
+                : "";
+            md.AppendLine($"- measured ({store}): {writes}{PerJob(forks.CpuSeconds * 1000, forks, "0.00")} ms of CPU per fork against {PerJob(plain.CpuSeconds * 1000, plain, "0.00")} ms per plain job.");
+        }
+    }
 
     /// <summary>What writes each table, in the order of the table of row writes; set-up tables are left out of it.</summary>
     private static readonly (string Table, string WrittenBy)[] TableWriters =
@@ -298,21 +428,31 @@ public static class BenchmarkReport
             md.AppendLine($"| {RunName(w)} | {PerJob(w.WriteTransactions, w, "0.00")} | {PerJob(w.WalBytes, w, "N0")} | {PerJob(w.CpuSeconds * 1000, w, "0.00")} |");
         md.AppendLine();
 
+        WriteRowWrites(md, runs, TableWriters, RunName,
+            "Rows written per step (per plain job) by table, inserts / updates / deletes, from the server's table statistics over\n" +
+            "the whole run (the plain jobs' inserts happen before their clock starts):");
+    }
+
+    /// <summary>
+    /// Rows written per item by table, one column per run that has them: inserts / updates / deletes; tables in the
+    /// order of <paramref name="writers"/>, which say what writes each.
+    /// </summary>
+    private static void WriteRowWrites(StringBuilder md, IReadOnlyList<WorkloadResult> runs, (string Table, string WrittenBy)[] writers, Func<WorkloadResult, string> runName, string intro)
+    {
         var measured = runs.Where(w => w.RowWrites is not null).ToList();
         if (measured.Count == 0) return;
         var tables = measured.SelectMany(w => w.RowWrites!.Keys).Where(t => !SetUpTables.Contains(t)).Distinct()
-            .OrderBy(t => Array.FindIndex(TableWriters, w => w.Table == t) is var i and >= 0 ? i : int.MaxValue).ThenBy(t => t, StringComparer.Ordinal).ToList();
-        md.AppendLine("Rows written per step (per plain job) by table, inserts / updates / deletes, from the server's table statistics over");
-        md.AppendLine("the whole run (the plain jobs' inserts happen before their clock starts):");
+            .OrderBy(t => Array.FindIndex(writers, w => w.Table == t) is var i and >= 0 ? i : int.MaxValue).ThenBy(t => t, StringComparer.Ordinal).ToList();
+        md.AppendLine(intro);
         md.AppendLine();
-        md.AppendLine($"| table | written by | {string.Join(" | ", measured.Select(RunName))} |");
+        md.AppendLine($"| table | written by | {string.Join(" | ", measured.Select(runName))} |");
         md.AppendLine($"|---|---|{string.Concat(measured.Select(_ => "---|"))}");
         foreach (var table in tables)
         {
             var cells = measured.Select(w => w.RowWrites!.TryGetValue(table, out var t) && w.Jobs > 0
                 ? $"{(double)t.Inserted / w.Jobs:0.00} / {(double)t.Updated / w.Jobs:0.00} / {(double)t.Deleted / w.Jobs:0.00}"
                 : "-");
-            md.AppendLine($"| {table} | {TableWriters.FirstOrDefault(w => w.Table == table).WrittenBy} | {string.Join(" | ", cells)} |");
+            md.AppendLine($"| {table} | {writers.FirstOrDefault(w => w.Table == table).WrittenBy} | {string.Join(" | ", cells)} |");
         }
 
         md.AppendLine();

@@ -10,7 +10,7 @@ using Orleans.Jobs.Storage.PostgreSql;
 namespace Orleans.Jobs.Benchmarks;
 
 /// <summary>The peer workloads (tests/Benchmarks/peers/CONTRACT.md), run on Orleans.Jobs with PostgreSQL, on Orleans silos.</summary>
-public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter log)
+public sealed partial class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter log)
 {
     private const string Queue = "bench";
     private const string Schema = "bench_orleans_jobs";
@@ -210,11 +210,20 @@ public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter lo
         return store;
     }
 
-    private BenchmarkCluster Cluster(HandlerProbe probe, int concurrency, int prefetch, bool pipelines = false) => new(SilosForConcurrency, Queue, probe, new Dictionary<string, string>
+    /// <summary>The benchmark's silos: on the benchmark's PostgreSQL, or with <paramref name="inMemory"/> on the in-memory store.</summary>
+    private BenchmarkCluster Cluster(HandlerProbe probe, int concurrency, int prefetch, bool pipelines = false, bool inMemory = false)
     {
-        ["Store:ConnectionString"] = server.ConnectionString,
-        ["Store:Schema"] = Schema,
-        ["Workers:MaxConcurrency"] = (concurrency / SilosForConcurrency).ToString(),
-        ["Workers:Prefetch"] = prefetch.ToString(),
-    }, pipelines);
+        var configuration = new Dictionary<string, string>
+        {
+            ["Workers:MaxConcurrency"] = (concurrency / SilosForConcurrency).ToString(),
+            ["Workers:Prefetch"] = prefetch.ToString(),
+        };
+        if (!inMemory)
+        {
+            configuration["Store:ConnectionString"] = server.ConnectionString;
+            configuration["Store:Schema"] = Schema;
+        }
+
+        return new BenchmarkCluster(SilosForConcurrency, Queue, probe, configuration, pipelines);
+    }
 }

@@ -3,11 +3,11 @@ using System.Text.Json;
 using Orleans.Jobs.Benchmarks;
 
 // dotnet tests/Benchmarks/bin/Release/net10.0/Orleans.Jobs.Benchmarks.dll <connection> <output-dir> [--quick] [--only a,b]
-//   sections: ceilings, burndown, latency, recovery (ours), peers, pipelines, history (default: all). scripts/bench runs this and copies
-//   the report to docs/; a run of only the pipelines section rewrites only its part of the last docs/benchmarks.md.
+//   sections: ceilings, burndown, latency, recovery (ours), peers, pipelines, streams, history (default: all). scripts/bench runs this and
+//   copies the report to docs/; a run of only the pipelines or streams section rewrites only its part of the last docs/benchmarks.md.
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks <connection> <output-dir> [--quick] [--only ceilings,burndown,latency,recovery,peers,pipelines,history]");
+    Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks <connection> <output-dir> [--quick] [--only ceilings,burndown,latency,recovery,peers,pipelines,streams,history]");
     return 2;
 }
 
@@ -16,7 +16,7 @@ var server = new BenchmarkDatabase(args[0]);
 var output = args[1];
 var quick = args.Contains("--quick");
 var onlyIndex = Array.IndexOf(args, "--only");
-var sections = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',') : ["ceilings", "burndown", "latency", "recovery", "peers", "pipelines", "history"];
+var sections = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',') : ["ceilings", "burndown", "latency", "recovery", "peers", "pipelines", "streams", "history"];
 var command = "scripts/bench" + string.Concat(args.Skip(2).Select(a => " " + a));
 Directory.CreateDirectory(output);
 
@@ -24,6 +24,7 @@ const int Concurrency = 32;
 var burndownJobs = quick ? 20_000 : 100_000;
 var latencyJobs = quick ? 200 : 1_000;
 var pipelineCount = quick ? 500 : 2_000;
+var streamForks = quick ? 2_000 : 10_000;
 var recoveryCap = TimeSpan.FromSeconds(120);
 var log = Console.Out;
 
@@ -87,6 +88,20 @@ if (sections.Contains("pipelines"))
     foreach (var settings in new[] { "default", "fast" })
         pipelines.Runs.Add(await peers.RunAsync("bullmq", "pipelines", settings, pipelineCount, Concurrency, TimeSpan.FromMinutes(10)));
     pipelines.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
+}
+
+if (sections.Contains("streams"))
+{
+    log.WriteLine($"Streams: {streamForks:N0} no-op forks through a work stream, and {streamForks:N0} plain jobs on silos set up alike, on each store");
+    var streams = results.Streams = new StreamResults { Forks = streamForks, Workers = Concurrency, LoadAtStart = BenchmarkEnvironment.LoadAverage() };
+    // The fork-to-job ratio is the figure: each store's two runs go back to back, so the machine's drift falls on both alike.
+    foreach (var postgres in new[] { false, true })
+    {
+        streams.Runs.Add(await OursAsync("stream-forks", postgres ? "postgresql" : "in-memory", () => ours.StreamForksAsync(postgres, streamForks, Concurrency)));
+        streams.Runs.Add(await OursAsync("plain-jobs", postgres ? "postgresql" : "in-memory", () => ours.PlainJobsAsync(postgres, streamForks, Concurrency)));
+    }
+
+    streams.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
 }
 
 if (sections.Contains("history"))

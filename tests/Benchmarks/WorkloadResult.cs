@@ -37,9 +37,13 @@ public sealed record WorkloadResult
     /// <summary>Rows written per table of Orleans.Jobs' schema by the whole run (set-up included), from the server's table statistics.</summary>
     public Dictionary<string, TableRowWrites>? RowWrites { get; init; }
 
-    public static WorkloadResult Burndown(string system, string settings, int jobs, int concurrency, double seconds, WorkCounters cost) => new()
+    public static WorkloadResult Burndown(string system, string settings, int jobs, int concurrency, double seconds, WorkCounters cost) =>
+        Throughput(system, "burndown", settings, jobs, concurrency, seconds, cost);
+
+    /// <summary><paramref name="jobs"/> items of <paramref name="workload"/> done in <paramref name="seconds"/>, at what cost.</summary>
+    public static WorkloadResult Throughput(string system, string workload, string settings, int jobs, int concurrency, double seconds, WorkCounters cost) => new()
     {
-        System = system, Workload = "burndown", Settings = settings, Jobs = jobs, Concurrency = concurrency, Seconds = seconds, JobsPerSecond = jobs / seconds,
+        System = system, Workload = workload, Settings = settings, Jobs = jobs, Concurrency = concurrency, Seconds = seconds, JobsPerSecond = jobs / seconds,
         WriteTransactions = cost.WriteTransactions, WalBytes = cost.WalBytes, CpuSeconds = cost.CpuSeconds,
     };
 

@@ -27,6 +27,13 @@ public delegate Task ShutdownStage(IReadOnlyList<ForkRecord> ready, IReadOnlyLis
 public sealed class WorkStreamClient
 {
     private static readonly TimeSpan ReadWait = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// How long past its wait a read may take before it is made again. A read in flight when its stream's silo dies
+    /// gets no answer, and Orleans would wait its response timeout (minutes, for a read that may wait); made again,
+    /// it reaches the stream's new activation once membership has declared the silo dead.
+    /// </summary>
+    private static readonly TimeSpan ReadAnswerMargin = TimeSpan.FromSeconds(10);
     private const int ReadMax = 1_000;
 
     private readonly IGrainFactory _grains;
@@ -140,7 +147,16 @@ public sealed class WorkStreamClient
         var reported = Stopwatch.StartNew();
         while (true)
         {
-            var page = await stream.ReadResultsAsync(context.Stage, taken, batch ?? ReadMax, ReadWait).WaitAsync(cancellationToken);
+            ForkResultPage page;
+            try
+            {
+                page = await stream.ReadResultsAsync(context.Stage, taken, batch ?? ReadMax, ReadWait).WaitAsync(ReadWait + ReadAnswerMargin, cancellationToken);
+            }
+            catch (TimeoutException) when (lastNews.Elapsed < _options.StallTimeout)
+            {
+                continue; // no answer: the stream's silo died with the read in flight
+            }
+
             foreach (var record in page.Records)
             {
                 (record.Status == ForkStatus.Ready ? batchReady : batchErrors).Add(record);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
@@ -13,7 +14,9 @@ namespace Orleans.Jobs.Silo.WorkStreams;
 internal sealed class WorkStreamWorkerContext(QueueDataPlane plane, IEventLogStore logs, ForkExecutorFactory executors, ILocalSiloDetails silo, WorkStreamNodeOptions options, string node, TimeProvider timeProvider)
 {
     public QueueDataPlane Plane => plane;
-    public IEventLogStore Logs => logs;
+
+    /// <summary>Where the workers' records go: one appender per silo, so the records of its workers share appends.</summary>
+    public ForkRecordAppender Records { get; } = new(logs, timeProvider);
     public ForkExecutorFactory Executors => executors;
     public WorkStreamNodeOptions Options => options;
     public TimeProvider Time => timeProvider;
@@ -26,9 +29,9 @@ internal sealed class WorkStreamWorkerContext(QueueDataPlane plane, IEventLogSto
 /// <summary>
 /// One stream a node tracks: a spawner that starts a worker every 1/<see cref="WorkStreamProperties.SpawnFrequency"/>
 /// seconds while the stream has forks waiting and fewer than <see cref="WorkStreamProperties.MaxWorkersPerNode"/>
-/// workers run here, and the workers. A worker claims one fork at a time, runs it, appends its record to the callback
-/// stage's result log once (keyed by the fork), then finishes the job; it exits after the stream's idle timeout
-/// without a fork.
+/// workers run here, and the workers. A worker runs one fork at a time: it takes a fork, runs it, appends its record to
+/// the callback stage's result log once (keyed by the fork), then finishes the job; it exits after the stream's idle
+/// timeout without a fork. The workers waiting for a fork share one claim (<see cref="ClaimAsync"/>).
 /// </summary>
 internal sealed partial class TrackedWorkStream(string streamId, WorkStreamProperties properties, WorkStreamWorkerContext context, CancellationToken killed, ILogger logger)
 {
@@ -36,11 +39,14 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
     private readonly CancellationTokenSource _stop = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly List<Task> _workers = [];
+    private readonly SemaphoreSlim _claiming = new(1, 1);
+    private readonly ConcurrentQueue<ClaimedJob> _claimedAhead = new();
     private Task _spawner = Task.CompletedTask;
     private volatile WorkStreamProperties _properties = properties;
     private TaskCompletionSource _propertiesChanged = NewSignal();
     private int _running;
     private int _spawned;
+    private int _waitingForForks;
 
     /// <summary>
     /// The stream's properties as the directory last listed them. A change wakes the spawner, so a raised cap or
@@ -75,6 +81,7 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
         lock (_workers) all = Task.WhenAll(_workers);
         if (await Task.WhenAny(all, Task.Delay(timeout, context.Time, cancellationToken)) != all) await _abort.CancelAsync();
         await all.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await ReleaseClaimedAheadAsync();
     }
 
     private async Task SpawnAsync(CancellationToken stop)
@@ -150,26 +157,62 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
         }
     }
 
+    /// <summary>
+    /// The next fork for a worker; null when none came within the claim's wait. The workers waiting for a fork take
+    /// turns: the first claims one for each of them at once and the others take theirs from what it claimed, so busy
+    /// workers share a claim's round trip (one fork per claim made every fork a write transaction of its own).
+    /// </summary>
     private async Task<ClaimedJob?> ClaimAsync(WorkStreamProperties p, CancellationToken stop)
     {
+        Interlocked.Increment(ref _waitingForForks);
         try
         {
-            var wait = p.IdleTimeout < context.Options.ClaimWait ? p.IdleTimeout : context.Options.ClaimWait;
-            var jobs = await context.Plane.WaitAsync(_queue, wait, new ClaimOptions
+            await _claiming.WaitAsync(stop);
+            try
             {
-                MaxJobs = 1,
-                Monitored = true,
-                Owner = context.Owner,
-                Node = context.Node,
-                LeaseDuration = context.Options.LeaseDuration,
-            }, stop);
-            return jobs.Count > 0 ? jobs[0] : null;
+                if (_claimedAhead.TryDequeue(out var ahead)) return ahead;
+                var wait = p.IdleTimeout < context.Options.ClaimWait ? p.IdleTimeout : context.Options.ClaimWait;
+                var jobs = await context.Plane.WaitAsync(_queue, wait, new ClaimOptions
+                {
+                    MaxJobs = Math.Clamp(Volatile.Read(ref _waitingForForks), 1, QueueLimits.MaxClaimBatch),
+                    Monitored = true,
+                    Owner = context.Owner,
+                    Node = context.Node,
+                    LeaseDuration = context.Options.LeaseDuration,
+                }, stop);
+                foreach (var job in jobs.Skip(1)) _claimedAhead.Enqueue(job);
+                return jobs.Count > 0 ? jobs[0] : null;
+            }
+            finally
+            {
+                _claiming.Release();
+            }
         }
         catch (Exception e) when (!stop.IsCancellationRequested)
         {
             LogClaimFailed(e, streamId);
             await Task.Delay(TimeSpan.FromSeconds(1), context.Time, stop);
             return null;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waitingForForks);
+        }
+    }
+
+    /// <summary>Gives back the forks claimed for workers that stopped before taking them (on a kill, dead-silo recovery does).</summary>
+    private async Task ReleaseClaimedAheadAsync()
+    {
+        while (!killed.IsCancellationRequested && _claimedAhead.TryDequeue(out var job))
+        {
+            try
+            {
+                await context.Plane.ReleaseAsync(job.Queue, job.JobId, job.LeaseToken);
+            }
+            catch (Exception e)
+            {
+                LogReleaseFailed(e, job.JobId, streamId); // its lease runs out and it runs elsewhere
+            }
         }
     }
 
@@ -232,7 +275,7 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
         // second record is not added.
         try
         {
-            await context.Logs.AppendOnceAsync(WorkStreamRules.ResultLog(streamId, job.Callback), [new KeyedLogEntry(job.Id, WorkStreamJson.Write(record!))], context.Time.GetUtcNow(), CancellationToken.None);
+            await context.Records.AppendAsync(WorkStreamRules.ResultLog(streamId, job.Callback), new KeyedLogEntry(job.Id, WorkStreamJson.Write(record!)));
             await context.Plane.FinishAsync(claimed.Queue, claimed.JobId, claimed.LeaseToken, null);
             LogCompleted(number, job.Id, job.Name, record!.Status);
         }
@@ -274,6 +317,9 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not count the forks waiting in stream {StreamId}")]
     private partial void LogCountFailed(Exception exception, string streamId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give back job {JobId} of stream {StreamId}, claimed for a worker that stopped; it runs again when its lease runs out")]
+    private partial void LogReleaseFailed(Exception exception, long jobId, string streamId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Claiming from stream {StreamId} failed; retrying")]
     private partial void LogClaimFailed(Exception exception, string streamId);
