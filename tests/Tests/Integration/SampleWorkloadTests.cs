@@ -15,7 +15,7 @@ public sealed class SampleWorkloadTests
         await app.StopAsync(TestContext.Current.CancellationToken);
 
         Assert.True(passed, output.ToString());
-        Assert.Contains("all 25 checks passed", output.ToString());
+        Assert.Contains("all 23 checks passed", output.ToString());
         Assert.Contains("All jobs are exhausted, terminating.", output.ToString());
         Assert.Contains("posting the same grid again skipped 12", output.ToString());
         Assert.Contains("digraph graphname {", output.ToString());
