@@ -56,10 +56,9 @@ public sealed class StageContext
     public async Task FlushAsync()
     {
         if (_pending.Count == 0) return;
-        var receipt = await _stream.ForkAsync(Stage, _firstOrdinal + _sent, [.. _pending]).WaitAsync(_cancellationToken);
+        await _stream.ForkAsync(Stage, _firstOrdinal + _sent, [.. _pending]).WaitAsync(_cancellationToken);
         _sent += _pending.Count;
         _pending.Clear();
-        _ = receipt;
     }
 
     private async ValueTask ForkAsync(MethodInfo method, object? args, string? callback, ForkOptions? options)

@@ -28,6 +28,6 @@ internal sealed class WorkStreamNodeOptionsValidator : IValidateOptions<WorkStre
         .CheckRange(options.DirectoryPollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), nameof(options.DirectoryPollInterval))
         .CheckRange(options.ClaimWait, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5), nameof(options.ClaimWait))
         .CheckRange(options.ShutdownTimeout, TimeSpan.Zero, TimeSpan.FromHours(1), nameof(options.ShutdownTimeout))
-        .CheckRange(options.LeaseDuration ?? TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), nameof(options.LeaseDuration))
+        .CheckRange(options.LeaseDuration ?? TimeSpan.FromSeconds(1) /* null: the queue's, nothing to check */, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), nameof(options.LeaseDuration))
         .Result;
 }
