@@ -34,6 +34,10 @@ using Orleans.Jobs.Silo.Workers;
 //          an Orleans client running JobSet.RunAsync on jobs "job-0".."job-<count-1>": each run is recorded in
 //          <schema>.jobset_runs; jobs whose number ends in 7 throw on their first run. Prints the summary line and
 //          exits 0 when the set is done.
+//   jobset-bench <jobset-id> <count> [--JobSetBench:Concurrency=N] [--JobSetBench:IntervalMilliseconds=N] [--Section:Key=value ...]
+//          an Orleans client running JobSet.RunAsync on <count> no-op jobs "job-0".."job-<count-1>", made one at a time
+//          as the set is walked (JobSetBench); prints PROGRESS lines (ids walked, jobs run), ADDED when the first job
+//          runs and SUMMARY at the end. For the benchmark of a jobset's memory (scripts/bench --only jobset).
 //   client <queue> <count> [--Section:Key=value ...]
 //          an Orleans client (Cluster:Gateways=host:port,... or Cluster:Redis=...) that sends <count> jobs in batches;
 //          prints "SENT <count>".
@@ -43,13 +47,14 @@ return args.FirstOrDefault() switch
     "pipeline-silo" when args.Length >= 3 => await RunPipelineSiloAsync(args[1], args[2], args.Skip(3).ToArray()),
     "pipeline-client" when args.Length >= 3 => await RunPipelineClientAsync(int.Parse(args[1]), args[2], args.Skip(3).ToArray()),
     "jobset-worker" when args.Length >= 5 => await RunJobSetWorkerAsync(args[1], args[2], args[3], int.Parse(args[4]), args.Skip(5).ToArray()),
+    "jobset-bench" when args.Length >= 3 => await RunJobSetBenchAsync(args[1], int.Parse(args[2]), args.Skip(3).ToArray()),
     "client" when args.Length >= 3 => await RunClientAsync(args[1], int.Parse(args[2]), args.Skip(3).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: silo <connection> <schema> <queue> [--hang] [--Key=value ...] | pipeline-silo <connection> <schema> [--Key=value ...] | pipeline-client <count> <id-prefix> [--Key=value ...] | client <queue> <count> [--Key=value ...]");
+    Console.Error.WriteLine("usage: silo <connection> <schema> <queue> [--hang] [--Key=value ...] | pipeline-silo <connection> <schema> [--Key=value ...] | pipeline-client <count> <id-prefix> [--Key=value ...] | jobset-worker <connection> <schema> <jobset-id> <count> [--Key=value ...] | jobset-bench <jobset-id> <count> [--Key=value ...] | client <queue> <count> [--Key=value ...]");
     return 2;
 }
 
@@ -102,11 +107,7 @@ static async Task<int> ServeUntilStdinClosesAsync(WebApplication app)
 static async Task<int> RunJobSetWorkerAsync(string connection, string schema, string jobSetId, int count, string[] configuration)
 {
     await using var recorder = NpgsqlDataSource.Create(connection);
-    var builder = Host.CreateApplicationBuilder(configuration);
-    builder.Logging.SetMinimumLevel(LogLevel.Warning);
-    builder.UseOrleansClient(client => client.UseOrleansJobs(builder.Configuration));
-    using var host = builder.Build();
-    await host.StartAsync();
+    using var host = await StartClientAsync(configuration);
     var worker = $"worker-{Environment.ProcessId}";
     var summary = await JobSet.RunAsync(host.Services.GetRequiredService<IClusterClient>(), jobSetId, async (jobId, data, ct) =>
     {
@@ -142,13 +143,30 @@ static async Task<int> RunJobSetWorkerAsync(string connection, string schema, st
     return 0;
 }
 
-static async Task<int> RunPipelineClientAsync(int count, string prefix, string[] configuration)
+static async Task<int> RunJobSetBenchAsync(string jobSetId, int count, string[] configuration)
+{
+    using var host = await StartClientAsync(configuration);
+    var settings = host.Services.GetRequiredService<IConfiguration>().GetSection("JobSetBench");
+    var exit = await JobSetBench.RunAsync(host.Services.GetRequiredService<IClusterClient>(), jobSetId, count,
+        settings.GetValue("Concurrency", JobSetBench.DefaultConcurrency), TimeSpan.FromMilliseconds(settings.GetValue("IntervalMilliseconds", 500)), Console.Out);
+    await host.StopAsync();
+    return exit;
+}
+
+// An Orleans client host (Cluster:Gateways=host:port,... or Cluster:Redis=...), started.
+static async Task<IHost> StartClientAsync(string[] configuration)
 {
     var builder = Host.CreateApplicationBuilder(configuration);
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     builder.UseOrleansClient(client => client.UseOrleansJobs(builder.Configuration));
-    using var host = builder.Build();
+    var host = builder.Build();
     await host.StartAsync();
+    return host;
+}
+
+static async Task<int> RunPipelineClientAsync(int count, string prefix, string[] configuration)
+{
+    using var host = await StartClientAsync(configuration);
     var manager = new PipelineManager(host.Services.GetRequiredService<IClusterClient>());
     var pipelines = Enumerable.Range(0, count).Select(n => ProofPipeline.For(n, $"{prefix}-{n}")).ToList();
     foreach (var chunk in pipelines.Chunk(50)) await Task.WhenAll(chunk.Select(p => manager.StartAsync(p)));
@@ -175,11 +193,7 @@ static async Task<int> RunPipelineClientAsync(int count, string prefix, string[]
 
 static async Task<int> RunClientAsync(string queue, int count, string[] configuration)
 {
-    var builder = Host.CreateApplicationBuilder(configuration);
-    builder.Logging.SetMinimumLevel(LogLevel.Warning);
-    builder.UseOrleansClient(client => client.UseOrleansJobs(builder.Configuration));
-    using var host = builder.Build();
-    await host.StartAsync();
+    using var host = await StartClientAsync(configuration);
     var grain = host.Services.GetRequiredService<IClusterClient>().GetGrain<IQueueGrain>(queue);
     for (var sent = 0; sent < count; sent += 1000)
         await grain.SendBatchAsync(Enumerable.Range(sent, Math.Min(1000, count - sent)).Select(i => new JobMessage($"job {i}")).ToList());
