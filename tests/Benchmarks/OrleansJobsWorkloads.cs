@@ -147,14 +147,14 @@ public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter lo
         var cluster = $"bench-recovery-{settings}-{Guid.NewGuid():N}"[..40];
         string[] configuration = [$"--Cluster:ClusterId={cluster}", $"--Cluster:ServiceId={cluster}", .. settings == "fast" ? FastMembership : []];
 
-        await using var doomed = SiloProcess.Start(server.ConnectionString, Schema, Queue, hang: true, configuration);
+        await using var doomed = BenchmarkProcess.StartSilo(server.ConnectionString, Schema, Queue, hang: true, configuration);
         var doomedId = await doomed.ReadyAsync(TimeSpan.FromMinutes(2));
         await using (var producer = await StoreAsync())
             await JobBatches.EnqueueAsync(producer, Queue, jobs, maxAttempts: 5);
         await Waiting.UntilAsync(async () => await server.ScalarAsync<long>(BenchmarkSql.CountExecutions(Schema)) >= Math.Min(jobs, 16), TimeSpan.FromMinutes(1),
             "the silo to be killed to start its jobs");
 
-        await using var survivor = SiloProcess.Start(server.ConnectionString, Schema, Queue, hang: false, configuration);
+        await using var survivor = BenchmarkProcess.StartSilo(server.ConnectionString, Schema, Queue, hang: false, configuration);
         await survivor.ReadyAsync(TimeSpan.FromMinutes(2));
         var held = await server.ScalarAsync<long>(BenchmarkSql.CountRunningOf(Schema, doomedId));
         doomed.Kill();
