@@ -3,26 +3,45 @@ using System.Text;
 namespace Orleans.Jobs.Benchmarks;
 
 /// <summary>Writes docs/benchmarks.md from one run's results: every figure next to its ratio to the best peer and to the ceiling.</summary>
-public static class BenchmarkReport
+public static partial class BenchmarkReport
 {
     /// <summary>The page's region that a run of only the pipelines section rewrites (<see cref="BenchmarkPage"/>).</summary>
     public const string PipelinesRegion = "pipelines";
+
+    /// <summary>The page's region that a run of only the jobset section rewrites.</summary>
+    public const string JobSetRegion = "jobset";
+
+    /// <summary>The sections that have a region of their own, each with what it writes there when it ran (null when it did not).</summary>
+    private static readonly (string Name, Func<BenchmarkResults, string?> Content)[] Regions =
+    [
+        (PipelinesRegion, r => r.Pipelines is { } p ? Pipelines(r, p) : null),
+        (JobSetRegion, r => r.JobSets is { } j ? JobSets(r, j) : null),
+    ];
 
     private const string Us = "orleans-jobs";
     private const string ProfileHeading = "## Profile of the burn-down";
 
     /// <summary>
-    /// The page to publish: a run of any other section writes the page anew (keeping <paramref name="lastPage"/>'s
-    /// pipelines region when pipelines did not run); a run of only the pipelines section puts its region into
-    /// <paramref name="lastPage"/>, so the other sections keep their last figures.
+    /// The page to publish: a run of any section without a region of its own writes the page anew (keeping
+    /// <paramref name="lastPage"/>'s region of each regional section that did not run); a run of only regional sections
+    /// (pipelines, jobset) puts their regions into <paramref name="lastPage"/>, so the other sections keep their last figures.
     /// </summary>
     public static string Publish(BenchmarkResults r, IReadOnlyCollection<string> sections, string? lastPage)
     {
-        if (lastPage is not null && r.Pipelines is { } pipelines && sections.All(s => s == PipelinesRegion))
-            return BenchmarkPage.Put(lastPage, PipelinesRegion, BenchmarkPage.Region(PipelinesRegion, Pipelines(r, pipelines)), ProfileHeading);
-        var page = Write(r);
-        if (r.Pipelines is null && lastPage is not null && BenchmarkPage.Find(lastPage, PipelinesRegion) is { } kept)
-            page = BenchmarkPage.Put(page, PipelinesRegion, kept, ProfileHeading);
+        var onlyRegions = lastPage is not null && sections.All(s => Regions.Any(region => region.Name == s));
+        var page = onlyRegions ? lastPage! : Write(r);
+        foreach (var (name, content) in Regions)
+        {
+            if (content(r) is { } ran)
+            {
+                if (onlyRegions) page = BenchmarkPage.Put(page, name, BenchmarkPage.Region(name, ran), ProfileHeading);
+            }
+            else if (!onlyRegions && lastPage is not null && BenchmarkPage.Find(lastPage, name) is { } kept)
+            {
+                page = BenchmarkPage.Put(page, name, kept, ProfileHeading);
+            }
+        }
+
         return page;
     }
 
@@ -170,9 +189,10 @@ public static class BenchmarkReport
             md.AppendLine();
         }
 
-        if (r.Pipelines is { } pipelines)
+        foreach (var (name, content) in Regions)
         {
-            md.Append(BenchmarkPage.Region(PipelinesRegion, Pipelines(r, pipelines)));
+            if (content(r) is not { } ran) continue;
+            md.Append(BenchmarkPage.Region(name, ran));
             md.AppendLine();
         }
 
@@ -195,11 +215,7 @@ public static class BenchmarkReport
 
         md.AppendLine($"## Pipelines: {p.Pipelines:N0} pipelines of {p.StepsPerPipeline} no-op steps, at total concurrency {r.Concurrency}");
         md.AppendLine();
-        md.AppendLine($"Measured {r.Environment.Date} by `{r.Command}`. A run of `scripts/bench --only pipelines` rewrites this section on its");
-        md.AppendLine("own, so it may come from a later run than the figures above; the figures and ratios in it all come from one run.");
-        if (p.LoadAtStart is { } loadAtStart && p.LoadAtEnd is { } loadAtEnd)
-            md.AppendLine($"The machine's load average (1 min) was {loadAtStart:0.0} when the section started and {loadAtEnd:0.0} when it ended, on {r.Environment.Cores} cores.");
-        md.AppendLine();
+        WriteMeasured(md, r, PipelinesRegion, p.LoadAtStart, p.LoadAtEnd);
         md.AppendLine("| target | measured | met |");
         md.AppendLine("|---|---|---|");
         md.AppendLine(ratio is { } x
@@ -315,6 +331,16 @@ public static class BenchmarkReport
             md.AppendLine($"| {table} | {TableWriters.FirstOrDefault(w => w.Table == table).WrittenBy} | {string.Join(" | ", cells)} |");
         }
 
+        md.AppendLine();
+    }
+
+    /// <summary>When and by what command a regional section was measured, and how loaded the machine was meanwhile.</summary>
+    private static void WriteMeasured(StringBuilder md, BenchmarkResults r, string region, double? loadAtStart, double? loadAtEnd)
+    {
+        md.AppendLine($"Measured {r.Environment.Date} by `{r.Command}`. A run of `scripts/bench --only {region}` rewrites this section on its");
+        md.AppendLine("own, so it may come from a later run than the figures above; the figures and ratios in it all come from one run.");
+        if (loadAtStart is { } start && loadAtEnd is { } end)
+            md.AppendLine($"The machine's load average (1 min) was {start:0.0} when the section started and {end:0.0} when it ended, on {r.Environment.Cores} cores.");
         md.AppendLine();
     }
 

@@ -178,6 +178,27 @@ public sealed class OrleansJobsWorkloads(BenchmarkDatabase server, TextWriter lo
                 : $"Orleans membership, ADO.NET table (Orleans.Jobs' timing): a probe every {MembershipTiming.ProbeTimeout.TotalSeconds:0} s, {MembershipTiming.MissedProbes} missed make a suspicion; the survivor's vote declares the silo dead and its jobs return at once (lease {QueueLimits.DefaultLeaseDuration.TotalSeconds:0} s as the backstop)");
     }
 
+    /// <summary>
+    /// One jobset of <paramref name="jobs"/> no-op jobs in a fresh schema, run by one worker process of
+    /// <paramref name="concurrency"/> slots against one silo process, their memory sampled every <paramref name="sampleEvery"/>
+    /// (<see cref="JobSetMemory"/>).
+    /// </summary>
+    public async Task<JobSetRun> JobSetAsync(int jobs, int concurrency, TimeSpan sampleEvery, TimeSpan cap)
+    {
+        await ResetAsync();
+        await using (await StoreAsync()) { } // migrates the schema: job tables, Orleans' membership and grain state tables
+        var run = await new JobSetMemory(server.ConnectionString, Schema, log).RunAsync(jobs, concurrency, sampleEvery, cap);
+        if (run.Error is not null)
+        {
+            log.WriteLine($"  orleans-jobs jobset of {jobs:N0}: {run.Error}");
+            return run;
+        }
+
+        log.WriteLine($"  orleans-jobs jobset of {jobs:N0}: added at {jobs / run.AddSeconds:N0} jobs/s, run at {jobs / run.RunSeconds:N0} jobs/s; " +
+                      $"peak RSS worker {run.WorkerPeakKb / 1024.0:N0} MiB, silo {run.SiloPeakKb / 1024.0:N0} MiB ({run.WallSeconds:0} s wall)");
+        return run;
+    }
+
     private Task ResetAsync() => server.ExecuteAsync(BenchmarkSql.DropSchema(Schema));
 
     /// <summary>

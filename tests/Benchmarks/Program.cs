@@ -3,11 +3,13 @@ using System.Text.Json;
 using Orleans.Jobs.Benchmarks;
 
 // dotnet tests/Benchmarks/bin/Release/net10.0/Orleans.Jobs.Benchmarks.dll <connection> <output-dir> [--quick] [--only a,b]
-//   sections: ceilings, burndown, latency, recovery (ours), peers, pipelines, history (default: all). scripts/bench runs this and copies
-//   the report to docs/; a run of only the pipelines section rewrites only its part of the last docs/benchmarks.md.
+//   sections: ceilings, burndown, latency, recovery (ours), peers, pipelines, history, jobset (default: all). scripts/bench runs this and
+//   copies the report to docs/; a run of only the pipelines and/or jobset sections rewrites only their parts of the last docs/benchmarks.md.
+//   OJ_BENCH_JOBSET_JOBS: the jobset sizes, comma-separated (default 100000,1000000; with --quick 10000,100000);
+//   OJ_BENCH_JOBSET_MINUTES: how long one jobset may run before it is stopped and reported as not done (default 120).
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks <connection> <output-dir> [--quick] [--only ceilings,burndown,latency,recovery,peers,pipelines,history]");
+    Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks <connection> <output-dir> [--quick] [--only ceilings,burndown,latency,recovery,peers,pipelines,history,jobset]");
     return 2;
 }
 
@@ -16,7 +18,7 @@ var server = new BenchmarkDatabase(args[0]);
 var output = args[1];
 var quick = args.Contains("--quick");
 var onlyIndex = Array.IndexOf(args, "--only");
-var sections = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',') : ["ceilings", "burndown", "latency", "recovery", "peers", "pipelines", "history"];
+var sections = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',') : ["ceilings", "burndown", "latency", "recovery", "peers", "pipelines", "history", "jobset"];
 var command = "scripts/bench" + string.Concat(args.Skip(2).Select(a => " " + a));
 Directory.CreateDirectory(output);
 
@@ -24,6 +26,9 @@ const int Concurrency = 32;
 var burndownJobs = quick ? 20_000 : 100_000;
 var latencyJobs = quick ? 200 : 1_000;
 var pipelineCount = quick ? 500 : 2_000;
+var jobSetSizes = (Environment.GetEnvironmentVariable("OJ_BENCH_JOBSET_JOBS") is { Length: > 0 } sizes ? sizes : quick ? "10000,100000" : "100000,1000000")
+    .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToList();
+var jobSetCap = TimeSpan.FromMinutes(int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_JOBSET_MINUTES"), out var minutes) ? minutes : 120);
 var recoveryCap = TimeSpan.FromSeconds(120);
 var log = Console.Out;
 
@@ -94,6 +99,26 @@ if (sections.Contains("history"))
     log.WriteLine("History decay: drain rate with 10,000 vs 1,000,000 finished jobs in the archive");
     results.History = await new HistoryDecay(server.ConnectionString, jobsPerRound: quick ? 5_000 : 20_000, rounds: quick ? 2 : 6, log).RunAsync();
     log.WriteLine($"  median ratio (1,000,000 / 10,000): {results.History.Ratio:0.00}");
+}
+
+if (sections.Contains("jobset"))
+{
+    log.WriteLine($"Jobset memory: {string.Join(" and ", jobSetSizes.Select(n => n.ToString("N0")))} no-op jobs, one worker process and one silo process");
+    var jobSets = results.JobSets = new JobSetResults { LoadAtStart = BenchmarkEnvironment.LoadAverage() };
+    foreach (var jobs in jobSetSizes)
+    {
+        try
+        {
+            jobSets.Runs.Add(await ours.JobSetAsync(jobs, Concurrency, TimeSpan.FromSeconds(1), jobSetCap));
+        }
+        catch (Exception e)
+        {
+            log.WriteLine($"  orleans-jobs jobset of {jobs:N0} FAILED: {e}");
+            jobSets.Errors.Add($"{jobs:N0} jobs: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+        }
+    }
+
+    jobSets.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
 }
 
 await File.WriteAllTextAsync(Path.Combine(output, "benchmarks.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions(JsonSerializerOptions.Web) { WriteIndented = true }));
