@@ -16,9 +16,9 @@ public static class JobSetBench
     /// Prints <c>PROGRESS &lt;seconds&gt; &lt;ids walked&gt; &lt;jobs run&gt; &lt;managed heap bytes&gt;</c> every
     /// <paramref name="interval"/>, <c>ADDED &lt;seconds&gt;</c> when the first job runs (every batch is added by then) and
     /// <c>SUMMARY &lt;completed&gt; &lt;failed&gt; &lt;run here&gt; &lt;seconds&gt;</c> at the end; seconds count from the start of
-    /// <c>RunAsync</c>.
+    /// <c>RunAsync</c>. <paramref name="cancellationToken"/> (the host stopping: SIGTERM) stops the worker, its running jobs given back.
     /// </summary>
-    public static async Task<int> RunAsync(IGrainFactory grains, string jobSetId, int count, int concurrency, TimeSpan interval, TextWriter output)
+    public static async Task<int> RunAsync(IGrainFactory grains, string jobSetId, int count, int concurrency, TimeSpan interval, TextWriter output, CancellationToken cancellationToken)
     {
         long walked = 0, run = 0;
         var clock = Stopwatch.StartNew();
@@ -35,7 +35,7 @@ public static class JobSetBench
             if (Interlocked.Increment(ref run) == 1) output.WriteLine($"ADDED {clock.Elapsed.TotalSeconds:0.000}");
 
             return Task.CompletedTask;
-        }, ids, options: new JobSetOptions { Concurrency = concurrency, IdleWait = TimeSpan.FromSeconds(1) });
+        }, ids, options: new JobSetOptions { Concurrency = concurrency, IdleWait = TimeSpan.FromSeconds(1) }, cancellationToken: cancellationToken);
         var seconds = clock.Elapsed.TotalSeconds;
         await stop.CancelAsync();
         await reporting;

@@ -148,7 +148,8 @@ static async Task<int> RunJobSetBenchAsync(string jobSetId, int count, string[] 
     using var host = await StartClientAsync(configuration);
     var settings = host.Services.GetRequiredService<IConfiguration>().GetSection("JobSetBench");
     var exit = await JobSetBench.RunAsync(host.Services.GetRequiredService<IClusterClient>(), jobSetId, count,
-        settings.GetValue("Concurrency", JobSetBench.DefaultConcurrency), TimeSpan.FromMilliseconds(settings.GetValue("IntervalMilliseconds", 500)), Console.Out);
+        settings.GetValue("Concurrency", JobSetBench.DefaultConcurrency), TimeSpan.FromMilliseconds(settings.GetValue("IntervalMilliseconds", 500)), Console.Out,
+        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
     await host.StopAsync();
     return exit;
 }
