@@ -8,8 +8,8 @@ public sealed class BenchmarkResults
     public int BurndownJobs { get; init; }
     public int LatencyJobs { get; init; }
     public int Concurrency { get; init; }
-    public List<CeilingResult> Ceilings { get; } = [];
-    public List<WorkloadResult> Workloads { get; } = [];
+    public List<CeilingResult> Ceilings { get; init; } = [];
+    public List<WorkloadResult> Workloads { get; init; } = [];
     public HistoryDecayResult? History { get; set; }
     public PipelineResults? Pipelines { get; set; }
     public JobSetResults? JobSets { get; set; }
@@ -20,7 +20,7 @@ public sealed class PipelineResults
 {
     public int Pipelines { get; init; }
     public int StepsPerPipeline { get; init; }
-    public List<WorkloadResult> Runs { get; } = [];
+    public List<WorkloadResult> Runs { get; init; } = [];
     public WorkloadResult? PlainJobs { get; set; }
 
     /// <summary>The machine's one-minute load average when the section started and when it ended.</summary>
@@ -31,8 +31,8 @@ public sealed class PipelineResults
 /// <summary>The jobset section: one jobset per size, each run by one worker process against one silo process (<see cref="JobSetMemory"/>).</summary>
 public sealed class JobSetResults
 {
-    public List<JobSetRun> Runs { get; } = [];
-    public List<string> Errors { get; } = [];
+    public List<JobSetRun> Runs { get; init; } = [];
+    public List<string> Errors { get; init; } = [];
     public double? LoadAtStart { get; init; }
     public double? LoadAtEnd { get; set; }
 }
@@ -57,7 +57,7 @@ public sealed class JobSetRun
     public long WorkerPeakKb { get; set; }
     public long SiloPeakKb { get; set; }
 
-    public List<JobSetSample> Samples { get; } = [];
+    public List<JobSetSample> Samples { get; init; } = [];
 
     /// <summary>Why the set was not done (it ran out of time); null when it was.</summary>
     public string? Error { get; set; }
