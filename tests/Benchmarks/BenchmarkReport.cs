@@ -3,13 +3,16 @@ using System.Text;
 namespace Orleans.Jobs.Benchmarks;
 
 /// <summary>Writes docs/benchmarks.md from one run's results: every figure next to its ratio to the best peer and to the ceiling.</summary>
-public static class BenchmarkReport
+public static partial class BenchmarkReport
 {
     /// <summary>The page's region that a run of only the pipelines section rewrites (<see cref="BenchmarkPage"/>).</summary>
     public const string PipelinesRegion = "pipelines";
 
     /// <summary>The page's region that a run of only the streams section rewrites.</summary>
     public const string StreamsRegion = "streams";
+
+    /// <summary>The page's region that a run of only the jobset section rewrites.</summary>
+    public const string JobSetRegion = "jobset";
 
     private const string Us = "orleans-jobs";
     private const string ProfileHeading = "## Profile of the burn-down";
@@ -19,11 +22,12 @@ public static class BenchmarkReport
     [
         (PipelinesRegion, r => r.Pipelines is { } pipelines ? Pipelines(r, pipelines) : null),
         (StreamsRegion, r => r.Streams is { } streams ? Streams(r, streams) : null),
+        (JobSetRegion, r => r.JobSets is { } jobSets ? JobSets(r, jobSets) : null),
     ];
 
     /// <summary>
     /// The page to publish: a run of any other section writes the page anew (keeping <paramref name="lastPage"/>'s
-    /// regions of the sections that did not run); a run of only region sections (pipelines, streams) puts their
+    /// regions of the sections that did not run); a run of only region sections (pipelines, streams, jobset) puts their
     /// regions into <paramref name="lastPage"/>, so the other sections keep their last figures.
     /// </summary>
     public static string Publish(BenchmarkResults r, IReadOnlyCollection<string> sections, string? lastPage)

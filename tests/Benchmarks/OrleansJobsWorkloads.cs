@@ -15,6 +15,9 @@ public sealed partial class OrleansJobsWorkloads(BenchmarkDatabase server, TextW
     private const string Queue = "bench";
     private const string Schema = "bench_orleans_jobs";
 
+    /// <summary>The jobset section's own schema: a run of another section (which resets <see cref="Schema"/>) on the same server leaves a long jobset alone.</summary>
+    private const string JobSetSchema = "bench_jobset";
+
     /// <summary>Pipelines started at once: what tests/ClusterProcess's pipeline client does, and the BullMQ driver's flows too.</summary>
     public const int StartsInFlight = 50;
 
@@ -147,14 +150,14 @@ public sealed partial class OrleansJobsWorkloads(BenchmarkDatabase server, TextW
         var cluster = $"bench-recovery-{settings}-{Guid.NewGuid():N}"[..40];
         string[] configuration = [$"--Cluster:ClusterId={cluster}", $"--Cluster:ServiceId={cluster}", .. settings == "fast" ? FastMembership : []];
 
-        await using var doomed = SiloProcess.Start(server.ConnectionString, Schema, Queue, hang: true, configuration);
+        await using var doomed = BenchmarkProcess.StartSilo(server.ConnectionString, Schema, Queue, hang: true, configuration);
         var doomedId = await doomed.ReadyAsync(TimeSpan.FromMinutes(2));
         await using (var producer = await StoreAsync())
             await JobBatches.EnqueueAsync(producer, Queue, jobs, maxAttempts: 5);
         await Waiting.UntilAsync(async () => await server.ScalarAsync<long>(BenchmarkSql.CountExecutions(Schema)) >= Math.Min(jobs, 16), TimeSpan.FromMinutes(1),
             "the silo to be killed to start its jobs");
 
-        await using var survivor = SiloProcess.Start(server.ConnectionString, Schema, Queue, hang: false, configuration);
+        await using var survivor = BenchmarkProcess.StartSilo(server.ConnectionString, Schema, Queue, hang: false, configuration);
         await survivor.ReadyAsync(TimeSpan.FromMinutes(2));
         var held = await server.ScalarAsync<long>(BenchmarkSql.CountRunningOf(Schema, doomedId));
         doomed.Kill();
@@ -178,7 +181,28 @@ public sealed partial class OrleansJobsWorkloads(BenchmarkDatabase server, TextW
                 : $"Orleans membership, ADO.NET table (Orleans.Jobs' timing): a probe every {MembershipTiming.ProbeTimeout.TotalSeconds:0} s, {MembershipTiming.MissedProbes} missed make a suspicion; the survivor's vote declares the silo dead and its jobs return at once (lease {QueueLimits.DefaultLeaseDuration.TotalSeconds:0} s as the backstop)");
     }
 
-    private Task ResetAsync() => server.ExecuteAsync(BenchmarkSql.DropSchema(Schema));
+    /// <summary>
+    /// One jobset of <paramref name="jobs"/> no-op jobs in a fresh schema, run by one worker process of
+    /// <paramref name="concurrency"/> slots against one silo process, their memory sampled every <paramref name="sampleEvery"/>
+    /// (<see cref="JobSetMemory"/>).
+    /// </summary>
+    public async Task<JobSetRun> JobSetAsync(int jobs, int concurrency, TimeSpan sampleEvery, TimeSpan cap)
+    {
+        await ResetAsync(JobSetSchema);
+        await using (await StoreAsync(JobSetSchema)) { } // migrates the schema: job tables, Orleans' membership and grain state tables
+        var run = await new JobSetMemory(server.ConnectionString, JobSetSchema, log).RunAsync(jobs, concurrency, sampleEvery, cap);
+        if (run.Error is not null)
+        {
+            log.WriteLine($"  orleans-jobs jobset of {jobs:N0}: {run.Error}");
+            return run;
+        }
+
+        log.WriteLine($"  orleans-jobs jobset of {jobs:N0}: added at {jobs / run.AddSeconds:N0} jobs/s, run at {jobs / run.RunSeconds:N0} jobs/s; " +
+                      $"peak RSS worker {run.WorkerPeakKb / 1024.0:N0} MiB, silo {run.SiloPeakKb / 1024.0:N0} MiB ({run.WallSeconds:0} s wall)");
+        return run;
+    }
+
+    private Task ResetAsync(string schema = Schema) => server.ExecuteAsync(BenchmarkSql.DropSchema(schema));
 
     /// <summary>
     /// Rows inserted, updated and deleted per table of the schema since it was created; null when they cannot be read
@@ -203,9 +227,9 @@ public sealed partial class OrleansJobsWorkloads(BenchmarkDatabase server, TextW
         return tables.ToDictionary(t => t.Table, t => t.Writes);
     }
 
-    private async Task<PostgresJobStore> StoreAsync()
+    private async Task<PostgresJobStore> StoreAsync(string schema = Schema)
     {
-        var store = new PostgresJobStore(new PostgresStoreOptions { ConnectionString = server.ConnectionString, Schema = Schema });
+        var store = new PostgresJobStore(new PostgresStoreOptions { ConnectionString = server.ConnectionString, Schema = schema });
         await store.StartAsync(CancellationToken.None);
         return store;
     }

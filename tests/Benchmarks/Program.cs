@@ -3,11 +3,16 @@ using System.Text.Json;
 using Orleans.Jobs.Benchmarks;
 
 // dotnet tests/Benchmarks/bin/Release/net10.0/Orleans.Jobs.Benchmarks.dll <connection> <output-dir> [--quick] [--only a,b]
-//   sections: ceilings, burndown, latency, recovery (ours), peers, pipelines, streams, history (default: all). scripts/bench runs this and
-//   copies the report to docs/; a run of only the pipelines or streams section rewrites only its part of the last docs/benchmarks.md.
+//   sections: ceilings, burndown, latency, recovery (ours), peers, pipelines, streams, history (default: these), and jobset (only when named:
+//   its 1,000,000-job set takes most of an hour here). scripts/bench runs this and copies the report to docs/; a run of only the
+//   pipelines, streams and/or jobset sections rewrite only their parts of the last docs/benchmarks.md, and a run that leaves one out keeps its part.
+//   OJ_BENCH_JOBSET_JOBS: the jobset sizes, comma-separated (default 100000,1000000; with --quick 10000,100000);
+//   OJ_BENCH_JOBSET_MINUTES: how long one jobset may run before it is stopped and reported as not done (default 120).
+//   --from-json <benchmarks.json>: measures nothing; writes the report again from the figures of an earlier run (its sections
+//   named by --only), e.g. after a change to the report's wording.
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks <connection> <output-dir> [--quick] [--only ceilings,burndown,latency,recovery,peers,pipelines,streams,history]");
+    Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks <connection> <output-dir> [--quick] [--only ceilings,burndown,latency,recovery,peers,pipelines,streams,history,jobset] [--from-json <benchmarks.json>]");
     return 2;
 }
 
@@ -19,14 +24,26 @@ var onlyIndex = Array.IndexOf(args, "--only");
 var sections = onlyIndex >= 0 && onlyIndex + 1 < args.Length ? args[onlyIndex + 1].Split(',') : ["ceilings", "burndown", "latency", "recovery", "peers", "pipelines", "streams", "history"];
 var command = "scripts/bench" + string.Concat(args.Skip(2).Select(a => " " + a));
 Directory.CreateDirectory(output);
+var json = new JsonSerializerOptions(JsonSerializerOptions.Web) { WriteIndented = true };
+var log = Console.Out;
+var fromJson = Array.IndexOf(args, "--from-json");
+if (fromJson >= 0 && fromJson + 1 < args.Length)
+{
+    var saved = JsonSerializer.Deserialize<BenchmarkResults>(await File.ReadAllTextAsync(args[fromJson + 1]), json)
+                ?? throw new InvalidOperationException($"{args[fromJson + 1]} holds no results.");
+    await PublishAsync(saved);
+    return 0;
+}
 
 const int Concurrency = 32;
 var burndownJobs = quick ? 20_000 : 100_000;
 var latencyJobs = quick ? 200 : 1_000;
 var pipelineCount = quick ? 500 : 2_000;
 var streamForks = quick ? 2_000 : 10_000;
+var jobSetSizes = (Environment.GetEnvironmentVariable("OJ_BENCH_JOBSET_JOBS") is { Length: > 0 } sizes ? sizes : quick ? "10000,100000" : "100000,1000000")
+    .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToList();
+var jobSetCap = TimeSpan.FromMinutes(int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_JOBSET_MINUTES"), out var minutes) ? minutes : 120);
 var recoveryCap = TimeSpan.FromSeconds(120);
-var log = Console.Out;
 
 var environment = await BenchmarkEnvironment.ReadAsync(server.ConnectionString);
 log.WriteLine($"Benchmarks on {environment.Cpu} ({environment.Cores} cores), PostgreSQL {environment.PostgreSql}, {environment.DotNet}");
@@ -111,12 +128,38 @@ if (sections.Contains("history"))
     log.WriteLine($"  median ratio (1,000,000 / 10,000): {results.History.Ratio:0.00}");
 }
 
-await File.WriteAllTextAsync(Path.Combine(output, "benchmarks.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions(JsonSerializerOptions.Web) { WriteIndented = true }));
-var published = Path.Combine(RepositoryRoot(), "docs", "benchmarks.md");
-var lastPage = File.Exists(published) ? await File.ReadAllTextAsync(published) : null;
-await File.WriteAllTextAsync(Path.Combine(output, "benchmarks.md"), BenchmarkReport.Publish(results, sections, lastPage));
-log.WriteLine($"Wrote {Path.Combine(output, "benchmarks.md")}");
+if (sections.Contains("jobset"))
+{
+    log.WriteLine($"Jobset memory: {string.Join(" and ", jobSetSizes.Select(n => n.ToString("N0")))} no-op jobs, one worker process and one silo process");
+    var jobSets = results.JobSets = new JobSetResults { LoadAtStart = BenchmarkEnvironment.LoadAverage() };
+    foreach (var jobs in jobSetSizes)
+    {
+        try
+        {
+            jobSets.Runs.Add(await ours.JobSetAsync(jobs, Concurrency, TimeSpan.FromSeconds(1), jobSetCap));
+        }
+        catch (Exception e)
+        {
+            log.WriteLine($"  orleans-jobs jobset of {jobs:N0} FAILED: {e}");
+            jobSets.Errors.Add($"{jobs:N0} jobs: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+        }
+    }
+
+    jobSets.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
+}
+
+await PublishAsync(results);
 return 0;
+
+// The figures to <output>/benchmarks.json and the page to <output>/benchmarks.md (scripts/bench copies it to docs/).
+async Task PublishAsync(BenchmarkResults measured)
+{
+    await File.WriteAllTextAsync(Path.Combine(output, "benchmarks.json"), JsonSerializer.Serialize(measured, json));
+    var published = Path.Combine(RepositoryRoot(), "docs", "benchmarks.md");
+    var lastPage = File.Exists(published) ? await File.ReadAllTextAsync(published) : null;
+    await File.WriteAllTextAsync(Path.Combine(output, "benchmarks.md"), BenchmarkReport.Publish(measured, sections, lastPage));
+    log.WriteLine($"Wrote {Path.Combine(output, "benchmarks.md")}");
+}
 
 // A failed run of ours is reported as such (like a peer's), and the other sections still run.
 async Task<WorkloadResult> OursAsync(string workload, string settings, Func<Task<WorkloadResult>> run)

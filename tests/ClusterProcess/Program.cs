@@ -39,6 +39,10 @@ using Orleans.Jobs.Silo.Workers;
 //          function (this assembly) for 0..<count-1>, each run of which is recorded in <schema>.stream_fork_runs, and one
 //          stage collects the records. Prints "FORKED <count>", then "FINISHED <json>" with what the stage received;
 //          reattaches to its stream when a run fails (a silo died). Run it against "silo" processes.
+//   jobset-bench <jobset-id> <count> [--JobSetBench:Concurrency=N] [--JobSetBench:IntervalMilliseconds=N] [--Section:Key=value ...]
+//          an Orleans client running JobSet.RunAsync on <count> no-op jobs "job-0".."job-<count-1>", made one at a time
+//          as the set is walked (JobSetBench); prints PROGRESS lines (ids walked, jobs run), ADDED when the first job
+//          runs and SUMMARY at the end. For the benchmark of a jobset's memory (scripts/bench --only jobset).
 //   client <queue> <count> [--Section:Key=value ...]
 //          an Orleans client (Cluster:Gateways=host:port,... or Cluster:Redis=...) that sends <count> jobs in batches;
 //          prints "SENT <count>".
@@ -49,13 +53,14 @@ return args.FirstOrDefault() switch
     "pipeline-client" when args.Length >= 3 => await RunPipelineClientAsync(int.Parse(args[1]), args[2], args.Skip(3).ToArray()),
     "jobset-worker" when args.Length >= 5 => await RunJobSetWorkerAsync(args[1], args[2], args[3], int.Parse(args[4]), args.Skip(5).ToArray()),
     "stream-client" when args.Length >= 5 => await RunStreamClientAsync(args[1], args[2], args[3], int.Parse(args[4]), args.Skip(5).ToArray()),
+    "jobset-bench" when args.Length >= 3 => await RunJobSetBenchAsync(args[1], int.Parse(args[2]), args.Skip(3).ToArray()),
     "client" when args.Length >= 3 => await RunClientAsync(args[1], int.Parse(args[2]), args.Skip(3).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: silo <connection> <schema> <queue> [--hang] [--Key=value ...] | pipeline-silo <connection> <schema> [--Key=value ...] | pipeline-client <count> <id-prefix> [--Key=value ...] | jobset-worker <connection> <schema> <jobset-id> <count> [--Key=value ...] | stream-client <connection> <schema> <stream-id> <count> [--Key=value ...] | client <queue> <count> [--Key=value ...]");
+    Console.Error.WriteLine("usage: silo <connection> <schema> <queue> [--hang] [--Key=value ...] | pipeline-silo <connection> <schema> [--Key=value ...] | pipeline-client <count> <id-prefix> [--Key=value ...] | jobset-worker <connection> <schema> <jobset-id> <count> [--Key=value ...] | stream-client <connection> <schema> <stream-id> <count> [--Key=value ...] | jobset-bench <jobset-id> <count> [--Key=value ...] | client <queue> <count> [--Key=value ...]");
     return 2;
 }
 
@@ -142,6 +147,17 @@ static async Task<int> RunJobSetWorkerAsync(string connection, string schema, st
     Console.WriteLine($"SUMMARY {summary.Completed} {summary.Failed} {summary.RunHere}");
     await host.StopAsync();
     return 0;
+}
+
+static async Task<int> RunJobSetBenchAsync(string jobSetId, int count, string[] configuration)
+{
+    using var host = await StartClientAsync(configuration);
+    var settings = host.Services.GetRequiredService<IConfiguration>().GetSection("JobSetBench");
+    var exit = await JobSetBench.RunAsync(host.Services.GetRequiredService<IClusterClient>(), jobSetId, count,
+        settings.GetValue("Concurrency", JobSetBench.DefaultConcurrency), TimeSpan.FromMilliseconds(settings.GetValue("IntervalMilliseconds", 500)), Console.Out,
+        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+    await host.StopAsync();
+    return exit;
 }
 
 // An Orleans client host (Cluster:Gateways=host:port,... or Cluster:Redis=...), started.

@@ -6,19 +6,21 @@ using System.Threading.Channels;
 namespace Orleans.Jobs.Benchmarks;
 
 /// <summary>
-/// A silo in its own process (tests/ClusterProcess, PostgreSQL store, ADO.NET membership), for what needs a real
-/// process: a SIGKILL. Its output is read continuously, so a chatty silo never blocks on a full pipe.
+/// A process of tests/ClusterProcess — a silo (PostgreSQL store, ADO.NET membership) or a client — for what needs a
+/// real process: a SIGKILL, or memory of its own to measure. Its output is read continuously, so a chatty process never
+/// blocks on a full pipe.
 /// </summary>
-public sealed class SiloProcess : IAsyncDisposable
+public sealed class BenchmarkProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
     private readonly Queue<string> _errors = new();
     private readonly Task _pumps;
 
-    private SiloProcess(Process process)
+    private BenchmarkProcess(Process process, int? gatewayPort)
     {
         _process = process;
+        GatewayPort = gatewayPort;
         _pumps = Task.WhenAll(
                 PumpAsync(process.StandardOutput, line => _lines.Writer.TryWrite(line)),
                 PumpAsync(process.StandardError, line =>
@@ -36,14 +38,48 @@ public sealed class SiloProcess : IAsyncDisposable
     /// Starts <c>silo &lt;connection&gt; &lt;schema&gt; &lt;queue&gt;</c> on free ports; <paramref name="configuration"/>
     /// adds <c>--Section:Key=value</c> settings (cluster id, membership).
     /// </summary>
-    public static SiloProcess Start(string connection, string schema, string queue, bool hang, IEnumerable<string> configuration)
+    public static BenchmarkProcess StartSilo(string connection, string schema, string queue, bool hang, IEnumerable<string> configuration)
+    {
+        var gatewayPort = FreePort();
+        return Start(new[] { "silo", connection, schema, queue }.Concat(hang ? ["--hang"] : [])
+            .Concat([$"--Cluster:SiloPort={FreePort()}", $"--Cluster:GatewayPort={gatewayPort}"]).Concat(configuration), gatewayPort);
+    }
+
+    /// <summary>Starts tests/ClusterProcess with <paramref name="arguments"/> (its mode first).</summary>
+    public static BenchmarkProcess Start(IEnumerable<string> arguments, int? gatewayPort = null)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Orleans.Jobs.ClusterProcess.dll"));
-        foreach (var argument in new[] { "silo", connection, schema, queue }.Concat(hang ? ["--hang"] : [])
-                     .Concat([$"--Cluster:SiloPort={FreePort()}", $"--Cluster:GatewayPort={FreePort()}"]).Concat(configuration))
-            start.ArgumentList.Add(argument);
-        return new SiloProcess(Process.Start(start)!);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        return new BenchmarkProcess(Process.Start(start)!, gatewayPort);
+    }
+
+    /// <summary>The operating system's id of the process.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>A silo's gateway port; null for a client.</summary>
+    public int? GatewayPort { get; }
+
+    /// <summary>The next line of standard output; null once the process closed it.</summary>
+    public async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _lines.Reader.ReadAsync(cancellationToken);
+        }
+        catch (ChannelClosedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The last lines of standard error.</summary>
+    public string Errors
+    {
+        get
+        {
+            lock (_errors) return string.Join(Environment.NewLine, _errors);
+        }
     }
 
     /// <summary>Skips log lines until <c>READY &lt;owner&gt;</c>; returns the owner of the silo's claims.</summary>
@@ -60,16 +96,14 @@ public sealed class SiloProcess : IAsyncDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
         {
-            string errors;
-            lock (_errors) errors = string.Join(Environment.NewLine, _errors);
-            throw new InvalidOperationException($"The silo process did not say READY within {deadline.TotalSeconds:0} s. stderr:{Environment.NewLine}{errors}", e);
+            throw new InvalidOperationException($"The silo process did not say READY within {deadline.TotalSeconds:0} s. stderr:{Environment.NewLine}{Errors}", e);
         }
     }
 
     /// <summary>SIGKILL: no shutdown, no goodbye.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 
-    /// <summary>Stops the silo gracefully (closes its stdin); kills it if it has not exited within 30 s.</summary>
+    /// <summary>Stops the process gracefully (a silo: closes its stdin); kills it if it has not exited within 30 s.</summary>
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
