@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Orleans.Jobs.Client.Hosting;
 using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Grains.Interfaces.Heartbeats;
@@ -163,16 +164,30 @@ public static class JobSet
         JobSetOptions options, string worker, int slot, Counters counters, TextWriter log, CancellationToken cancellationToken)
     {
         await using var marble = new Marble(grains, new MarbleOptions { Owner = worker, LeaseDuration = options.LeaseDuration });
+        var outage = new ClusterOutage(options.ClusterErrorTimeout, log);
         while (!counters.Stopped)
         {
-            var claimed = await marble.WaitBatchAsync(queue, 1, options.IdleWait, cancellationToken);
-            if (claimed.Count == 0)
+            IReadOnlyList<MarbleJob> claimed;
+            try
             {
-                // Nothing to claim: done, or others are running jobs that may still fail and come back.
-                if ((await grain.GetProgressAsync().WaitAsync(cancellationToken)).IsDone) return;
+                claimed = await marble.WaitBatchAsync(queue, 1, options.IdleWait, cancellationToken);
+                if (claimed.Count == 0)
+                {
+                    // Nothing to claim: done, or others are running jobs that may still fail and come back.
+                    if ((await grain.GetProgressAsync().WaitAsync(cancellationToken)).IsDone) return;
+                    outage.Ended();
+                    continue;
+                }
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && ClusterOutage.IsRetryable(e))
+            {
+                // A claim the cluster could not answer took nothing; one that it answered but whose reply was lost is
+                // returned when its lease runs out. Either way this slot waits a little and claims again.
+                await outage.WaitAsync(e, "claim a job", cancellationToken);
                 continue;
             }
 
+            outage.Ended();
             await using var job = claimed[0];
             var work = JobSetJob.FromPayload(job.Data);
             counters.Current[slot] = work.JobId;
@@ -180,38 +195,67 @@ public static class JobSet
             log.WriteLine($"{n}: claimed '{work.JobId}'");
             try
             {
-                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, job.LeaseLost);
-                await jobFunction(work.JobId, JsonNode.Parse(work.Data)!.AsObject(), stop.Token);
-                await job.FinishAsync();
-                log.WriteLine("...done.");
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                await job.ReleaseAsync(); // this worker is stopping: the job goes back as it was
-                throw;
-            }
-            catch (Exception e) when (e is JobLeaseLostException || job.LeaseLost.IsCancellationRequested)
-            {
-                log.WriteLine("...lost its lease (this worker stalled); another worker redoes it.");
-            }
-            catch (Exception e)
-            {
-                Interlocked.Increment(ref counters.Threw);
+                Exception? thrown = null;
                 try
                 {
-                    var failed = await job.FailAsync($"{e.GetType().Name}: {e.Message}");
-                    log.WriteLine(failed.Outcome == FailOutcome.DeadLettered
-                        ? $"...failed on attempt {job.Attempt}, the last: recorded as failed ({e.Message})."
-                        : $"...failed on attempt {job.Attempt} ({e.Message}); it is retried after the unclaimed work.");
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, job.LeaseLost);
+                    await jobFunction(work.JobId, JsonNode.Parse(work.Data)!.AsObject(), stop.Token);
                 }
-                catch (JobLeaseLostException)
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
-                    log.WriteLine("...failed, but had lost its lease meanwhile; another worker redoes it.");
+                    await job.ReleaseAsync(); // this worker is stopping: the job goes back as it was
+                    throw;
                 }
+                catch (Exception e) when (!job.LeaseLost.IsCancellationRequested)
+                {
+                    thrown = e;
+                }
+
+                if (job.LeaseLost.IsCancellationRequested)
+                {
+                    log.WriteLine("...lost its lease (this worker stalled); another worker redoes it.");
+                    continue;
+                }
+
+                if (thrown is null)
+                {
+                    await SettleAsync(outage, "record a finished job", () => job.FinishAsync(), cancellationToken);
+                    log.WriteLine("...done.");
+                    continue;
+                }
+
+                Interlocked.Increment(ref counters.Threw);
+                FailResult? failed = null;
+                await SettleAsync(outage, "record a failed attempt", async () => failed = await job.FailAsync($"{thrown.GetType().Name}: {thrown.Message}"), cancellationToken);
+                log.WriteLine(failed!.Outcome == FailOutcome.DeadLettered
+                    ? $"...failed on attempt {job.Attempt}, the last: recorded as failed ({thrown.Message})."
+                    : $"...failed on attempt {job.Attempt} ({thrown.Message}); it is retried after the unclaimed work.");
+            }
+            catch (JobLeaseLostException)
+            {
+                log.WriteLine("...settled too late: this worker had lost its lease meanwhile; another worker redoes it.");
             }
             finally
             {
                 counters.Current[slot] = null;
+            }
+        }
+    }
+
+    /// <summary>Finishes or fails a job, trying again while the cluster or the store cannot answer (within the outage budget).</summary>
+    private static async Task SettleAsync(ClusterOutage outage, string what, Func<Task> settle, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                await settle();
+                outage.Ended();
+                return;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && ClusterOutage.IsRetryable(e))
+            {
+                await outage.WaitAsync(e, what, cancellationToken);
             }
         }
     }

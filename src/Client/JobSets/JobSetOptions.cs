@@ -21,6 +21,12 @@ public sealed class JobSetOptions
     /// <summary>How long a worker with nothing to claim waits before checking whether the set is done.</summary>
     public TimeSpan IdleWait { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a worker keeps trying while the cluster or its job store cannot answer (a silo restarting, a database
+    /// failover) before it gives up with an error; the jobset is unchanged and a rerun resumes it.
+    /// </summary>
+    public TimeSpan ClusterErrorTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Prints workerbee's progress lines (creating, adding, "N: claimed 'id'", "All jobs are exhausted, terminating.").</summary>
     public bool Verbose { get; set; }
 
@@ -35,6 +41,7 @@ public sealed class JobSetOptions
         QueueLimits.CheckRange(Concurrency, 1, 1_000, nameof(Concurrency));
         QueueLimits.CheckRange(BatchSize, 1, JobSetRules.MaxBatchSize, nameof(BatchSize));
         QueueLimits.CheckRange(IdleWait, TimeSpan.FromMilliseconds(10), QueueLimits.MaxWait, nameof(IdleWait));
+        QueueLimits.CheckRange(ClusterErrorTimeout, TimeSpan.Zero, TimeSpan.FromDays(1), nameof(ClusterErrorTimeout));
         JobSetRules.Validate(new JobSetDefinition { MaxAttempts = MaxAttempts, LeaseDuration = LeaseDuration });
     }
 }

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Grains.Code;
 using Orleans.Jobs.Silo.Hosting;
 using Orleans.Runtime;
@@ -88,7 +89,7 @@ public static partial class GatewayEndpoints
             var status = e switch
             {
                 ArgumentException => StatusCodes.Status400BadRequest,
-                SiloUnavailableException or OrleansMessageRejectionException => StatusCodes.Status503ServiceUnavailable,
+                SiloUnavailableException or OrleansMessageRejectionException or JobStoreException => StatusCodes.Status503ServiceUnavailable,
                 TimeoutException => StatusCodes.Status504GatewayTimeout,
                 _ => StatusCodes.Status500InternalServerError,
             };

@@ -86,6 +86,7 @@ public static class OrleansJobsSiloBuilderExtensions
         ConfigureOrleansProviders(silo, configuration, jobs.Postgres);
 
         services.AddJobGrains();
+        silo.AddIncomingGrainCallFilter<JobStoreErrorFilter>();
         services.AddSingleton<JobWorkerService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JobWorkerService>());
         services.AddSingleton<WorkerHeartbeatService>();

@@ -28,7 +28,10 @@ public sealed partial class PostgresJobStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ConflictRetry.RunAsync(() => ClaimOnceAsync(queue, claim, now, cancellationToken), cancellationToken);
+
+    private async Task<IReadOnlyList<ClaimedJob>> ClaimOnceAsync(string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var lease = claim.LeaseDuration;
         await using var command = Command(_sql.Claim, ("queue", queue), ("now", now), ("max", claim.MaxJobs), ("owner", claim.Owner),
@@ -61,7 +64,10 @@ public sealed partial class PostgresJobStore
     }
 
     /// <inheritdoc />
-    public async Task<FailResult> FailAsync(string queue, long jobId, Guid leaseToken, string error, RetryBackoff backoff, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<FailResult> FailAsync(string queue, long jobId, Guid leaseToken, string error, RetryBackoff backoff, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ConflictRetry.RunAsync(() => FailOnceAsync(queue, jobId, leaseToken, error, backoff, now, cancellationToken), cancellationToken);
+
+    private async Task<FailResult> FailOnceAsync(string queue, long jobId, Guid leaseToken, string error, RetryBackoff backoff, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -189,7 +195,7 @@ public sealed partial class PostgresJobStore
         HashSet<(long, Guid)> completed;
         try
         {
-            completed = await CompleteBatchAsync(batch);
+            completed = await ConflictRetry.RunAsync(() => CompleteBatchAsync(batch), CancellationToken.None);
         }
         catch (PostgresException dataError) when (batch.Count > 1 && dataError.SqlState[..2] is "22" or "23" or "54")
         {
