@@ -100,6 +100,9 @@ public sealed class BenchmarkProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>True once the process has ended (killed, or on its own).</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <summary>SIGKILL: no shutdown, no goodbye.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 

@@ -90,4 +90,28 @@ public static class BenchmarkSql
     public const string PgbenchClaimed = "select count(*) from pgb_jobs where state = 1";
 
     public const string PgbenchDrop = "drop table pgb_jobs";
+
+    /// <summary>Chaos run: every start of a job of the run (tests/ClusterProcess's silo handler writes one per execution).</summary>
+    public static string ChaosExecutions(string schema) => $"select job_id, started_at from {schema}.proof_executions";
+
+    /// <summary>Chaos run: every job the archive holds, with its state (2 completed, 3 dead-lettered) and when it ended.</summary>
+    public static string ChaosFinished(string schema, string queue) => $"select id, state, finished_at from {schema}.finished_jobs where queue = '{queue}'";
+
+    /// <summary>Chaos run: jobs not finished yet.</summary>
+    public static string ChaosUnfinished(string schema, string queue) => $"select count(*) from {schema}.jobs where queue = '{queue}'";
+
+    /// <summary>Chaos run: ends every connection the silos hold (their application name), as a failover or a DBA would.</summary>
+    public static string TerminateConnectionsOf(string application) =>
+        $"select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = current_database() and application_name = '{application}'";
+
+    /// <summary>Chaos run: the client ports of the silos' LISTEN connections (a LISTEN is the last statement they ran).</summary>
+    public static string ListenerPortsOf(string application) =>
+        $"select client_port from pg_stat_activity where datname = current_database() and application_name = '{application}' and query ilike 'listen%' order by backend_start";
+
+    /// <summary>Chaos run: connections the silos hold.</summary>
+    public static string ConnectionsOf(string application) =>
+        $"select count(*) from pg_stat_activity where datname = current_database() and application_name = '{application}'";
+
+    /// <summary>Chaos run: blocks every statement on the job table until the transaction ends (fills the silos' pools).</summary>
+    public static string LockJobs(string schema) => $"lock table {schema}.jobs in access exclusive mode";
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Orleans.Jobs.Benchmarks;
+using Orleans.Jobs.Benchmarks.Chaos;
 
 // dotnet tests/Benchmarks/bin/Release/net10.0/Orleans.Jobs.Benchmarks.dll <connection> <output-dir> [--quick] [--only a,b]
 //   sections: ceilings, burndown, latency, recovery (ours), peers, pipelines, streams, history (default: these), and jobset (only when named:
@@ -10,6 +11,23 @@ using Orleans.Jobs.Benchmarks;
 //   OJ_BENCH_JOBSET_MINUTES: how long one jobset may run before it is stopped and reported as not done (default 120).
 //   --from-json <benchmarks.json>: measures nothing; writes the report again from the figures of an earlier run (its sections
 //   named by --only), e.g. after a change to the report's wording.
+if (args.FirstOrDefault() == "chaos")
+{
+    // chaos <postgres-connection> <postgres-port> <redis host:port> <redis-port> <output-dir> [--only fault,fault]: scripts/chaos.
+    if (args.Length < 6)
+    {
+        Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks chaos <postgres-connection> <postgres-port> <redis host:port> <redis-port> <output-dir> [--only " + string.Join(',', ChaosFaults.All.Select(f => f.Name)) + "]");
+        return 2;
+    }
+
+    CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+    var chaosOnly = Array.IndexOf(args, "--only") is var at and >= 0 && at + 1 < args.Length ? args[at + 1].Split(',') : null;
+    var chaos = await ChaosRun.RunAsync(new ChaosServers(args[1], int.Parse(args[2]), args[3], int.Parse(args[4])),
+        chaosOnly, "scripts/chaos" + string.Concat(args.Skip(6).Select(a => " " + a)), Console.Out);
+    await ChaosRun.WriteAsync(chaos, args[5]);
+    return chaos.TotalLost == 0 ? 0 : 1;
+}
+
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks <connection> <output-dir> [--quick] [--only ceilings,burndown,latency,recovery,peers,pipelines,streams,history,jobset] [--from-json <benchmarks.json>]");

@@ -11,6 +11,13 @@ namespace Orleans.Jobs.Storage.PostgreSql;
 internal sealed partial class NotificationListener(NpgsqlDataSource dataSource, string channel, AvailabilityBroadcaster broadcaster, TimeProvider timeProvider, ILogger logger) : IAsyncDisposable
 {
     private static readonly TimeSpan ReconnectDelay = TimeSpan.FromSeconds(1);
+
+    // A connection whose network path died silently (half-open) never errors on its own: without traffic a LISTEN
+    // waits on it forever and the silo falls back to polling for good. So an idle listener pings, and a ping that
+    // does not answer in time breaks the connection and a new one is opened: found within about 3 + 3 + 2 s
+    // (Npgsql's cancellation grace).
+    private static readonly TimeSpan PingWhenIdleFor = TimeSpan.FromSeconds(3);
+    private const int PingTimeoutSeconds = 3;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private volatile bool _listening;
@@ -32,7 +39,14 @@ internal sealed partial class NotificationListener(NpgsqlDataSource dataSource, 
                     await listen.ExecuteNonQueryAsync(stopping);
                 _listening = true;
                 broadcaster.SignalAll();
-                while (true) await connection.WaitAsync(stopping);
+                while (true)
+                {
+                    if (await connection.WaitAsync(PingWhenIdleFor, stopping)) continue;
+                    // LISTEN again is a no-op round trip, and keeps the connection's last statement a LISTEN for whoever
+                    // looks at pg_stat_activity.
+                    await using var ping = new NpgsqlCommand($"listen \"{channel}\"", connection) { CommandTimeout = PingTimeoutSeconds };
+                    await ping.ExecuteNonQueryAsync(stopping);
+                }
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {

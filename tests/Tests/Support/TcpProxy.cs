@@ -10,6 +10,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly IPEndPoint _target;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _open = [];
+    private readonly HashSet<int> _frozen = [];
     private readonly Task _acceptLoop;
     private volatile bool _cut;
 
@@ -34,6 +35,21 @@ public sealed class TcpProxy : IAsyncDisposable
 
     public void Restore() => _cut = false;
 
+    /// <summary>
+    /// Half-opens the connection whose side towards the server uses local port <paramref name="upstreamPort"/> (the
+    /// server sees it as the client's port): nothing more is forwarded either way and nothing is closed, as when a
+    /// network path dies silently. Returns false when no such connection is open.
+    /// </summary>
+    public bool Freeze(int upstreamPort)
+    {
+        lock (_open)
+        {
+            if (!_open.Any(c => c.Client.LocalEndPoint is IPEndPoint local && local.Port == upstreamPort)) return false;
+            _frozen.Add(upstreamPort);
+            return true;
+        }
+    }
+
     private async Task AcceptAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -53,14 +69,31 @@ public sealed class TcpProxy : IAsyncDisposable
             catch { inbound.Dispose(); outbound.Dispose(); continue; }
 
             lock (_open) { _open.Add(inbound); _open.Add(outbound); }
-            _ = PumpAsync(inbound, outbound);
-            _ = PumpAsync(outbound, inbound);
+            var upstreamPort = ((IPEndPoint)outbound.Client.LocalEndPoint!).Port;
+            _ = PumpAsync(inbound, outbound, upstreamPort);
+            _ = PumpAsync(outbound, inbound, upstreamPort);
         }
     }
 
-    private static async Task PumpAsync(TcpClient from, TcpClient to)
+    private async Task PumpAsync(TcpClient from, TcpClient to, int upstreamPort)
     {
-        try { await from.GetStream().CopyToAsync(to.GetStream()); }
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            var source = from.GetStream();
+            var target = to.GetStream();
+            while (await source.ReadAsync(buffer) is var read and > 0)
+            {
+                bool frozen;
+                lock (_open) frozen = _frozen.Contains(upstreamPort);
+                if (frozen)
+                {
+                    await Task.Delay(Timeout.Infinite, _stop.Token); // swallow: the peer never hears back
+                }
+
+                await target.WriteAsync(buffer.AsMemory(0, read));
+            }
+        }
         catch { }
         finally { from.Dispose(); to.Dispose(); }
     }
