@@ -31,8 +31,8 @@ public sealed class JobSetMemory(string connection, string schema, TextWriter lo
         var clock = Stopwatch.StartNew();
         void Sample()
         {
-            var (workerRss, workerPeak) = Memory(worker.Id);
-            var (siloRss, siloPeak) = Memory(silo.Id);
+            var (workerRss, workerPeak) = ProcessStatus.Memory(worker.Id);
+            var (siloRss, siloPeak) = ProcessStatus.Memory(silo.Id);
             lock (run.Samples)
             {
                 if (workerRss is null || siloRss is null) return;
@@ -100,28 +100,6 @@ public sealed class JobSetMemory(string connection, string schema, TextWriter lo
                     break;
             }
         }
-    }
-
-    /// <summary>VmRSS and VmHWM (the peak) of a process, in KiB; nulls once it has gone.</summary>
-    private static (long? Rss, long? Peak) Memory(int pid)
-    {
-        try
-        {
-            long? rss = null, peak = null;
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal)) rss = Kilobytes(line);
-                else if (line.StartsWith("VmHWM:", StringComparison.Ordinal)) peak = Kilobytes(line);
-            }
-
-            return (rss, peak);
-        }
-        catch (IOException)
-        {
-            return (null, null);
-        }
-
-        static long Kilobytes(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
     }
 
     private sealed class WorkerProgress

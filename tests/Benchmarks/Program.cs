@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Orleans.Jobs.Benchmarks;
 using Orleans.Jobs.Benchmarks.Chaos;
+using Orleans.Jobs.Benchmarks.Soak;
 
 // dotnet tests/Benchmarks/bin/Release/net10.0/Orleans.Jobs.Benchmarks.dll <connection> <output-dir> [--quick] [--only a,b]
 //   sections: ceilings, burndown, latency, recovery (ours), peers, pipelines, streams, history (default: these), and jobset (only when named:
@@ -11,19 +12,29 @@ using Orleans.Jobs.Benchmarks.Chaos;
 //   OJ_BENCH_JOBSET_MINUTES: how long one jobset may run before it is stopped and reported as not done (default 120).
 //   --from-json <benchmarks.json>: measures nothing; writes the report again from the figures of an earlier run (its sections
 //   named by --only), e.g. after a change to the report's wording.
-if (args.FirstOrDefault() == "chaos")
+if (args.FirstOrDefault() is "chaos" or "soak")
 {
-    // chaos <postgres-connection> <postgres-port> <redis host:port> <redis-port> <output-dir> [--only fault,fault]: scripts/chaos.
+    // chaos|soak <postgres-connection> <postgres-port> <redis host:port> <redis-port> <output-dir> [--only fault,...] [--minutes N]:
+    // scripts/chaos and scripts/soak.
     if (args.Length < 6)
     {
-        Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks chaos <postgres-connection> <postgres-port> <redis host:port> <redis-port> <output-dir> [--only " + string.Join(',', ChaosFaults.All.Select(f => f.Name)) + "]");
+        Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks chaos|soak <postgres-connection> <postgres-port> <redis host:port> <redis-port> <output-dir> " +
+                                $"[--only {string.Join(',', ChaosFaults.All.Select(f => f.Name))}] [--minutes 20]");
         return 2;
     }
 
     CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-    var chaosOnly = Array.IndexOf(args, "--only") is var at and >= 0 && at + 1 < args.Length ? args[at + 1].Split(',') : null;
-    var chaos = await ChaosRun.RunAsync(new ChaosServers(args[1], int.Parse(args[2]), args[3], int.Parse(args[4])),
-        chaosOnly, "scripts/chaos" + string.Concat(args.Skip(6).Select(a => " " + a)), Console.Out);
+    var servers = new ChaosServers(args[1], int.Parse(args[2]), args[3], int.Parse(args[4]));
+    var runCommand = $"scripts/{args[0]}" + string.Concat(args.Skip(6).Select(a => " " + a));
+    string? Option(string name) => Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    if (args[0] == "soak")
+    {
+        var soak = await SoakRun.RunAsync(servers, TimeSpan.FromMinutes(double.Parse(Option("--minutes") ?? "20")), runCommand, Console.Out);
+        await SoakRun.WriteAsync(soak, args[5]);
+        return soak.Lost == 0 && soak.Trends.All(t => t.Flat) ? 0 : 1;
+    }
+
+    var chaos = await ChaosRun.RunAsync(servers, Option("--only")?.Split(','), runCommand, Console.Out);
     await ChaosRun.WriteAsync(chaos, args[5]);
     return chaos.TotalLost == 0 ? 0 : 1;
 }

@@ -20,6 +20,9 @@ public sealed class ChaosCluster : IAsyncDisposable
     public const string SiloApplication = "chaos-silo";
     public const int SiloCount = 3;
 
+    /// <summary>The silos' connection pool (Npgsql's default is 100): small enough that the pool-exhaustion fault fills it.</summary>
+    public const int SiloPoolSize = 20;
+
     /// <summary>The steady load: this many jobs every <see cref="SendEvery"/>.</summary>
     public const int JobsPerSend = 10;
     public static readonly TimeSpan SendEvery = TimeSpan.FromMilliseconds(100);
@@ -35,8 +38,12 @@ public sealed class ChaosCluster : IAsyncDisposable
     private Task _supervising = Task.CompletedTask;
     private string _window = "warm-up";
 
-    private ChaosCluster(BenchmarkDatabase database, TcpProxy proxy, string siloConnection, string[] siloConfiguration, PostgresJobStore producer, ChaosServers servers)
+    private readonly Func<long, NewJob> _nextJob;
+    private long _made;
+
+    private ChaosCluster(BenchmarkDatabase database, TcpProxy proxy, string siloConnection, string[] siloConfiguration, PostgresJobStore producer, ChaosServers servers, Func<long, NewJob> nextJob)
     {
+        _nextJob = nextJob;
         Database = database;
         Proxy = proxy;
         _siloConnection = siloConnection;
@@ -60,7 +67,11 @@ public sealed class ChaosCluster : IAsyncDisposable
     /// <summary>Sends the store refused or did not answer, per window (retried with the next send; none is acknowledged).</summary>
     public ConcurrentDictionary<string, int> SendFailures { get; } = new();
 
-    public static async Task<ChaosCluster> StartAsync(ChaosServers servers, TextWriter log)
+    /// <summary>The chaos run's load: no-op jobs of the default priority, each tried up to 10 times.</summary>
+    public static NewJob NoOpJob(long n) => new("{}", 0, null, false, 10);
+
+    /// <summary>Starts the silos and the load; <paramref name="nextJob"/> makes the load's n-th job (<see cref="NoOpJob"/> by default).</summary>
+    public static async Task<ChaosCluster> StartAsync(ChaosServers servers, TextWriter log, Func<long, NewJob>? nextJob = null)
     {
         var harness = new NpgsqlConnectionStringBuilder(servers.PostgresConnection) { ApplicationName = "chaos-harness" };
         var database = new BenchmarkDatabase(harness.ConnectionString);
@@ -70,10 +81,10 @@ public sealed class ChaosCluster : IAsyncDisposable
         await database.ExecuteAsync(BenchmarkSql.CreateExecutions(Schema));
 
         var proxy = new TcpProxy("127.0.0.1", new NpgsqlConnectionStringBuilder(harness.ConnectionString).Port);
-        var siloConnection = new NpgsqlConnectionStringBuilder(harness.ConnectionString) { Port = proxy.Port, ApplicationName = SiloApplication }.ConnectionString;
+        var siloConnection = new NpgsqlConnectionStringBuilder(harness.ConnectionString) { Port = proxy.Port, ApplicationName = SiloApplication, MaxPoolSize = SiloPoolSize }.ConnectionString;
         var cluster = $"chaos-{Guid.NewGuid():N}"[..20];
         string[] configuration = [$"--Cluster:ClusterId={cluster}", $"--Cluster:ServiceId={cluster}", $"--Cluster:Redis={servers.Redis}"];
-        var chaos = new ChaosCluster(database, proxy, siloConnection, configuration, producer, servers);
+        var chaos = new ChaosCluster(database, proxy, siloConnection, configuration, producer, servers, nextJob ?? NoOpJob);
         await Task.WhenAll(Enumerable.Range(0, SiloCount).Select(chaos.StartSiloAsync));
         log.WriteLine($"  {SiloCount} silo processes ready (Redis membership at {servers.Redis}; PostgreSQL through proxy port {proxy.Port})");
         chaos._producing = chaos.ProduceAsync(chaos._stop.Token);
@@ -81,15 +92,29 @@ public sealed class ChaosCluster : IAsyncDisposable
         return chaos;
     }
 
+    /// <summary>The operating system's ids of the silo processes running now.</summary>
+    public IReadOnlyList<int> SiloProcessIds => [.. _silos.Where(s => s is { HasExited: false }).Select(s => s!.Id)];
+
     /// <summary>Names the window that sends from now on belong to.</summary>
-    public void BeginWindow(string name) => Volatile.Write(ref _window, name);
+    public void BeginWindow(string name)
+    {
+        Volatile.Write(ref _window, name);
+        StruckAt = null;
+    }
 
     /// <summary>SIGKILLs a silo; the supervisor leaves it down until <see cref="StartSiloAsync"/>.</summary>
     public void KillSilo(int index)
     {
         _downOnPurpose[index] = true;
         _silos[index]?.Kill();
+        StruckAt = DateTime.UtcNow; // a kill of a busy process takes a while to land; the fault is this moment
     }
+
+    /// <summary>
+    /// When a fault that is over at once (a kill) landed, if the fault says so; else the fault is over when its
+    /// injection returns. Cleared by <see cref="BeginWindow"/>.
+    /// </summary>
+    public DateTime? StruckAt { get; private set; }
 
     /// <summary>Starts (or restarts) a silo process and waits until it says READY.</summary>
     public async Task StartSiloAsync(int index)
@@ -144,7 +169,7 @@ public sealed class ChaosCluster : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(stop))
             {
                 var window = Volatile.Read(ref _window);
-                var jobs = Enumerable.Range(0, JobsPerSend).Select(_ => new NewJob("{}", 0, null, false, 10)).ToList();
+                var jobs = Enumerable.Range(0, JobsPerSend).Select(_ => _nextJob(_made++)).ToList();
                 try
                 {
                     using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));

@@ -8,14 +8,14 @@ public static class ChaosReport
     public static string Write(ChaosResults r)
     {
         var md = new StringBuilder();
-        md.AppendLine("# Reliability: faults under a steady load");
+        md.AppendLine("## Faults under a steady load (scripts/chaos)");
         md.AppendLine();
         md.AppendLine($"Measured {r.Date} by `{r.Command}` on {r.Machine}.");
         if (r.LoadAtStart is { } start && r.LoadAtEnd is { } end)
             md.AppendLine($"The machine's load average (1 min) was {start:0.0} at the start and {end:0.0} at the end.");
         md.AppendLine();
-        md.AppendLine($"Three silo processes (tests/ClusterProcess `silo`, default settings, Redis membership, PostgreSQL through a TCP proxy the run");
-        md.AppendLine($"controls) run a steady load of monitored jobs: {ChaosCluster.JobsPerSend} every {ChaosCluster.SendEvery.TotalMilliseconds:0} ms sent straight to the store, each job a");
+        md.AppendLine($"Three silo processes (tests/ClusterProcess `silo`, default settings but a connection pool of {ChaosCluster.SiloPoolSize}, Redis membership,");
+        md.AppendLine($"PostgreSQL through a TCP proxy the run controls) run a steady load of monitored jobs: {ChaosCluster.JobsPerSend} every {ChaosCluster.SendEvery.TotalMilliseconds:0} ms sent straight to the store, each job a");
         md.AppendLine("10 ms handler that records every start in a table. Each fault runs in turn; after it ended the run watches for");
         md.AppendLine($"{r.ObserveSeconds:0} s, puts back what the fault took that the system should not put back itself (a killed silo), and goes on.");
         md.AppendLine("A silo process that ends on its own is restarted at once, as a service manager would, and noted. At the end the load");
@@ -31,7 +31,7 @@ public static class ChaosReport
             md.AppendLine($"| {f.Name} | {f.FaultSeconds:0.0} | {f.Sent:N0} | {f.SendFailures} | {f.InFlight} | {f.Lost} | {f.DeadLettered} | {f.RunTwice} ({f.RunTwiceInFlight}) | {Seconds(f.ThroughputBackSeconds)} | {(f.InFlight == 0 ? "-" : Seconds(f.AffectedDoneSeconds))} | {(f.Met ? "met" : "not met")} |");
         md.AppendLine();
         md.AppendLine("What each column means:");
-        md.AppendLine("- *lasted*: from the start of the fault until it was over (a kill is over at once; a restart when the server answers; a lock when released).");
+        md.AppendLine("- *lasted*: from the start of the fault until it was over (a kill when it landed; a restart when the server answers; a lock when released). A restarted silo is the system healing, not the fault.");
         md.AppendLine("- *sends refused*: sends of 10 jobs the store refused or did not answer during the window; none of them was acknowledged, so none can be lost.");
         md.AppendLine("- *in flight at fault*: jobs started before the fault was over and not finished by then.");
         md.AppendLine("- *lost*: jobs of the window (sent in it, or in flight at its start) never completed by the end of the run.");

@@ -69,7 +69,7 @@ public static class ChaosRun
                     notes.Add($"the fault could not be done as planned: {e.GetType().Name}: {e.Message}");
                 }
 
-                var endedAt = DateTime.UtcNow;
+                var endedAt = cluster.StruckAt ?? DateTime.UtcNow;
                 var watching = fault.WatchAsync?.Invoke(cluster, Observe);
                 await Task.Delay(Observe);
                 if (watching is not null && await watching is { } watched) notes.Add(watched);
@@ -96,12 +96,7 @@ public static class ChaosRun
             loadAtStart, BenchmarkEnvironment.LoadAverage(), Observe.TotalSeconds, sent.Count, lost, left, results);
     }
 
-    public static async Task WriteAsync(ChaosResults results, string output)
-    {
-        Directory.CreateDirectory(output);
-        await File.WriteAllTextAsync(Path.Combine(output, "chaos.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions(JsonSerializerOptions.Web) { WriteIndented = true }));
-        await File.WriteAllTextAsync(Path.Combine(output, "reliability.md"), ChaosReport.Write(results));
-    }
+    public static Task WriteAsync(ChaosResults results, string output) => ReliabilityPage.PublishAsync(output, "chaos", results, ChaosReport.Write(results));
 
     private static FaultResult Measure(Window w, Dictionary<long, string> sent, List<(long Job, DateTime StartedAt)> executions, Dictionary<long, (int State, DateTime At)> finished)
     {

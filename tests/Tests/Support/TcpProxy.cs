@@ -44,7 +44,7 @@ public sealed class TcpProxy : IAsyncDisposable
     {
         lock (_open)
         {
-            if (!_open.Any(c => c.Client.LocalEndPoint is IPEndPoint local && local.Port == upstreamPort)) return false;
+            if (!_open.Any(c => c.Client is { Connected: true, LocalEndPoint: IPEndPoint local } && local.Port == upstreamPort)) return false;
             _frozen.Add(upstreamPort);
             return true;
         }
@@ -95,7 +95,12 @@ public sealed class TcpProxy : IAsyncDisposable
             }
         }
         catch { }
-        finally { from.Dispose(); to.Dispose(); }
+        finally
+        {
+            from.Dispose();
+            to.Dispose();
+            lock (_open) _open.RemoveAll(c => c == from || c == to);
+        }
     }
 
     public async ValueTask DisposeAsync()
