@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Orleans.Jobs.Client.Hosting;
 using Orleans.Jobs.Grains.Interfaces;
 
 namespace Orleans.Jobs.Silo.Gateway;
@@ -40,6 +41,19 @@ public sealed class GatewayOptions
 
     /// <summary>The largest request body; larger requests get 413 and change nothing.</summary>
     public long MaxRequestBytes { get; set; } = DefaultMaxRequestBytes;
+
+    /// <summary>HTTPS for the gateway's endpoint (<c>Gateway:Certificate:Path</c>, <c>:Password</c>); plain HTTP when no path is set.</summary>
+    public GatewayCertificateOptions Certificate { get; set; } = new();
+}
+
+/// <summary>The certificate of the gateway's HTTPS endpoint.</summary>
+public sealed class GatewayCertificateOptions
+{
+    /// <summary>A PKCS#12 (.pfx) file with the certificate and its private key; null: plain HTTP.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>The file's password, if it has one. A secret: never logged, never in a message.</summary>
+    public string? Password { get; set; }
 }
 
 /// <summary>One named key of <see cref="GatewayOptions.Keys"/>.</summary>
@@ -75,7 +89,11 @@ internal sealed partial class GatewayOptionsValidator : IValidateOptions<Gateway
             return ValidateOptionsResult.Fail($"Gateway:Port must be between 0 and 65535 (was {options.Port}).");
         if (options.MaxRequestBytes < 1024)
             return ValidateOptionsResult.Fail($"Gateway:MaxRequestBytes must be at least 1024 (was {options.MaxRequestBytes}).");
+        if (options.Certificate is null) return ValidateOptionsResult.Fail("Gateway:Certificate must not be null (leave it out for plain HTTP).");
+        if (options.Certificate.Path is null && options.Certificate.Password is not null)
+            return ValidateOptionsResult.Fail("Gateway:Certificate:Path must be set when Gateway:Certificate:Password is set.");
         var failure = CheckKeys(options)
+            ?? (options.Certificate.Path is { } path ? PfxCertificate.Check(path, options.Certificate.Password, "Gateway:Certificate:Path") : null)
             ?? (IPAddress.IsLoopback(address) ? null : GatewayKeyRules.CheckExposed(options, $"Gateway:Host {options.Host}"));
         return failure is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failure);
     }

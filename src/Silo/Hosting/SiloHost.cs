@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Jobs.Client.Hosting;
 using Orleans.Jobs.Silo.Gateway;
 
 namespace Orleans.Jobs.Silo.Hosting;
@@ -57,6 +58,7 @@ public static class SiloHost
         builder.Configuration.Sources.Insert(0, new EnvironmentVariablesConfigurationSource { Prefix = OrleansJobsSiloBuilderExtensions.EnvironmentPrefix });
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = QuietLogLevels }); // under every other source
         builder.Configuration.AddCommandLine(args, SwitchMappings.ToDictionary());
+        builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves out Kestrel:Certificates and https Kestrel:Endpoints
         builder.UseOrleans(silo =>
         {
             configure?.Invoke(silo);
@@ -80,7 +82,11 @@ public static class SiloHost
         services.PostConfigure<LoggerFilterOptions>(o => o.Rules.Add(new LoggerFilterRule(null, RequestUrlLogCategory, LogLevel.Warning, null)));
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
         {
-            kestrel.Listen(IPAddress.TryParse(gateway.Value.Host, out var address) ? address : IPAddress.Loopback, gateway.Value.Port);
+            var certificate = gateway.Value.Certificate.Path is { } path ? PfxCertificate.Load(path, gateway.Value.Certificate.Password, "Gateway:Certificate:Path") : null;
+            kestrel.Listen(IPAddress.TryParse(gateway.Value.Host, out var address) ? address : IPAddress.Loopback, gateway.Value.Port, listen =>
+            {
+                if (certificate is not null) listen.UseHttps(certificate);
+            });
             kestrel.Limits.MaxRequestBodySize = gateway.Value.MaxRequestBytes;
             kestrel.AddServerHeader = false;
         });
