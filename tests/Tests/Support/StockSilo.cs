@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Hosting;
 using Orleans.Jobs.Silo.Hosting;
 
@@ -30,6 +31,13 @@ public static class StockSilo
         $"--Cluster:ClusterId=test-{Guid.NewGuid():N}", $"--Cluster:ServiceId=test-{Guid.NewGuid():N}",
         .. more,
     ];
+
+    /// <summary>Starts a stock silo with <see cref="Arguments"/> plus <paramref name="more"/> that must refuse to start; returns the refusal.</summary>
+    public static Task<OptionsValidationException> RefusedAsync(params string[] more) =>
+        Assert.ThrowsAsync<OptionsValidationException>(async () =>
+        {
+            await using var app = await StartAsync(Arguments(more));
+        });
 
     /// <summary>Builds and starts a stock silo, its log going to <paramref name="log"/> or nowhere; dispose to stop it.</summary>
     public static async Task<WebApplication> StartAsync(string[] arguments, Action<ISiloBuilder>? configure = null, ILoggerProvider? log = null)
