@@ -184,7 +184,7 @@ internal static class PostedCodeCommands
         console.Line($"code {v.Hash} description={JsonSerializer.Serialize(v.Description)} submitted={v.SubmittedAt:o} commit={v.GitCommit ?? "-"} size={v.Size} removed={v.RemovedAt?.ToString("o") ?? "-"}");
 
     private static OperationFailedException MissingKey(string what) =>
-        new($"cannot {what} without the cluster key: pass --cluster-key-file <path> or set {ConnectionOptions.ClusterKeyVariable}. Nothing was done.");
+        new($"cannot {what} without the cluster key or another admin key (a Gateway:Keys entry with Role admin): pass --cluster-key-file <path> or set {ConnectionOptions.ClusterKeyVariable}. Nothing was done.");
 
     /// <summary>A wrong key becomes a clear failure (exit 1).</summary>
     private static async Task<T> Refused<T>(Func<Task<T>> call)

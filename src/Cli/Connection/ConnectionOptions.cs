@@ -34,7 +34,7 @@ internal static class ConnectionOptions
 
     public static readonly Option<FileInfo?> ClusterKeyFile = new("--cluster-key-file")
     {
-        Description = $"A file holding the cluster key (else the environment variable {ClusterKeyVariable}); never pass the key itself",
+        Description = $"A file holding an admin key — the silos' Gateway:ClusterKey or a Gateway:Keys entry with Role admin — (else the environment variable {ClusterKeyVariable}); never pass the key itself",
         Recursive = true,
     };
 

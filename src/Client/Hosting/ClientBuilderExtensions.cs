@@ -28,6 +28,7 @@ public static class ClientBuilderExtensions
 
         client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (options.ClusterId, options.ServiceId));
         client.UseConnectionRetryFilter(new ClusterConnectionRetry(options));
+        if (options.Tls.IsEnabled) client.UseTls(options.Tls.ToOrleans());
         var kind = options.Clustering == ClusteringKind.Auto
             ? !string.IsNullOrWhiteSpace(options.Redis) ? ClusteringKind.Redis : options.Gateways.Count > 0 ? ClusteringKind.Static : ClusteringKind.Localhost
             : options.Clustering;

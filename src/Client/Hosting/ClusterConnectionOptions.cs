@@ -47,6 +47,9 @@ public sealed class ClusterConnectionOptions
 
     /// <summary>The address other silos and clients reach this silo at (default 127.0.0.1; set a routable address for other nodes).</summary>
     public string AdvertisedAddress { get; set; } = IPAddress.Loopback.ToString();
+
+    /// <summary>TLS between silos and clients (<c>Cluster:Tls</c>); off unless a certificate is set.</summary>
+    public ClusterTlsOptions Tls { get; set; } = new();
 }
 
 /// <summary>How cluster members find each other.</summary>
@@ -102,6 +105,6 @@ public static class ClusterConnectionRules
         foreach (var gateway in options.Gateways)
             if (!IPEndPoint.TryParse(gateway, out var endpoint) || endpoint.Port == 0)
                 return $"Cluster:Gateways entry '{gateway}' must be an address and port such as 127.0.0.1:30000.";
-        return null;
+        return options.Tls is null ? $"{ClusterTlsOptions.Section} must not be null (leave it out for no TLS)." : options.Tls.Check();
     }
 }

@@ -31,13 +31,12 @@ internal static class PostedCodeSiloBuilderExtensions
         return silo.AddJobHandler(PostedCodeRules.Queue, sp => new PostedCodeJobHandler(sp.GetRequiredService<PostedCodeRunner>()));
     }
 
-    /// <summary>The development key guards nothing on a silo other hosts can reach: there it is refused for posted code.</summary>
+    /// <summary>A weak key guards nothing on a silo other hosts can reach: there every key is refused for posted code.</summary>
     private static ClusterKeyCheck ClusterKeyOf(GatewayOptions gateway, ILocalSiloDetails silo)
     {
         var address = silo.SiloAddress.Endpoint.Address;
-        var exposed = gateway.ClusterKey == GatewayOptions.DevelopmentClusterKey && !IPAddress.IsLoopback(address);
-        return new ClusterKeyCheck(gateway.ClusterKey, exposed
-            ? $"this silo listens on {address}, reachable from other hosts, and still has the development cluster key: set Gateway:ClusterKey to a secret."
-            : null);
+        var refusal = IPAddress.IsLoopback(address) ? null : GatewayKeyRules.CheckExposed(gateway, $"this silo's Orleans address {address}, which other hosts can reach");
+        var admins = gateway.Keys.Values.Where(k => k.Role == GatewayRole.Admin).Select(k => k.Key);
+        return new ClusterKeyCheck(gateway.ClusterKey, refusal, admins);
     }
 }

@@ -12,22 +12,28 @@ namespace Orleans.Jobs.Silo.Gateway;
 /// <summary>The HTTP gateway for other languages: grain calls by alias, the cluster status and a health probe.</summary>
 public static partial class GatewayEndpoints
 {
-    /// <summary>Maps the gateway endpoints; every path under /v1 requires the cluster key.</summary>
+    /// <summary>Maps the gateway endpoints; every path under /v1 requires a key, and each grain method the role <see cref="GatewayAccess"/> names.</summary>
     public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet(GatewayProtocol.HealthPath, () => Results.Ok(new { status = "ok" }));
-        var api = endpoints.MapGroup("/v1").AddEndpointFilter(RequireClusterKey);
+        var api = endpoints.MapGroup("/v1").AddEndpointFilter(RequireKey);
         api.MapPost("/grains/call", CallAsync);
         api.MapGet("/cluster", ClusterAsync);
         return endpoints;
     }
 
-    private static async ValueTask<object?> RequireClusterKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    private static async ValueTask<object?> RequireKey(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        var expected = context.HttpContext.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.ClusterKey;
-        var sent = context.HttpContext.Request.Headers[GatewayProtocol.ClusterKeyHeader].ToString();
-        if (!new ClusterKeyCheck(expected).Matches(sent))
-            return Error(StatusCodes.Status401Unauthorized, "UnauthorizedAccessException", $"The cluster key is missing or wrong: send the silo's Gateway:ClusterKey in the {GatewayProtocol.ClusterKeyHeader} header.");
+        var http = context.HttpContext;
+        // Query strings end up in access logs and proxies, so a key there is refused before anything reads it.
+        if (http.Request.QueryString.HasValue)
+            return Error(StatusCodes.Status400BadRequest, "System.ArgumentException", $"The gateway takes no query string: send the key in the {GatewayProtocol.ClusterKeyHeader} header, never in a URL. Nothing was done.");
+        var keys = http.RequestServices.GetRequiredService<GatewayKeys>();
+        if (!keys.IsOpen)
+            return Error(StatusCodes.Status503ServiceUnavailable, "System.InvalidOperationException", "The gateway is still checking the addresses it listens on; try again in a moment.");
+        if (keys.Identify(http.Request.Headers[GatewayProtocol.ClusterKeyHeader].ToString()) is not { } caller)
+            return Error(StatusCodes.Status401Unauthorized, "UnauthorizedAccessException", $"The key is missing or wrong: send Gateway:ClusterKey or a Gateway:Keys entry's key in the {GatewayProtocol.ClusterKeyHeader} header.");
+        http.Items[typeof(GatewayCaller)] = caller;
         return await next(context);
     }
 
@@ -64,12 +70,17 @@ public static partial class GatewayEndpoints
         try
         {
             (grainInterface, method) = GrainAliases.Default.Resolve(call.Interface, call.Method);
+            if (GatewayAccess.RoleRefusal(Caller(http), call.Interface, call.Method) is { } refusal)
+                return Forbidden(refusal);
             arguments = ReadArguments(call, method, http.RequestAborted);
         }
         catch (ArgumentException e)
         {
             return Error(StatusCodes.Status400BadRequest, GatewayErrors.FromException(e));
         }
+
+        if (GatewayAccess.NodeRefusal(Caller(http), call.Interface, call.Key, call.Method, arguments) is { } nodeRefusal)
+            return Forbidden(nodeRefusal);
 
         try
         {
@@ -136,6 +147,10 @@ public static partial class GatewayEndpoints
 
         return arguments;
     }
+
+    private static GatewayCaller Caller(HttpContext http) => (GatewayCaller)http.Items[typeof(GatewayCaller)]!;
+
+    private static IResult Forbidden(string refusal) => Error(StatusCodes.Status403Forbidden, "System.UnauthorizedAccessException", refusal);
 
     private static IResult Error(int status, string type, string message) => Error(status, new GatewayError(type, message));
 

@@ -1,5 +1,8 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using Orleans.Jobs.Client.Hosting;
+using Orleans.Jobs.Grains.Interfaces;
 
 namespace Orleans.Jobs.Silo.Gateway;
 
@@ -18,20 +21,65 @@ public sealed class GatewayOptions
     /// <summary>Default of <see cref="MaxRequestBytes"/>: 64 MiB.</summary>
     public const long DefaultMaxRequestBytes = 64L * 1024 * 1024;
 
-    /// <summary>The IP address to listen on. Use 0.0.0.0 to serve other nodes (then set a real <see cref="ClusterKey"/>).</summary>
+    /// <summary>The longest key.</summary>
+    public const int MaxKeyLength = 512;
+
+    /// <summary>The IP address to listen on. Use 0.0.0.0 to serve other nodes (then every key must be a strong secret).</summary>
     public string Host { get; set; } = DefaultHost;
 
     /// <summary>The TCP port; 0 picks a free one.</summary>
     public int Port { get; set; } = DefaultPort;
 
-    /// <summary>The shared secret clients must send. The development key is refused on non-loopback addresses.</summary>
+    /// <summary>
+    /// The shared secret with the admin role (kept for deployments from before named keys); silos also present it to
+    /// each other for posted code. The development key is refused on non-loopback addresses.
+    /// </summary>
     public string ClusterKey { get; set; } = DevelopmentClusterKey;
+
+    /// <summary>Named keys with their roles (<c>Gateway:Keys:&lt;name&gt;:Key</c>, <c>:Role</c>, <c>:Node</c>).</summary>
+    public Dictionary<string, GatewayKeyOptions> Keys { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>The largest request body; larger requests get 413 and change nothing.</summary>
     public long MaxRequestBytes { get; set; } = DefaultMaxRequestBytes;
+
+    /// <summary>HTTPS for the gateway's endpoint (<c>Gateway:Certificate:Path</c>, <c>:Password</c>); plain HTTP when no path is set.</summary>
+    public GatewayCertificateOptions Certificate { get; set; } = new();
 }
 
-internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+/// <summary>The certificate of the gateway's HTTPS endpoint.</summary>
+public sealed class GatewayCertificateOptions
+{
+    /// <summary>A PKCS#12 (.pfx) file with the certificate and its private key; null: plain HTTP.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>The file's password, if it has one. A secret: never logged, never in a message.</summary>
+    public string? Password { get; set; }
+}
+
+/// <summary>One named key of <see cref="GatewayOptions.Keys"/>.</summary>
+public sealed class GatewayKeyOptions
+{
+    /// <summary>The secret callers send in the <see cref="GatewayProtocol.ClusterKeyHeader"/> header.</summary>
+    public string Key { get; set; } = "";
+
+    /// <summary>What the key may do.</summary>
+    public GatewayRole Role { get; set; } = GatewayRole.Worker;
+
+    /// <summary>For a worker key: the node it proves, the only node whose node-local queues it may claim and send to, and elevate from.</summary>
+    public string? Node { get; set; }
+}
+
+/// <summary>What a gateway key may do. Each role includes the ones before it.</summary>
+public enum GatewayRole
+{
+    /// <summary>Send, claim, renew, finish, fail, release, elevate and read.</summary>
+    Worker = 1,
+
+    /// <summary>Also change settings and routing, recover leases, requeue and purge dead letters, post code.</summary>
+    Admin = 2,
+}
+
+internal sealed partial class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 {
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
@@ -39,12 +87,52 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             return ValidateOptionsResult.Fail($"Gateway:Host must be an IP address such as 127.0.0.1 or 0.0.0.0 (was '{options.Host}').");
         if (options.Port is < 0 or > 65535)
             return ValidateOptionsResult.Fail($"Gateway:Port must be between 0 and 65535 (was {options.Port}).");
-        if (string.IsNullOrEmpty(options.ClusterKey) || options.ClusterKey.Length > 512)
-            return ValidateOptionsResult.Fail("Gateway:ClusterKey must be 1 to 512 characters.");
-        if (!IPAddress.IsLoopback(address) && options.ClusterKey == GatewayOptions.DevelopmentClusterKey)
-            return ValidateOptionsResult.Fail($"Gateway:ClusterKey must be set to a secret when the gateway listens on {options.Host}: the development key is only allowed on loopback.");
         if (options.MaxRequestBytes < 1024)
             return ValidateOptionsResult.Fail($"Gateway:MaxRequestBytes must be at least 1024 (was {options.MaxRequestBytes}).");
-        return ValidateOptionsResult.Success;
+        if (options.Certificate is null) return ValidateOptionsResult.Fail("Gateway:Certificate must not be null (leave it out for plain HTTP).");
+        if (options.Certificate.Path is null && options.Certificate.Password is not null)
+            return ValidateOptionsResult.Fail("Gateway:Certificate:Path must be set when Gateway:Certificate:Password is set.");
+        var failure = CheckKeys(options)
+            ?? (options.Certificate.Path is { } path ? PfxCertificate.Check(path, options.Certificate.Password, "Gateway:Certificate:Path") : null)
+            ?? (IPAddress.IsLoopback(address) ? null : GatewayKeyRules.CheckExposed(options, $"Gateway:Host {options.Host}"));
+        return failure is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failure);
     }
+
+    private static string? CheckKeys(GatewayOptions options)
+    {
+        if (options.Keys is null) return "Gateway:Keys must not be null (leave it out for none).";
+        var settingsByKey = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (setting, key) in GatewayKeyRules.Settings(options))
+        {
+            if (string.IsNullOrEmpty(key) || key.Length > GatewayOptions.MaxKeyLength)
+                return $"{setting} must be 1 to {GatewayOptions.MaxKeyLength} characters.";
+            if (!settingsByKey.TryAdd(key, setting))
+                return $"{setting} must differ from {settingsByKey[key]}: one key has one role.";
+        }
+
+        foreach (var (keyName, key) in options.Keys)
+        {
+            if (!KeyName().IsMatch(keyName))
+                return $"Gateway:Keys name '{keyName}' is invalid: use 1 to 64 characters from A-Z, a-z, 0-9, '.', '_' and '-'.";
+            if (key is null) return $"Gateway:Keys:{keyName} must have a Key.";
+            if (!Enum.IsDefined(key.Role))
+                return $"Gateway:Keys:{keyName}:Role must be one of {string.Join(", ", Enum.GetNames<GatewayRole>())} (was {key.Role}).";
+            if (key.Node is null) continue;
+            if (key.Role != GatewayRole.Worker)
+                return $"Gateway:Keys:{keyName}:Node binds worker keys only: an {key.Role} key acts for every node.";
+            try
+            {
+                QueueLimits.ValidateNodeName(key.Node, $"Gateway:Keys:{keyName}:Node");
+            }
+            catch (ArgumentException e)
+            {
+                return e.Message; // names the setting as its parameter
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex KeyName();
 }

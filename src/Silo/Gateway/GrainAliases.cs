@@ -30,6 +30,10 @@ public sealed class GrainAliases
         }
     }
 
+    /// <summary>Every served method, by interface and method alias.</summary>
+    public IEnumerable<(string Interface, string Method)> Served =>
+        _interfaces.SelectMany(i => i.Value.Methods.Keys.Select(m => (i.Key, m)));
+
     /// <summary>Finds a served interface and method.</summary>
     /// <exception cref="ArgumentException">No such interface or method; the message lists what there is.</exception>
     public (Type Interface, MethodInfo Method) Resolve(string interfaceAlias, string methodAlias)

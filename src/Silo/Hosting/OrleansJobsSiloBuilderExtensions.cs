@@ -137,6 +137,7 @@ public static class OrleansJobsSiloBuilderExtensions
         var siloOptions = new JobsSiloOptions();
         configuration.GetSection(JobsSiloOptions.Section).Bind(siloOptions);
         if (postgres is not null) DbProviderFactories.RegisterFactory(PostgresStoreOptions.AdoNetInvariant, NpgsqlFactory.Instance);
+        if (cluster.Tls.IsEnabled) silo.UseTls(cluster.Tls.ToOrleans()); // whatever the clustering: a TestCluster's silos too
 
         var clustering = cluster.Clustering switch
         {

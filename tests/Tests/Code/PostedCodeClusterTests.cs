@@ -153,7 +153,7 @@ public abstract class PostedCodeClusterTests(PostedCodeCluster fixture)
         var hash = PostedCodeRules.HashOf(bytes);
         var client = fixture.Cluster.Client;
         var wrong = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => new PostedCode(client, "not-the-key").PostAsync(bytes, "demo", cancellationToken: Ct));
-        Assert.Contains("needs the cluster key, and the key sent is wrong", wrong.Message);
+        Assert.Contains("needs an admin key (the silos' Gateway:ClusterKey or a Gateway:Keys entry with Role admin), and the key sent is wrong", wrong.Message);
         var missing = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => new PostedCode(client, "").PostAsync(bytes, "demo", cancellationToken: Ct));
         Assert.Contains("the key sent is missing", missing.Message);
         Assert.Null(await Code.GetAsync(hash, Ct));

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Hosting;
 using Orleans.Jobs.Silo.Hosting;
 
@@ -31,13 +32,29 @@ public static class StockSilo
         .. more,
     ];
 
-    /// <summary>Builds and starts a stock silo; dispose to stop it.</summary>
-    public static async Task<WebApplication> StartAsync(string[] arguments, Action<ISiloBuilder>? configure = null)
+    /// <summary>Starts a stock silo with <see cref="Arguments"/> plus <paramref name="more"/> that must refuse to start; returns the refusal.</summary>
+    public static Task<OptionsValidationException> RefusedAsync(params string[] more) =>
+        Assert.ThrowsAsync<OptionsValidationException>(async () =>
+        {
+            await using var app = await StartAsync(Arguments(more));
+        });
+
+    /// <summary>Builds and starts a stock silo, its log going to <paramref name="log"/> or nowhere; dispose to stop it.</summary>
+    public static async Task<WebApplication> StartAsync(string[] arguments, Action<ISiloBuilder>? configure = null, ILoggerProvider? log = null)
     {
         var builder = SiloHost.CreateBuilder(arguments, configure);
         builder.Logging.ClearProviders();
+        if (log is not null) builder.Logging.AddProvider(log);
         var app = builder.BuildSilo();
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        return app;
+        try
+        {
+            await app.StartAsync(TestContext.Current.CancellationToken);
+            return app;
+        }
+        catch
+        {
+            await app.DisposeAsync(); // a silo refused after its server started (ExposedEndpointGuard) must not linger
+            throw;
+        }
     }
 }
