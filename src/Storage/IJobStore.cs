@@ -15,7 +15,8 @@ public interface IJobStore
 
     /// <summary>
     /// Claims up to <see cref="JobClaim.MaxJobs"/> visible jobs, highest priority first, then front (expedited, newest first), then back in send order.
-    /// Each claim raises the job's attempt by one.
+    /// Each claim raises the job's attempt by one, and records <see cref="JobClaim.ClaimId"/> on the job; a claim with
+    /// <see cref="JobClaim.Resume"/> first returns what an earlier claim of that id holds (see there).
     /// </summary>
     Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken);
 

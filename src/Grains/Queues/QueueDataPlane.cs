@@ -78,6 +78,7 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
         while (true)
         {
             var jobs = await ClaimAsync(queue, claim);
+            claim = claim with { Resume = false }; // a resumed claim has its answer now; later rounds claim afresh under the same id
             if (jobs.Count > 0)
             {
                 if (!cancellationToken.IsCancellationRequested) return jobs;
@@ -237,7 +238,12 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
             ValidateLease(lease.Value);
         }
 
-        return new JobClaim(options.MaxJobs, lease, options.Owner, options.Node);
+        if (options.ClaimId == Guid.Empty)
+            throw new ArgumentException("ClaimId must not be the empty GUID: leave it null, or choose a fresh id per claim.", nameof(options.ClaimId));
+        if (options.Resume && options.ClaimId is null)
+            throw new ArgumentException("ClaimId is required when Resume is true: name the claim that failed.", nameof(options.ClaimId));
+        var claim = new JobClaim(options.MaxJobs, lease, options.Owner, options.Node) { Resume = options.Resume };
+        return options.ClaimId is { } id ? claim with { ClaimId = id } : claim;
     }
 
     private static void ValidateHold(long jobId, Guid leaseToken)

@@ -46,22 +46,27 @@ public sealed partial class InMemoryJobStore
     {
         var rows = Rows(queue);
         var claimed = new List<ClaimedJob>();
+        var givenBack = 0;
         lock (rows)
         {
-            rows.PromoteVisible(now);
-            while (claimed.Count < claim.MaxJobs && rows.Available.Min is { } row)
+            if (claim.Resume) givenBack = rows.ResumeClaim(claim, now, claimed);
+            if (claimed.Count == 0)
             {
-                rows.Available.Remove(row);
-                row.State = JobState.Running;
-                row.Attempt++;
-                row.LeaseToken = Guid.NewGuid();
-                row.LeaseExpiresAt = claim.LeaseDuration is { } lease ? now + lease : null;
-                row.Owner = claim.Owner;
-                rows.Running.Add(row.Id, row);
-                claimed.Add(new ClaimedJob(row.Id, queue, row.Payload, row.Priority, row.Attempt, row.MaxAttempts, row.LeaseToken, claim.LeaseDuration, row.LeaseExpiresAt, row.EnqueuedAt));
+                rows.PromoteVisible(now);
+                while (claimed.Count < claim.MaxJobs && rows.Available.Min is { } row)
+                {
+                    rows.Available.Remove(row);
+                    row.State = JobState.Running;
+                    row.Attempt++;
+                    row.LeaseToken = Guid.NewGuid();
+                    row.ClaimId = claim.ClaimId;
+                    rows.Running.Add(row.Id, row);
+                    claimed.Add(row.Lease(claim, now));
+                }
             }
         }
 
+        if (givenBack > 0) _availability.Signal(queue);
         return Task.FromResult<IReadOnlyList<ClaimedJob>>(claimed);
     }
 
@@ -118,9 +123,7 @@ public sealed partial class InMemoryJobStore
     public Task<JobUpdateOutcome> ReleaseAsync(string queue, long jobId, Guid leaseToken, DateTimeOffset now, CancellationToken cancellationToken) =>
         UpdateHeld(queue, jobId, leaseToken, (rows, row) =>
         {
-            rows.Running.Remove(row.Id);
-            row.Attempt--; // a released job was not tried: the attempt does not count
-            rows.MakeAvailable(row, now);
+            rows.GiveBack(row, now);
             return JobUpdateOutcome.Updated;
         });
 
@@ -263,11 +266,20 @@ public sealed partial class InMemoryJobStore
         public int Attempt;
         public int MaxAttempts;
         public Guid LeaseToken;
+        public Guid? ClaimId;
         public DateTimeOffset? LeaseExpiresAt;
         public string? Owner;
         public DateTimeOffset? FinishedAt;
         public string? Result;
         public string? LastError;
+
+        /// <summary>Gives the row a lease of <paramref name="claim"/> from <paramref name="now"/> and returns it as claimed.</summary>
+        public ClaimedJob Lease(JobClaim claim, DateTimeOffset now)
+        {
+            LeaseExpiresAt = claim.LeaseDuration is { } lease ? now + lease : null;
+            Owner = claim.Owner;
+            return new ClaimedJob(Id, Queue, Payload, Priority, Attempt, MaxAttempts, LeaseToken, claim.LeaseDuration, LeaseExpiresAt, EnqueuedAt);
+        }
 
         public JobInfo ToInfo() => new(Id, Queue, State, Payload, Priority, Attempt, MaxAttempts, EnqueuedAt, VisibleAt, Owner, LeaseExpiresAt, FinishedAt, Result, LastError);
     }
@@ -303,6 +315,7 @@ public sealed partial class InMemoryJobStore
             row.LeaseExpiresAt = null;
             row.Owner = null;
             row.LeaseToken = Guid.Empty;
+            row.ClaimId = null;
             if (row.VisibleAt <= now) Available.Add(row);
             else Delayed.Add(row);
         }
@@ -323,8 +336,30 @@ public sealed partial class InMemoryJobStore
             row.FinishedAt = now;
             row.LeaseExpiresAt = null;
             row.LeaseToken = Guid.Empty;
+            row.ClaimId = null;
             if (state == JobState.DeadLettered) DeadLetters.Add(row.Id, row);
             else CompletedCount++;
+        }
+
+        /// <summary>Returns a running job to the queue without counting its attempt: it was not tried.</summary>
+        public void GiveBack(JobRow row, DateTimeOffset now)
+        {
+            Running.Remove(row.Id);
+            row.Attempt--;
+            MakeAvailable(row, now);
+        }
+
+        /// <summary>
+        /// Adds to <paramref name="claimed"/> the jobs <paramref name="claim"/>'s id still holds, up to its MaxJobs in
+        /// claim order with a lease from now; gives back the rest uncounted and returns how many.
+        /// </summary>
+        public int ResumeClaim(JobClaim claim, DateTimeOffset now, List<ClaimedJob> claimed)
+        {
+            var held = Running.Values.Where(r => r.ClaimId == claim.ClaimId).Order(ClaimOrder).ToList();
+            foreach (var row in held.Take(claim.MaxJobs)) claimed.Add(row.Lease(claim, now));
+            foreach (var row in held.Skip(claim.MaxJobs)) GiveBack(row, now);
+
+            return Math.Max(0, held.Count - claim.MaxJobs);
         }
 
         public int Prune(DateTimeOffset completedBefore, DateTimeOffset deadLetteredBefore)

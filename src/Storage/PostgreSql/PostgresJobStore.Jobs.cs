@@ -33,20 +33,35 @@ public sealed partial class PostgresJobStore
 
     private async Task<IReadOnlyList<ClaimedJob>> ClaimOnceAsync(string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        if (claim.Resume)
+        {
+            var (held, givenBack) = await ReadClaimedAsync(_sql.ResumeClaim, queue, claim, now, cancellationToken);
+            if (givenBack > 0) await NotifyAsync([queue], cancellationToken);
+            if (held.Count > 0) return held;
+        }
+
+        return (await ReadClaimedAsync(_sql.Claim, queue, claim, now, cancellationToken)).Jobs;
+    }
+
+    /// <summary>Runs <see cref="PostgresQueries.Claim"/> or <see cref="PostgresQueries.ResumeClaim"/>; the latter also says how many jobs it gave back.</summary>
+    private async Task<(IReadOnlyList<ClaimedJob> Jobs, int GivenBack)> ReadClaimedAsync(string sql, string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var lease = claim.LeaseDuration;
-        await using var command = Command(_sql.Claim, ("queue", queue), ("now", now), ("max", claim.MaxJobs), ("owner", claim.Owner),
+        await using var command = Command(sql, ("queue", queue), ("now", now), ("max", claim.MaxJobs), ("owner", claim.Owner), ("claim", claim.ClaimId),
             ("leaseUs", Nullable(lease is { } l ? Microseconds(l) : null)), ("expires", Nullable(lease is { } d ? now + d : null)));
         var claimed = new List<(long Position, ClaimedJob Job)>();
+        var givenBack = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             var job = new ClaimedJob(reader.GetInt64(0), queue, reader.GetString(1), reader.GetInt32(2), reader.GetInt32(4), reader.GetInt32(5),
                 reader.GetGuid(6), lease, reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8));
             claimed.Add((reader.GetInt64(3), job));
+            if (reader.FieldCount > 9) givenBack = reader.GetInt32(9);
         }
 
         // UPDATE ... RETURNING has no order: restore the claim order.
-        return claimed.OrderByDescending(c => c.Job.Priority).ThenBy(c => c.Position).ThenBy(c => c.Job.JobId).Select(c => c.Job).ToList();
+        return (claimed.OrderByDescending(c => c.Job.Priority).ThenBy(c => c.Position).ThenBy(c => c.Job.JobId).Select(c => c.Job).ToList(), givenBack);
     }
 
     /// <inheritdoc />

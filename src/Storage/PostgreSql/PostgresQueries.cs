@@ -36,7 +36,7 @@ internal sealed class PostgresQueries(string schema)
         """);
     public string Notify => "select pg_notify(@channel, @queue)";
 
-    public string Claim => S("""
+    public string Claim => S($$"""
         with next as (
             select id from {schema}.jobs
             where queue = @queue and state = 0 and visible_at <= @now
@@ -45,9 +45,36 @@ internal sealed class PostgresQueries(string schema)
             for update skip locked)
         update {schema}.jobs j
         set state = 1, attempt = j.attempt + 1, lease_token = gen_random_uuid(), lease_duration_us = @leaseUs,
-            lease_expires_at = @expires, owner = @owner
+            lease_expires_at = @expires, owner = @owner, claim_id = @claim
         from next where j.id = next.id
-        returning j.id, j.payload, j.priority, j.position, j.attempt, j.max_attempts, j.lease_token, j.lease_expires_at, j.enqueued_at
+        returning {{ClaimedColumns}}
+        """);
+
+    /// <summary>The columns of a claimed job, as <see cref="Claim"/> and <see cref="ResumeClaim"/> return them.</summary>
+    private const string ClaimedColumns = "j.id, j.payload, j.priority, j.position, j.attempt, j.max_attempts, j.lease_token, j.lease_expires_at, j.enqueued_at";
+
+    /// <summary>
+    /// The jobs claim @claim still holds, for a claimer whose claim failed without an answer: up to @max of them, in
+    /// claim order, keep their lease token and attempt and get a lease from now; any beyond @max are given back
+    /// uncounted. Each row also carries how many were given back, so the caller can announce them.
+    /// </summary>
+    public string ResumeClaim => S($$"""
+        with held as (
+            select id, priority, position from {schema}.jobs
+            where queue = @queue and state = 1 and claim_id = @claim
+            for update),
+        ranked as (
+            select id, row_number() over (order by priority desc, position, id) as rank from held),
+        kept as (
+            update {schema}.jobs j set lease_duration_us = @leaseUs, lease_expires_at = @expires, owner = @owner
+            from ranked where j.id = ranked.id and ranked.rank <= @max
+            returning {{ClaimedColumns}}),
+        given_back as (
+            update {schema}.jobs j set state = 0, attempt = j.attempt - 1, lease_token = null, lease_duration_us = null,
+                lease_expires_at = null, owner = null, claim_id = null
+            from ranked where j.id = ranked.id and ranked.rank > @max
+            returning j.id)
+        select kept.*, (select count(*)::int from given_back) from kept
         """);
 
     public string Renew => S("""
@@ -86,7 +113,7 @@ internal sealed class PostgresQueries(string schema)
     public string RetryJob => S("""
         update {schema}.jobs set state = 0, visible_at = @visible, position = @position, last_error = @error,
             priority = greatest(priority::bigint - @drop, @min_priority)::int,
-            lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null
+            lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null, claim_id = null
         where id = @id
         """);
 
@@ -97,7 +124,8 @@ internal sealed class PostgresQueries(string schema)
         """);
 
     public string Release => S("""
-        update {schema}.jobs set state = 0, attempt = attempt - 1, lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null
+        update {schema}.jobs set state = 0, attempt = attempt - 1, lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null,
+            claim_id = null
         where id = @id and queue = @queue and state = 1 and lease_token = @token
         """);
 
@@ -113,7 +141,7 @@ internal sealed class PostgresQueries(string schema)
                    'Attempt ' || attempt || ' of ' || max_attempts || ' was lost: ' || @reason || '.'
             from dead),
         returned as (
-            update {schema}.jobs j set state = 0, lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null,
+            update {schema}.jobs j set state = 0, lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null, claim_id = null,
                    last_error = 'Attempt ' || j.attempt || ' of ' || j.max_attempts || ' was lost: ' || @reason || '.'
             from lost where j.id = lost.id and j.attempt < j.max_attempts
             returning j.queue)

@@ -52,6 +52,8 @@ public sealed class QueueGrainTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         { "Owner", q => q.ClaimAsync(new ClaimOptions { Owner = " " }) },
         { "lease", q => q.ClaimAsync(new ClaimOptions { LeaseDuration = TimeSpan.FromMilliseconds(1) }) },
         { "timeout", q => q.WaitAsync(TimeSpan.FromHours(1), new ClaimOptions()) },
+        { "ClaimId is required when Resume is true", q => q.ClaimAsync(new ClaimOptions { Resume = true }) },
+        { "ClaimId must not be the empty GUID", q => q.WaitAsync(TimeSpan.Zero, new ClaimOptions { ClaimId = Guid.Empty }) },
         { "Job ids are positive", q => q.FinishAsync(0, Guid.NewGuid()) },
         { "lease token", q => q.RenewLeaseAsync(1, Guid.Empty) },
         { "MaxAttempts", q => q.ConfigureAsync(new QueueSettings { MaxAttempts = 0 }) },
@@ -113,6 +115,18 @@ public sealed class QueueGrainTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Queue().WaitAsync(TimeSpan.FromSeconds(5), Claim(), new CancellationToken(canceled: true)));
         var job = await Queue().GetJobAsync(id);
         Assert.Equal((JobState.Available, 0), (job!.State, job.Attempt));
+    }
+
+    [Fact]
+    public async Task A_wait_repeated_with_Resume_gets_back_what_the_failed_claim_of_that_id_took()
+    {
+        var claimId = Guid.NewGuid();
+        var id = await Queue().SendAsync("taken by a claim whose answer was lost");
+        var lost = Assert.Single(await Queue().ClaimAsync(Claim() with { ClaimId = claimId }));
+
+        var resumed = Assert.Single(await QueueOn(1).WaitAsync(TimeSpan.FromSeconds(5), Claim() with { ClaimId = claimId, Resume = true }, Ct));
+        Assert.Equal((id, lost.LeaseToken, 1), (resumed.JobId, resumed.LeaseToken, resumed.Attempt));
+        Assert.Equal(JobUpdateOutcome.Updated, await Queue().FinishAsync(resumed.JobId, resumed.LeaseToken));
     }
 
     [Fact]

@@ -31,6 +31,9 @@ public abstract class StoreConformanceTests : IAsyncLifetime
 
     private static JobClaim Unmonitored(int max = 1) => new(max, null, "client-x");
 
+    private static readonly Guid ClaimIdA = Guid.Parse("0000000a-0000-0000-0000-000000000001");
+    private static readonly Guid ClaimIdB = Guid.Parse("0000000b-0000-0000-0000-000000000002");
+
     private async Task<ClaimedJob> ClaimOneAsync(string queue, JobClaim? claim = null) =>
         Assert.Single(await Store.ClaimAsync(queue, claim ?? Monitored(), Now, None));
 
@@ -228,6 +231,65 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(0, await Store.RecoverJobsOfOwnerAsync(deadIncarnation, Now, None));
         Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.CompleteAsync("q1", a1.JobId, a1.LeaseToken, "late", Now, None));
         Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q1", rejoined.JobId, rejoined.LeaseToken, "fine", Now, None));
+    }
+
+    // ---- jobs: claims whose answer was lost ----
+
+    [Fact]
+    public async Task A_resumed_claim_returns_what_the_lost_claim_took_with_fresh_leases_and_attempts_counted_once()
+    {
+        var ids = await Store.EnqueueAsync("q", [Job("a"), Job("b"), Job("c")], Now, None);
+        var lost = await Store.ClaimAsync("q", Monitored(max: 2) with { ClaimId = ClaimIdA }, Now, None); // its answer never arrives
+
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        var resumed = await Store.ClaimAsync("q", Monitored(max: 2) with { ClaimId = ClaimIdA, Resume = true }, Now, None);
+        Assert.Equal(lost.Select(j => (j.JobId, j.LeaseToken, j.Attempt)), resumed.Select(j => (j.JobId, j.LeaseToken, j.Attempt)));
+        Assert.Equal([ids[0], ids[1]], resumed.Select(j => j.JobId));
+        Assert.All(resumed, j => Assert.Equal(Now + TimeSpan.FromSeconds(30), j.LeaseExpiresAt));
+        Assert.Equal(new QueueCounts(1, 0, 2, 0, 0), await Store.GetCountsAsync("q", Now, None));
+
+        // The resumed jobs are held as claimed: finishing one leaves the other for the next resume.
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", resumed[0].JobId, resumed[0].LeaseToken, null, Now, None));
+        var again = await Store.ClaimAsync("q", Monitored(max: 2) with { ClaimId = ClaimIdA, Resume = true }, Now, None);
+        Assert.Equal([(ids[1], 1)], again.Select(j => (j.JobId, j.Attempt)));
+    }
+
+    [Fact]
+    public async Task A_resumed_claim_keeps_at_most_its_MaxJobs_and_gives_the_rest_back_uncounted()
+    {
+        var ids = await Store.EnqueueAsync("q", [Job("a"), Job("b", priority: 1), Job("c")], Now, None);
+        await Store.ClaimAsync("q", Monitored(max: 3) with { ClaimId = ClaimIdA }, Now, None);
+        using var subscription = Store.SubscribeAvailability("q");
+
+        var resumed = Assert.Single(await Store.ClaimAsync("q", Monitored(max: 1) with { ClaimId = ClaimIdA, Resume = true }, Now, None));
+        Assert.Equal(ids[1], resumed.JobId); // claim order: the higher priority first
+        Assert.True(await subscription.WaitAsync(TimeSpan.FromSeconds(5), TimeProvider.System, None)); // the given-back jobs are announced
+        foreach (var id in new[] { ids[0], ids[2] })
+        {
+            var back = (await Store.GetJobAsync("q", id, None))!;
+            Assert.Equal((JobState.Available, 0, (string?)null), (back.State, back.Attempt, back.Owner));
+        }
+
+        Assert.Equal([(ids[0], 1), (ids[2], 1)], (await Store.ClaimAsync("q", Monitored(max: 5), Now, None)).Select(j => (j.JobId, j.Attempt)));
+    }
+
+    [Fact]
+    public async Task A_resumed_claim_that_took_nothing_claims_as_usual_and_only_a_resume_looks_back()
+    {
+        var ids = await Store.EnqueueAsync("q", [Job("a"), Job("b"), Job("c")], Now, None);
+        var first = Assert.Single(await Store.ClaimAsync("q", Monitored() with { ClaimId = ClaimIdA }, Now, None));
+        Assert.Equal(ids[0], first.JobId);
+
+        // The same id without Resume claims afresh; a resume of a claim id that holds nothing claims as usual.
+        Assert.Equal(ids[1], Assert.Single(await Store.ClaimAsync("q", Monitored() with { ClaimId = ClaimIdA }, Now, None)).JobId);
+        Assert.Equal(ids[2], Assert.Single(await Store.ClaimAsync("q", Monitored() with { ClaimId = ClaimIdB, Resume = true }, Now, None)).JobId);
+
+        // A job the lost claim took that was recovered meanwhile is not its to resume any more.
+        Clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(3, await Store.RecoverExpiredLeasesAsync("q", Now, None));
+        var resumed = await Store.ClaimAsync("q", Monitored(max: 3) with { ClaimId = ClaimIdA, Resume = true }, Now, None);
+        Assert.Equal(ids, resumed.Select(j => j.JobId));
+        Assert.All(resumed, j => Assert.Equal(2, j.Attempt)); // claimed anew: the lost attempt counted
     }
 
     [Fact]

@@ -3,7 +3,11 @@ using System.Net.Sockets;
 
 namespace Orleans.Jobs.Tests.Support;
 
-/// <summary>A loopback TCP proxy that can be cut (existing connections dropped, new ones refused) and restored: a network outage on demand.</summary>
+/// <summary>
+/// A loopback TCP proxy that can be cut (existing connections dropped, new ones refused) and restored: a network outage
+/// on demand. It can also swallow the server's replies while requests still reach the server, so a test can cut a
+/// connection after the server acted on a request but before its answer arrived: a lost reply.
+/// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
@@ -12,6 +16,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly List<TcpClient> _open = [];
     private readonly Task _acceptLoop;
     private volatile bool _cut;
+    private volatile bool _swallowReplies;
 
     public TcpProxy(string targetHost, int targetPort)
     {
@@ -32,7 +37,10 @@ public sealed class TcpProxy : IAsyncDisposable
         }
     }
 
-    public void Restore() => _cut = false;
+    public void Restore() => (_cut, _swallowReplies) = (false, false);
+
+    /// <summary>From now until <see cref="Restore"/>, bytes from the server are read and dropped: requests get through, answers do not.</summary>
+    public void SwallowReplies() => _swallowReplies = true;
 
     private async Task AcceptAsync()
     {
@@ -53,14 +61,22 @@ public sealed class TcpProxy : IAsyncDisposable
             catch { inbound.Dispose(); outbound.Dispose(); continue; }
 
             lock (_open) { _open.Add(inbound); _open.Add(outbound); }
-            _ = PumpAsync(inbound, outbound);
-            _ = PumpAsync(outbound, inbound);
+            _ = PumpAsync(inbound, outbound, isReply: false);
+            _ = PumpAsync(outbound, inbound, isReply: true);
         }
     }
 
-    private static async Task PumpAsync(TcpClient from, TcpClient to)
+    private async Task PumpAsync(TcpClient from, TcpClient to, bool isReply)
     {
-        try { await from.GetStream().CopyToAsync(to.GetStream()); }
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            var source = from.GetStream();
+            var target = to.GetStream();
+            int read;
+            while ((read = await source.ReadAsync(buffer)) > 0)
+                if (!(isReply && _swallowReplies)) await target.WriteAsync(buffer.AsMemory(0, read));
+        }
         catch { }
         finally { from.Dispose(); to.Dispose(); }
     }
