@@ -145,6 +145,9 @@ public static partial class QueueLimits
     /// <summary>The most jobs in one claim.</summary>
     public const int MaxClaimBatch = 1_000;
 
+    /// <summary>The most jobs in one page of a listing.</summary>
+    public const int MaxListPage = 1_000;
+
     /// <summary>The lowest priority.</summary>
     public const int MinPriority = -1_000_000;
 

@@ -55,8 +55,8 @@ public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) 
 
     /// <summary>
     /// Waits for the next job of a queue and makes it <see cref="Current"/>; null when none arrived within the
-    /// timeout. As in MarbleRun, a previous current job that was not finished counts as failed: its lease is no
-    /// longer renewed, and the monitor returns it to the queue when the lease runs out.
+    /// timeout. As in MarbleRun, a previous current job that was not finished counts as failed: it is failed now
+    /// (see <see cref="MarbleJob.DisposeAsync"/>).
     /// </summary>
     public async Task<MarbleJob?> WaitAsync(string queue, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {

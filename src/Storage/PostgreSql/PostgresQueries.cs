@@ -96,31 +96,35 @@ internal sealed class PostgresQueries(string schema)
             where j.id = any(@ids) and j.id = i.id and j.queue = i.queue and j.state = 1 and j.lease_token = i.token
             returning j.*, i.result as result, i.finished_at as finished_at),
         archived as (
-            insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error)
-            select id, queue, 2, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error from moved)
+            insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error, settled_by)
+            select id, queue, 2, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error, lease_token from moved)
         select id, lease_token from moved
         """);
 
-    /// <summary>Of the given ids, those that exist in a queue (to tell a lost lease from an unknown job).</summary>
-    public string ExistingJobs => S("""
-        select id from {schema}.jobs where id = any(@ids) and queue = @queue
+    /// <summary>
+    /// A job's state, the token of the attempt that settled it last and its visible-at time: to tell a lost lease from an
+    /// unknown job, and a settle retried after it committed from one by a stale holder (see <see cref="JobStanding"/>).
+    /// </summary>
+    public string ReadStanding => S("""
+        select state, lease_token, visible_at from {schema}.jobs where id = @id and queue = @queue
         union all
-        select id from {schema}.finished_jobs where id = any(@ids) and queue = @queue
+        select state, settled_by, visible_at from {schema}.finished_jobs where id = @id and queue = @queue
         """);
 
     public string LockHeldJob => S("select attempt, max_attempts from {schema}.jobs where id = @id and queue = @queue and state = 1 and lease_token = @token for update");
 
+    /// <summary>Schedules a failed job's retry. It keeps the failed attempt's lease token, so a repeated fail by that attempt gets the same answer.</summary>
     public string RetryJob => S("""
         update {schema}.jobs set state = 0, visible_at = @visible, position = @position, last_error = @error,
             priority = greatest(priority::bigint - @drop, @min_priority)::int,
-            lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null, claim_id = null
+            lease_duration_us = null, lease_expires_at = null, owner = null, claim_id = null
         where id = @id
         """);
 
     public string DeadLetterJob => S("""
         with moved as (delete from {schema}.jobs where id = @id returning *)
-        insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error)
-        select id, queue, 3, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, @now, null, @error from moved
+        insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error, settled_by)
+        select id, queue, 3, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, @now, null, @error, lease_token from moved
         """);
 
     public string Release => S("""
@@ -152,6 +156,26 @@ internal sealed class PostgresQueries(string schema)
     public string RecoverOwner => S(RecoverLost.Replace("{filter}",
         "owner = @owner and state = 1 and lease_expires_at is not null",
         StringComparison.Ordinal));
+
+    public string ExpireUnmonitored => S(RecoverLost.Replace("{filter}",
+        "queue = @queue and owner = @owner and state = 1 and lease_expires_at is null",
+        StringComparison.Ordinal));
+
+    /// <summary>A page of a queue's waiting or running jobs by id; @visibleNow tells available (true) from scheduled jobs.</summary>
+    public string ListJobs => S($$"""
+        select {{JobColumns}} from {schema}.jobs
+        where queue = @queue and state = @state and id > @after and (state = 1 or (visible_at <= @now) = @visibleNow)
+        order by id
+        limit @limit
+        """);
+
+    /// <summary>A page of a queue's completed or dead-lettered jobs by id.</summary>
+    public string ListFinishedJobs => S($$"""
+        select {{FinishedColumns}} from {schema}.finished_jobs
+        where queue = @queue and state = @state and id > @after
+        order by id
+        limit @limit
+        """);
 
     public string ReadJob => S($$"""
         select {{JobColumns}} from {schema}.jobs where id = @id and queue = @queue
