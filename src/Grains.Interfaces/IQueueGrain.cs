@@ -79,6 +79,27 @@ public interface IQueueGrain : IGrainWithStringKey
     [Alias("get-dead-letters")]
     Task<IReadOnlyList<JobInfo>> GetDeadLettersAsync(int limit = 100);
 
+    /// <summary>
+    /// Lists the queue's jobs in <paramref name="state"/> by id, a page at a time: those with ids above
+    /// <paramref name="afterId"/> (0 for the first page), at most <paramref name="limit"/> (1 to
+    /// <see cref="QueueLimits.MaxListPage"/>). Pass a page's last id to get the next; a shorter page is the last.
+    /// Running jobs show their owner, and no lease when they were claimed unmonitored.
+    /// </summary>
+    /// <exception cref="ArgumentException">The state, cursor or limit is out of range.</exception>
+    [AlwaysInterleave]
+    [Alias("list-jobs")]
+    Task<IReadOnlyList<JobInfo>> ListJobsAsync(JobListState state, long afterId = 0, int limit = 100);
+
+    /// <summary>
+    /// Expires the jobs <paramref name="owner"/> claimed unmonitored and still runs, as a lease expiry would: each is
+    /// retried, or dead-lettered on its last attempt, with an error naming the owner. Unmonitored jobs are otherwise
+    /// never redone, so this is for an owner known to be gone (find them with <see cref="ListJobsAsync"/>: running,
+    /// with no lease). Returns how many.
+    /// </summary>
+    [AlwaysInterleave]
+    [Alias("expire-unmonitored-jobs")]
+    Task<int> ExpireUnmonitoredJobsAsync(string owner);
+
     /// <summary>Makes a dead-lettered job available again with fresh attempts.</summary>
     [AlwaysInterleave]
     [Alias("requeue-dead-letter")]

@@ -53,6 +53,26 @@ public sealed record JobInfo(
     [property: Id(12)] string? Result,
     [property: Id(13)] string? LastError);
 
+/// <summary>Which of a queue's jobs a listing shows: the states <see cref="QueueCounts"/> counts.</summary>
+[GenerateSerializer, Alias("jobs.JobListState")]
+public enum JobListState
+{
+    /// <summary>Claimable now.</summary>
+    Available = 0,
+
+    /// <summary>Waiting for their visible-at time (delayed sends and retries).</summary>
+    Scheduled = 1,
+
+    /// <summary>Claimed: <see cref="JobInfo.Owner"/> names the claimer; <see cref="JobInfo.LeaseExpiresAt"/> is null for an unmonitored claim.</summary>
+    Running = 2,
+
+    /// <summary>Finished.</summary>
+    Completed = 3,
+
+    /// <summary>Given up on after their last attempt.</summary>
+    DeadLettered = 4,
+}
+
 /// <summary>How many jobs of a queue are in each state.</summary>
 /// <param name="Available">Claimable now.</param>
 /// <param name="Scheduled">Waiting for their visible-at time (delayed sends and retries).</param>

@@ -54,6 +54,22 @@ public sealed record ClaimOptions
     /// <summary>The node the claimer runs on. Required to claim from a node-local queue, which only its own node may claim.</summary>
     [Id(4)]
     public string? Node { get; init; }
+
+    /// <summary>
+    /// An id the claimer chooses for this claim, recorded on the jobs it takes; null lets the queue choose one. A
+    /// claimer that keeps it can get back what a failed claim took with <see cref="Resume"/>.
+    /// </summary>
+    [Id(5)]
+    public Guid? ClaimId { get; init; }
+
+    /// <summary>
+    /// True to repeat a claim that failed without an answer (a lost reply, a timeout, a dropped connection), under the
+    /// same <see cref="ClaimId"/>: if that claim took jobs after all, they are returned (at most
+    /// <see cref="MaxJobs"/>, leases renewed, attempts not counted again; any beyond are given back) instead of staying
+    /// leased to nobody until their leases run out. If it took none, this claims as usual.
+    /// </summary>
+    [Id(6)]
+    public bool Resume { get; init; }
 }
 
 /// <summary>The persistent settings of a queue.</summary>
@@ -128,6 +144,9 @@ public static partial class QueueLimits
 
     /// <summary>The most jobs in one claim.</summary>
     public const int MaxClaimBatch = 1_000;
+
+    /// <summary>The most jobs in one page of a listing.</summary>
+    public const int MaxListPage = 1_000;
 
     /// <summary>The lowest priority.</summary>
     public const int MinPriority = -1_000_000;

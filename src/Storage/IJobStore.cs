@@ -15,7 +15,8 @@ public interface IJobStore
 
     /// <summary>
     /// Claims up to <see cref="JobClaim.MaxJobs"/> visible jobs, highest priority first, then front (expedited, newest first), then back in send order.
-    /// Each claim raises the job's attempt by one.
+    /// Each claim raises the job's attempt by one, and records <see cref="JobClaim.ClaimId"/> on the job; a claim with
+    /// <see cref="JobClaim.Resume"/> first returns what an earlier claim of that id holds (see there).
     /// </summary>
     Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken);
 
@@ -40,6 +41,19 @@ public interface IJobStore
     /// generation), so a restarted silo never shares an owner with its dead predecessor.
     /// </summary>
     Task<int> RecoverJobsOfOwnerAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Returns at once the jobs of a queue that <paramref name="owner"/> claimed unmonitored and still runs, as a lease
+    /// expiry returns a monitored job: retried, or dead-lettered on its last attempt, with an error naming the owner.
+    /// Unmonitored jobs are otherwise never redone; this is for an owner known to be gone. Returns how many.
+    /// </summary>
+    Task<int> ExpireUnmonitoredJobsAsync(string queue, string owner, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A page of a queue's jobs in <paramref name="state"/> (as of <paramref name="now"/>), by id: those with ids above
+    /// <paramref name="afterId"/>, at most <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<JobInfo>> ListJobsAsync(string queue, JobListState state, long afterId, int limit, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Returns a job of a queue, or null.</summary>
     Task<JobInfo?> GetJobAsync(string queue, long jobId, CancellationToken cancellationToken);

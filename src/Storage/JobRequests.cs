@@ -15,7 +15,21 @@ public sealed record NewJob(string Payload, int Priority, DateTimeOffset? Visibl
 /// <param name="LeaseDuration">Monitored claims take a lease of this length; null claims without a lease (unmonitored).</param>
 /// <param name="Owner">Who claims: a silo id for worker grains, a client id for clients. Jobs of a dead silo are recovered by this.</param>
 /// <param name="Node">The node of the claimer; a seam for node-local queues.</param>
-public sealed record JobClaim(int MaxJobs, TimeSpan? LeaseDuration, string Owner, string? Node = null);
+public sealed record JobClaim(int MaxJobs, TimeSpan? LeaseDuration, string Owner, string? Node = null)
+{
+    /// <summary>
+    /// Chosen by the claimer and recorded on the jobs the claim takes, so a claim whose answer was lost (it committed,
+    /// the reply never came) can be found again with <see cref="Resume"/>. A fresh id per claim unless set.
+    /// </summary>
+    public Guid ClaimId { get; init; } = Guid.NewGuid();
+
+    /// <summary>
+    /// True when an earlier claim with this <see cref="ClaimId"/> failed without an answer: the jobs it holds are
+    /// returned again (their attempt is not counted twice), at most <see cref="MaxJobs"/> of them with leases renewed
+    /// from now and the rest given back uncounted; when it holds none, this claims as usual.
+    /// </summary>
+    public bool Resume { get; init; }
+}
 
 /// <summary>
 /// How a failed job is retried: it waits <see cref="Base"/> doubled per attempt, capped at <see cref="Max"/>, and its

@@ -134,5 +134,5 @@ internal static class DeadLetterCommands
     /// <summary>The distinct ids given with --job-id, or null when none were: then the purge takes every dead letter.</summary>
     private static long[]? Named(long[]? ids) => ids is { Length: > 0 } ? [.. ids.Distinct()] : null;
 
-    private static string Shorten(string? text) => text is null ? "-" : text.Length > 80 ? text[..80] + "…" : text.ReplaceLineEndings(" ");
+    internal static string Shorten(string? text) => text is null ? "-" : text.Length > 80 ? text[..80] + "…" : text.ReplaceLineEndings(" ");
 }

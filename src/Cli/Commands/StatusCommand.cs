@@ -27,15 +27,25 @@ internal static class StatusCommand
         pipelines.Validators.Add(result => CheckEach(result, id => PipelineRules.ValidatePipelineId(id, "--pipeline")));
         streams.Validators.Add(result => CheckEach(result, id => WorkStreamRules.ValidateStreamId(id, "--stream")));
         interval.AddRange(0.1, 3600.0);
+        var listing = new JobListing();
 
-        var command = new Command("status", "Progress of queues (--queue), jobsets (--jobset), pipelines (--pipeline) and work streams (--stream); 'jobs jobs' is the same (JobMon's jm jobs)") { queues, jobSets, pipelines, streams, watch, interval };
+        var command = new Command("status", "Progress of queues (--queue), jobsets (--jobset), pipelines (--pipeline) and work streams (--stream), or with --state a page of the queues' jobs in that state; 'jobs jobs' is the same (JobMon's jm jobs)") { queues, jobSets, pipelines, streams, watch, interval };
+        foreach (var option in listing.Options) command.Options.Add(option);
         command.Validators.Add(result =>
         {
             if ((result.GetValue(queues)?.Length ?? 0) + (result.GetValue(jobSets)?.Length ?? 0) + (result.GetValue(pipelines)?.Length ?? 0) + (result.GetValue(streams)?.Length ?? 0) == 0)
                 result.AddError("Name at least one --queue, --jobset, --pipeline or --stream.");
+            var others = new (Option Option, bool Given)[] { (jobSets, result.GetValue(jobSets)?.Length > 0), (pipelines, result.GetValue(pipelines)?.Length > 0), (streams, result.GetValue(streams)?.Length > 0), (watch, result.GetValue(watch)) };
+            listing.Validate(result, result.GetValue(queues)?.Length ?? 0, [.. others.Where(o => o.Given).Select(o => o.Option.Name)]);
         });
         command.SetClusterAction(console, async (parse, client, cancellationToken) =>
         {
+            if (listing.Requested(parse))
+            {
+                await listing.WriteAsync(parse, client, parse.GetValue(queues) ?? [], console, parse.GetValue(ConnectionOptions.Json));
+                return ExitCodes.Ok;
+            }
+
             var snapshot = new Snapshot(client, parse.GetValue(queues) ?? [], parse.GetValue(jobSets) ?? [], parse.GetValue(pipelines) ?? [], parse.GetValue(streams) ?? []);
             var json = parse.GetValue(ConnectionOptions.Json);
             var period = TimeSpan.FromSeconds(parse.GetValue(interval));

@@ -181,14 +181,14 @@ public static class JobSet
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && ClusterOutage.IsRetryable(e))
             {
-                // A claim the cluster could not answer took nothing; one that it answered but whose reply was lost is
-                // returned when its lease runs out. Either way this slot waits a little and claims again.
+                // A claim the cluster could not answer may have taken a job all the same (its reply was lost): the
+                // Marble resumes that claim on the next wait, so this slot waits a little and claims again.
                 await outage.WaitAsync(e, "claim a job", cancellationToken);
                 continue;
             }
 
             outage.Ended();
-            await using var job = claimed[0];
+            await using var job = claimed[0]; // left unsettled (an unexpected throw), it is failed as abandoned
             var work = JobSetJob.FromPayload(job.Data);
             counters.Current[slot] = work.JobId;
             var n = Interlocked.Increment(ref counters.Run) - 1;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Orleans.Jobs.Grains.Interfaces;
 
 namespace Orleans.Jobs.Client.Queues;
@@ -20,6 +21,9 @@ namespace Orleans.Jobs.Client.Queues;
 public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) : IAsyncDisposable
 {
     private readonly MarbleOptions _options = options ?? new MarbleOptions();
+
+    /// <summary>Per queue, the id of a claim that failed without an answer: the next wait there resumes it.</summary>
+    private readonly ConcurrentDictionary<string, Guid> _failedClaims = new(StringComparer.Ordinal);
 
     /// <summary>Whether claims are monitored (redone if this process dies or hangs). Default true.</summary>
     public bool Monitored
@@ -51,8 +55,8 @@ public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) 
 
     /// <summary>
     /// Waits for the next job of a queue and makes it <see cref="Current"/>; null when none arrived within the
-    /// timeout. As in MarbleRun, a previous current job that was not finished counts as failed: its lease is no
-    /// longer renewed, and the monitor returns it to the queue when the lease runs out.
+    /// timeout. As in MarbleRun, a previous current job that was not finished counts as failed: it is failed now
+    /// (see <see cref="MarbleJob.DisposeAsync"/>).
     /// </summary>
     public async Task<MarbleJob?> WaitAsync(string queue, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
@@ -60,7 +64,11 @@ public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) 
         return Current = jobs.Count == 0 ? null : jobs[0];
     }
 
-    /// <summary>Waits for up to <paramref name="maxJobs"/> jobs of a queue; the caller settles each one.</summary>
+    /// <summary>
+    /// Waits for up to <paramref name="maxJobs"/> jobs of a queue; the caller settles each one. A wait that throws
+    /// (the cluster or the store gave no answer) may have claimed jobs all the same: the next wait of this Marble on
+    /// the same queue resumes that claim and returns them, rather than leaving them leased until their leases run out.
+    /// </summary>
     public async Task<IReadOnlyList<MarbleJob>> WaitBatchAsync(string queue, int maxJobs, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         if (Current is { } unfinished)
@@ -70,7 +78,19 @@ public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) 
         }
 
         var grain = Queue(queue);
-        var claims = await grain.WaitAsync(timeout ?? _options.WaitTimeout, ClaimOptions(maxJobs), cancellationToken);
+        var resume = _failedClaims.TryRemove(queue, out var claimId);
+        if (!resume) claimId = Guid.NewGuid();
+        IReadOnlyList<ClaimedJob> claims;
+        try
+        {
+            claims = await grain.WaitAsync(timeout ?? _options.WaitTimeout, ClaimOptions(maxJobs, claimId, resume), cancellationToken);
+        }
+        catch (Exception e) when (e is not ArgumentException)
+        {
+            _failedClaims[queue] = claimId;
+            throw;
+        }
+
         return claims.Select(c => new MarbleJob(grain, c, _options.TimeProvider)).ToList();
     }
 
@@ -114,9 +134,11 @@ public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) 
         return job;
     }
 
-    private ClaimOptions ClaimOptions(int maxJobs) => new()
+    private ClaimOptions ClaimOptions(int maxJobs, Guid claimId, bool resume) => new()
     {
         MaxJobs = maxJobs,
+        ClaimId = claimId,
+        Resume = resume,
         Monitored = _options.Monitored,
         LeaseDuration = _options.LeaseDuration,
         Owner = _options.Owner,

@@ -4,7 +4,9 @@ namespace Orleans.Jobs.Client.Queues;
 
 /// <summary>
 /// A job claimed through <see cref="Marble"/>. While it is held, its lease is renewed in the background; finish,
-/// fail or release it, or dispose it to abandon it (renewals stop; the monitor returns it when the lease runs out).
+/// fail or release it. As in MarbleRun, a job not finished is failed: disposing a job that was never settled (a worker
+/// leaving <c>await using</c> by an exception) fails the attempt with <see cref="AbandonedError"/>, so it is retried
+/// after its backoff or dead-lettered on its last attempt.
 /// </summary>
 public sealed class MarbleJob : IAsyncDisposable
 {
@@ -12,6 +14,10 @@ public sealed class MarbleJob : IAsyncDisposable
     private readonly LeaseHeartbeat _heartbeat;
     private int _settled;
     private int _heartbeatStopped;
+    private int _leftUnsettled;
+
+    /// <summary>The error recorded when a job is disposed without being finished, failed or released.</summary>
+    public const string AbandonedError = "abandoned: the worker left without finishing it";
 
     internal MarbleJob(IQueueGrain queue, ClaimedJob claim, TimeProvider timeProvider)
     {
@@ -62,10 +68,38 @@ public sealed class MarbleJob : IAsyncDisposable
         SettleAsync(async () => Check(await _queue.ReleaseAsync(JobId, Claim.LeaseToken), "release"));
 
     /// <summary>
-    /// Stops renewing the lease without settling the job. The job can still be settled afterwards; once its lease has
-    /// run out and it was recovered, that fails with <see cref="JobLeaseLostException"/>.
+    /// Stops renewing the lease and records nothing, as if this worker hung: the job stays this worker's until its
+    /// lease runs out, then the queue's monitor returns it (the attempt counts). An unmonitored job stays running
+    /// (see <see cref="IQueueGrain.ExpireUnmonitoredJobsAsync"/>). The job can still be settled afterwards, until it
+    /// is recovered; disposing it no longer fails it.
+    /// </summary>
+    public async ValueTask AbandonAsync()
+    {
+        Interlocked.Exchange(ref _leftUnsettled, 1);
+        await StopRenewingAsync();
+    }
+
+    /// <summary>
+    /// Stops renewing the lease and, if the job was never settled, abandoned, or lost, fails the attempt with
+    /// <see cref="AbandonedError"/> (MarbleRun: a job not finished is failed). Never throws: if the fail cannot be
+    /// recorded (the cluster cannot be reached, or the job was meanwhile recovered), a monitored job comes back when
+    /// its lease runs out.
     /// </summary>
     public async ValueTask DisposeAsync()
+    {
+        await StopRenewingAsync();
+        if (LeaseLost.IsCancellationRequested || Volatile.Read(ref _leftUnsettled) != 0 || Interlocked.Exchange(ref _settled, 1) != 0) return;
+        try
+        {
+            await _queue.FailAsync(JobId, Claim.LeaseToken, AbandonedError);
+        }
+        catch (Exception)
+        {
+            // Disposal must not hide the exception that made the worker leave; the lease returns the job.
+        }
+    }
+
+    private async ValueTask StopRenewingAsync()
     {
         if (Interlocked.Exchange(ref _heartbeatStopped, 1) == 0)
             await _heartbeat.DisposeAsync();
@@ -78,7 +112,7 @@ public sealed class MarbleJob : IAsyncDisposable
             throw new InvalidOperationException($"Job {JobId} of queue '{Queue}' was already finished, failed or released.");
         try
         {
-            await DisposeAsync();
+            await StopRenewingAsync();
             await settle();
         }
         catch (Exception e) when (e is not InvalidOperationException and not KeyNotFoundException and not ArgumentException)

@@ -78,6 +78,7 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
         while (true)
         {
             var jobs = await ClaimAsync(queue, claim);
+            claim = claim with { Resume = false }; // a resumed claim has its answer now; later rounds claim afresh under the same id
             if (jobs.Count > 0)
             {
                 if (!cancellationToken.IsCancellationRequested) return jobs;
@@ -147,6 +148,22 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     {
         Require(limit is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(limit), limit, $"limit must be between 1 and {QueueLimits.MaxClaimBatch}.");
         return store.GetDeadLettersAsync(queue, limit, CancellationToken.None);
+    }
+
+    /// <summary>A page of the queue's jobs in <paramref name="state"/>, by id after <paramref name="afterId"/>.</summary>
+    public Task<IReadOnlyList<JobInfo>> ListJobsAsync(string queue, JobListState state, long afterId, int limit)
+    {
+        Require(Enum.IsDefined(state), nameof(state), state, $"state must be one of {string.Join(", ", Enum.GetNames<JobListState>())}.");
+        Require(afterId >= 0, nameof(afterId), afterId, "afterId must be 0 (the first page) or the last job id of the page before.");
+        Require(limit is >= 1 and <= QueueLimits.MaxListPage, nameof(limit), limit, $"limit must be between 1 and {QueueLimits.MaxListPage}.");
+        return store.ListJobsAsync(queue, state, afterId, limit, Now, CancellationToken.None);
+    }
+
+    /// <summary>Expires the jobs <paramref name="owner"/> claimed unmonitored and still runs: each is retried, or dead-lettered on its last attempt.</summary>
+    public Task<int> ExpireUnmonitoredJobsAsync(string queue, string owner)
+    {
+        ValidateOwner(owner);
+        return store.ExpireUnmonitoredJobsAsync(queue, owner, Now, CancellationToken.None);
     }
 
     /// <summary>Makes a dead-lettered job available again with fresh attempts.</summary>
@@ -226,8 +243,7 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
         var name = QueueName.Parse(queue);
         ArgumentNullException.ThrowIfNull(options);
         Require(options.MaxJobs is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(options.MaxJobs), options.MaxJobs, $"MaxJobs must be between 1 and {QueueLimits.MaxClaimBatch}.");
-        if (string.IsNullOrWhiteSpace(options.Owner) || options.Owner.Length > MaxOwnerLength)
-            throw new ArgumentException($"Owner must be 1 to {MaxOwnerLength} characters and not blank.", nameof(options.Owner));
+        ValidateOwner(options.Owner);
         if (name.Node is { } node && options.Node != node)
             throw new ArgumentException($"Queue '{queue}' is local to node '{node}'; a claimer on node '{options.Node ?? "(unnamed)"}' cannot take its jobs. Elevate data to that node instead.", nameof(options.Node));
         TimeSpan? lease = null;
@@ -237,7 +253,18 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
             ValidateLease(lease.Value);
         }
 
-        return new JobClaim(options.MaxJobs, lease, options.Owner, options.Node);
+        if (options.ClaimId == Guid.Empty)
+            throw new ArgumentException("ClaimId must not be the empty GUID: leave it null, or choose a fresh id per claim.", nameof(options.ClaimId));
+        if (options.Resume && options.ClaimId is null)
+            throw new ArgumentException("ClaimId is required when Resume is true: name the claim that failed.", nameof(options.ClaimId));
+        var claim = new JobClaim(options.MaxJobs, lease, options.Owner, options.Node) { Resume = options.Resume };
+        return options.ClaimId is { } id ? claim with { ClaimId = id } : claim;
+    }
+
+    private static void ValidateOwner(string? owner)
+    {
+        if (string.IsNullOrWhiteSpace(owner) || owner.Length > MaxOwnerLength)
+            throw new ArgumentException($"Owner must be 1 to {MaxOwnerLength} characters and not blank.", "Owner");
     }
 
     private static void ValidateHold(long jobId, Guid leaseToken)

@@ -63,6 +63,12 @@ public sealed class QueueGrain(QueueDataPlane plane) : Grain, IQueueGrain
     public Task<IReadOnlyList<JobInfo>> GetDeadLettersAsync(int limit = 100) => plane.GetDeadLettersAsync(Queue, limit);
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<JobInfo>> ListJobsAsync(JobListState state, long afterId = 0, int limit = 100) => plane.ListJobsAsync(Queue, state, afterId, limit);
+
+    /// <inheritdoc />
+    public Task<int> ExpireUnmonitoredJobsAsync(string owner) => plane.ExpireUnmonitoredJobsAsync(Queue, owner);
+
+    /// <inheritdoc />
     public Task<JobUpdateOutcome> RequeueDeadLetterAsync(long jobId) => plane.RequeueDeadLetterAsync(Queue, jobId);
 
     /// <inheritdoc />

@@ -41,6 +41,8 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
     private readonly List<Task> _workers = [];
     private readonly SemaphoreSlim _claiming = new(1, 1);
     private readonly ConcurrentQueue<ClaimedJob> _claimedAhead = new();
+    private Guid _claimId = Guid.NewGuid(); // the next claim's id, kept after a failed claim; used under _claiming
+    private bool _resumeClaim;
     private Task _spawner = Task.CompletedTask;
     private volatile WorkStreamProperties _properties = properties;
     private TaskCompletionSource _propertiesChanged = NewSignal();
@@ -172,14 +174,27 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
             {
                 if (_claimedAhead.TryDequeue(out var ahead)) return ahead;
                 var wait = p.IdleTimeout < context.Options.ClaimWait ? p.IdleTimeout : context.Options.ClaimWait;
-                var jobs = await context.Plane.WaitAsync(_queue, wait, new ClaimOptions
+                IReadOnlyList<ClaimedJob> jobs;
+                try
                 {
-                    MaxJobs = Math.Clamp(Volatile.Read(ref _waitingForForks), 1, QueueLimits.MaxClaimBatch),
-                    Monitored = true,
-                    Owner = context.Owner,
-                    Node = context.Node,
-                    LeaseDuration = context.Options.LeaseDuration,
-                }, stop);
+                    jobs = await context.Plane.WaitAsync(_queue, wait, new ClaimOptions
+                    {
+                        MaxJobs = Math.Clamp(Volatile.Read(ref _waitingForForks), 1, QueueLimits.MaxClaimBatch),
+                        Monitored = true,
+                        Owner = context.Owner,
+                        Node = context.Node,
+                        LeaseDuration = context.Options.LeaseDuration,
+                        ClaimId = _claimId,
+                        Resume = _resumeClaim,
+                    }, stop);
+                }
+                catch
+                {
+                    _resumeClaim = true; // it may have taken forks after all: the next claim resumes it under the same id
+                    throw;
+                }
+
+                (_claimId, _resumeClaim) = (Guid.NewGuid(), false);
                 foreach (var job in jobs.Skip(1)) _claimedAhead.Enqueue(job);
                 return jobs.Count > 0 ? jobs[0] : null;
             }

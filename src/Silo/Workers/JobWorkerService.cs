@@ -146,6 +146,10 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     private async Task ClaimLoopAsync(JobHandlerRegistration registration, CancellationToken stoppingToken)
     {
         var queue = registration.Options.NodeLocal ? QueueName.Local(registration.Queue, _node).ToString() : registration.Queue;
+        // A claim that failed may have committed with its reply lost: the next one resumes it under the same id, so
+        // the jobs it took come back now rather than when their leases run out.
+        var claimId = Guid.NewGuid();
+        var resume = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             var room = await _capacity.WaitForRoomAsync(stoppingToken);
@@ -159,12 +163,16 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
                     Owner = Owner,
                     Node = _node,
                     LeaseDuration = _options.LeaseDuration,
+                    ClaimId = claimId,
+                    Resume = resume,
                 }, stoppingToken);
+                (claimId, resume) = (Guid.NewGuid(), false);
             }
             catch (Exception e)
             {
                 if (stoppingToken.IsCancellationRequested) return;
                 LogClaimFailed(e, queue);
+                resume = true;
                 await Task.Delay(TimeSpan.FromSeconds(1), _timeProvider, stoppingToken);
                 continue;
             }

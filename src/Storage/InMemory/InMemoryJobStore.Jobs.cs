@@ -46,22 +46,27 @@ public sealed partial class InMemoryJobStore
     {
         var rows = Rows(queue);
         var claimed = new List<ClaimedJob>();
+        var givenBack = 0;
         lock (rows)
         {
-            rows.PromoteVisible(now);
-            while (claimed.Count < claim.MaxJobs && rows.Available.Min is { } row)
+            if (claim.Resume) givenBack = rows.ResumeClaim(claim, now, claimed);
+            if (claimed.Count == 0)
             {
-                rows.Available.Remove(row);
-                row.State = JobState.Running;
-                row.Attempt++;
-                row.LeaseToken = Guid.NewGuid();
-                row.LeaseExpiresAt = claim.LeaseDuration is { } lease ? now + lease : null;
-                row.Owner = claim.Owner;
-                rows.Running.Add(row.Id, row);
-                claimed.Add(new ClaimedJob(row.Id, queue, row.Payload, row.Priority, row.Attempt, row.MaxAttempts, row.LeaseToken, claim.LeaseDuration, row.LeaseExpiresAt, row.EnqueuedAt));
+                rows.PromoteVisible(now);
+                while (claimed.Count < claim.MaxJobs && rows.Available.Min is { } row)
+                {
+                    rows.Available.Remove(row);
+                    row.State = JobState.Running;
+                    row.Attempt++;
+                    row.LeaseToken = Guid.NewGuid();
+                    row.ClaimId = claim.ClaimId;
+                    rows.Running.Add(row.Id, row);
+                    claimed.Add(row.Lease(claim, now));
+                }
             }
         }
 
+        if (givenBack > 0) _availability.Signal(queue);
         return Task.FromResult<IReadOnlyList<ClaimedJob>>(claimed);
     }
 
@@ -72,28 +77,26 @@ public sealed partial class InMemoryJobStore
             if (row.LeaseExpiresAt is null) return JobUpdateOutcome.LeaseLost; // unmonitored claims hold no lease to renew
             row.LeaseExpiresAt = expiresAt;
             return JobUpdateOutcome.Updated;
-        });
+        }, JobRules.NotHeld);
 
     /// <inheritdoc />
     public Task<JobUpdateOutcome> CompleteAsync(string queue, long jobId, Guid leaseToken, string? result, DateTimeOffset now, CancellationToken cancellationToken) =>
         UpdateHeld(queue, jobId, leaseToken, (rows, row) =>
         {
-            rows.Finish(row, JobState.Completed, now);
+            rows.Finish(row, JobState.Completed, now, settledBy: leaseToken);
             row.Result = result;
             return JobUpdateOutcome.Updated;
-        });
+        }, standing => JobRules.CompletionNotApplied(standing, leaseToken));
 
     /// <inheritdoc />
-    public async Task<FailResult> FailAsync(string queue, long jobId, Guid leaseToken, string error, RetryBackoff backoff, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        DateTimeOffset? retryAt = null;
-        var outcome = await UpdateHeld(queue, jobId, leaseToken, (rows, row) =>
+    public Task<FailResult> FailAsync(string queue, long jobId, Guid leaseToken, string error, RetryBackoff backoff, DateTimeOffset now, CancellationToken cancellationToken) =>
+        UpdateHeld(queue, jobId, leaseToken, (rows, row) =>
         {
             row.LastError = error;
             if (row.Attempt >= row.MaxAttempts)
             {
-                rows.Finish(row, JobState.DeadLettered, now);
-                return JobUpdateOutcome.Updated;
+                rows.Finish(row, JobState.DeadLettered, now, settledBy: leaseToken);
+                return new FailResult(FailOutcome.DeadLettered);
             }
 
             rows.Running.Remove(row.Id);
@@ -101,28 +104,17 @@ public sealed partial class InMemoryJobStore
             row.VisibleAt = now + backoff.DelayAfter(row.Attempt);
             row.Position = JobRules.Position(front: false, row.VisibleAt);
             rows.MakeAvailable(row, now);
-            retryAt = row.VisibleAt;
-            return JobUpdateOutcome.Updated;
-        });
-
-        return outcome switch
-        {
-            JobUpdateOutcome.NotFound => new FailResult(FailOutcome.NotFound),
-            JobUpdateOutcome.LeaseLost => new FailResult(FailOutcome.LeaseLost),
-            _ when retryAt is null => new FailResult(FailOutcome.DeadLettered),
-            _ => new FailResult(FailOutcome.WillRetry, retryAt),
-        };
-    }
+            row.LeaseToken = leaseToken; // the failed attempt's: a repeated fail by it gets this answer again
+            return new FailResult(FailOutcome.WillRetry, row.VisibleAt);
+        }, standing => JobRules.FailNotApplied(standing, leaseToken));
 
     /// <inheritdoc />
     public Task<JobUpdateOutcome> ReleaseAsync(string queue, long jobId, Guid leaseToken, DateTimeOffset now, CancellationToken cancellationToken) =>
         UpdateHeld(queue, jobId, leaseToken, (rows, row) =>
         {
-            rows.Running.Remove(row.Id);
-            row.Attempt--; // a released job was not tried: the attempt does not count
-            rows.MakeAvailable(row, now);
+            rows.GiveBack(row, now);
             return JobUpdateOutcome.Updated;
-        });
+        }, JobRules.NotHeld);
 
     /// <inheritdoc />
     public Task<int> RecoverExpiredLeasesAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken)
@@ -149,6 +141,27 @@ public sealed partial class InMemoryJobStore
         }
 
         return Task.FromResult(total);
+    }
+
+    /// <inheritdoc />
+    public Task<int> ExpireUnmonitoredJobsAsync(string queue, string owner, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        int expired;
+        lock (rows)
+            expired = rows.Recover(r => r.LeaseExpiresAt is null && r.Owner == owner, now, JobRules.UnmonitoredOwnerGoneReason(owner));
+        if (expired > 0) _availability.Signal(queue);
+        return Task.FromResult(expired);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<JobInfo>> ListJobsAsync(string queue, JobListState state, long afterId, int limit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var rows = Rows(queue);
+        lock (rows)
+            return Task.FromResult<IReadOnlyList<JobInfo>>(rows.All.Values
+                .Where(r => r.Id > afterId && JobRules.ListedAs(r.State, r.VisibleAt, now) == state)
+                .OrderBy(r => r.Id).Take(limit).Select(r => r.ToInfo()).ToList());
     }
 
     /// <inheritdoc />
@@ -231,17 +244,21 @@ public sealed partial class InMemoryJobStore
 
     private QueueRows Rows(string queue) => _queues.GetOrAdd(queue, static q => new QueueRows(q));
 
-    private Task<JobUpdateOutcome> UpdateHeld(string queue, long jobId, Guid leaseToken, Func<QueueRows, JobRow, JobUpdateOutcome> update)
+    /// <summary>
+    /// Applies <paramref name="update"/> to a job <paramref name="leaseToken"/> holds; otherwise answers with
+    /// <paramref name="notHeld"/> from what is known of the job (null: no such job in the queue).
+    /// </summary>
+    private Task<T> UpdateHeld<T>(string queue, long jobId, Guid leaseToken, Func<QueueRows, JobRow, T> update, Func<JobStanding?, T> notHeld)
     {
         var rows = Rows(queue);
-        JobUpdateOutcome outcome;
+        T outcome;
         var signal = false;
         lock (rows)
         {
             if (!rows.All.TryGetValue(jobId, out var row))
-                return Task.FromResult(JobUpdateOutcome.NotFound);
+                return Task.FromResult(notHeld(null));
             if (row.State != JobState.Running || row.LeaseToken != leaseToken)
-                return Task.FromResult(JobUpdateOutcome.LeaseLost);
+                return Task.FromResult(notHeld(new JobStanding(row.State, row.LeaseToken == Guid.Empty ? null : row.LeaseToken, row.VisibleAt)));
             outcome = update(rows, row);
             signal = row.State == JobState.Available;
         }
@@ -262,12 +279,21 @@ public sealed partial class InMemoryJobStore
         public JobState State;
         public int Attempt;
         public int MaxAttempts;
-        public Guid LeaseToken;
+        public Guid LeaseToken; // the holder's while running; after a finish, a fail or its scheduled retry, that attempt's
+        public Guid? ClaimId;
         public DateTimeOffset? LeaseExpiresAt;
         public string? Owner;
         public DateTimeOffset? FinishedAt;
         public string? Result;
         public string? LastError;
+
+        /// <summary>Gives the row a lease of <paramref name="claim"/> from <paramref name="now"/> and returns it as claimed.</summary>
+        public ClaimedJob Lease(JobClaim claim, DateTimeOffset now)
+        {
+            LeaseExpiresAt = claim.LeaseDuration is { } lease ? now + lease : null;
+            Owner = claim.Owner;
+            return new ClaimedJob(Id, Queue, Payload, Priority, Attempt, MaxAttempts, LeaseToken, claim.LeaseDuration, LeaseExpiresAt, EnqueuedAt);
+        }
 
         public JobInfo ToInfo() => new(Id, Queue, State, Payload, Priority, Attempt, MaxAttempts, EnqueuedAt, VisibleAt, Owner, LeaseExpiresAt, FinishedAt, Result, LastError);
     }
@@ -303,6 +329,7 @@ public sealed partial class InMemoryJobStore
             row.LeaseExpiresAt = null;
             row.Owner = null;
             row.LeaseToken = Guid.Empty;
+            row.ClaimId = null;
             if (row.VisibleAt <= now) Available.Add(row);
             else Delayed.Add(row);
         }
@@ -316,15 +343,38 @@ public sealed partial class InMemoryJobStore
             }
         }
 
-        public void Finish(JobRow row, JobState state, DateTimeOffset now)
+        /// <summary>Moves a running job to <paramref name="state"/>, recording the token of the attempt that settled it (empty: none, it was lost).</summary>
+        public void Finish(JobRow row, JobState state, DateTimeOffset now, Guid settledBy)
         {
             Running.Remove(row.Id);
             row.State = state;
             row.FinishedAt = now;
             row.LeaseExpiresAt = null;
-            row.LeaseToken = Guid.Empty;
+            row.LeaseToken = settledBy;
+            row.ClaimId = null;
             if (state == JobState.DeadLettered) DeadLetters.Add(row.Id, row);
             else CompletedCount++;
+        }
+
+        /// <summary>Returns a running job to the queue without counting its attempt: it was not tried.</summary>
+        public void GiveBack(JobRow row, DateTimeOffset now)
+        {
+            Running.Remove(row.Id);
+            row.Attempt--;
+            MakeAvailable(row, now);
+        }
+
+        /// <summary>
+        /// Adds to <paramref name="claimed"/> the jobs <paramref name="claim"/>'s id still holds, up to its MaxJobs in
+        /// claim order with a lease from now; gives back the rest uncounted and returns how many.
+        /// </summary>
+        public int ResumeClaim(JobClaim claim, DateTimeOffset now, List<ClaimedJob> claimed)
+        {
+            var held = Running.Values.Where(r => r.ClaimId == claim.ClaimId).Order(ClaimOrder).ToList();
+            foreach (var row in held.Take(claim.MaxJobs)) claimed.Add(row.Lease(claim, now));
+            foreach (var row in held.Skip(claim.MaxJobs)) GiveBack(row, now);
+
+            return Math.Max(0, held.Count - claim.MaxJobs);
         }
 
         public int Prune(DateTimeOffset completedBefore, DateTimeOffset deadLetteredBefore)
@@ -364,7 +414,7 @@ public sealed partial class InMemoryJobStore
                 row.LastError = JobRules.LostAttempt(row.Attempt, row.MaxAttempts, reason);
                 if (row.Attempt >= row.MaxAttempts)
                 {
-                    Finish(row, JobState.DeadLettered, now);
+                    Finish(row, JobState.DeadLettered, now, settledBy: Guid.Empty);
                 }
                 else
                 {

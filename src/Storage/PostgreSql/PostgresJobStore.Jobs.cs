@@ -33,27 +33,42 @@ public sealed partial class PostgresJobStore
 
     private async Task<IReadOnlyList<ClaimedJob>> ClaimOnceAsync(string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        if (claim.Resume)
+        {
+            var (held, givenBack) = await ReadClaimedAsync(_sql.ResumeClaim, queue, claim, now, cancellationToken);
+            if (givenBack > 0) await NotifyAsync([queue], cancellationToken);
+            if (held.Count > 0) return held;
+        }
+
+        return (await ReadClaimedAsync(_sql.Claim, queue, claim, now, cancellationToken)).Jobs;
+    }
+
+    /// <summary>Runs <see cref="PostgresQueries.Claim"/> or <see cref="PostgresQueries.ResumeClaim"/>; the latter also says how many jobs it gave back.</summary>
+    private async Task<(IReadOnlyList<ClaimedJob> Jobs, int GivenBack)> ReadClaimedAsync(string sql, string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var lease = claim.LeaseDuration;
-        await using var command = Command(_sql.Claim, ("queue", queue), ("now", now), ("max", claim.MaxJobs), ("owner", claim.Owner),
+        await using var command = Command(sql, ("queue", queue), ("now", now), ("max", claim.MaxJobs), ("owner", claim.Owner), ("claim", claim.ClaimId),
             ("leaseUs", Nullable(lease is { } l ? Microseconds(l) : null)), ("expires", Nullable(lease is { } d ? now + d : null)));
         var claimed = new List<(long Position, ClaimedJob Job)>();
+        var givenBack = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             var job = new ClaimedJob(reader.GetInt64(0), queue, reader.GetString(1), reader.GetInt32(2), reader.GetInt32(4), reader.GetInt32(5),
                 reader.GetGuid(6), lease, reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8));
             claimed.Add((reader.GetInt64(3), job));
+            if (reader.FieldCount > 9) givenBack = reader.GetInt32(9);
         }
 
         // UPDATE ... RETURNING has no order: restore the claim order.
-        return claimed.OrderByDescending(c => c.Job.Priority).ThenBy(c => c.Position).ThenBy(c => c.Job.JobId).Select(c => c.Job).ToList();
+        return (claimed.OrderByDescending(c => c.Job.Priority).ThenBy(c => c.Position).ThenBy(c => c.Job.JobId).Select(c => c.Job).ToList(), givenBack);
     }
 
     /// <inheritdoc />
     public async Task<JobUpdateOutcome> RenewLeaseAsync(string queue, long jobId, Guid leaseToken, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         await using var command = Command(_sql.Renew, ("id", jobId), ("queue", queue), ("token", leaseToken), ("expires", expiresAt));
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? JobUpdateOutcome.Updated : await WhyNotHeldAsync(queue, jobId, cancellationToken);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? JobUpdateOutcome.Updated : JobRules.NotHeld(await ReadStandingAsync(queue, jobId, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -78,9 +93,7 @@ public sealed partial class PostgresJobStore
             if (!await reader.ReadAsync(cancellationToken))
             {
                 await reader.DisposeAsync();
-                return await WhyNotHeldAsync(queue, jobId, cancellationToken) == JobUpdateOutcome.NotFound
-                    ? new FailResult(FailOutcome.NotFound)
-                    : new FailResult(FailOutcome.LeaseLost);
+                return JobRules.FailNotApplied(await ReadStandingAsync(queue, jobId, cancellationToken), leaseToken);
             }
 
             (attempt, maxAttempts) = (reader.GetInt32(0), reader.GetInt32(1));
@@ -110,7 +123,7 @@ public sealed partial class PostgresJobStore
     public async Task<JobUpdateOutcome> ReleaseAsync(string queue, long jobId, Guid leaseToken, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var command = Command(_sql.Release, ("id", jobId), ("queue", queue), ("token", leaseToken));
-        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0) return await WhyNotHeldAsync(queue, jobId, cancellationToken);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0) return JobRules.NotHeld(await ReadStandingAsync(queue, jobId, cancellationToken));
         await NotifyAsync([queue], cancellationToken);
         return JobUpdateOutcome.Updated;
     }
@@ -122,6 +135,28 @@ public sealed partial class PostgresJobStore
     /// <inheritdoc />
     public Task<int> RecoverJobsOfOwnerAsync(string owner, DateTimeOffset now, CancellationToken cancellationToken) =>
         RecoverAsync(_sql.RecoverOwner, cancellationToken, ("owner", owner), ("now", now), ("reason", JobRules.OwnerDiedReason(owner)));
+
+    /// <inheritdoc />
+    public Task<int> ExpireUnmonitoredJobsAsync(string queue, string owner, DateTimeOffset now, CancellationToken cancellationToken) =>
+        RecoverAsync(_sql.ExpireUnmonitored, cancellationToken, ("queue", queue), ("owner", owner), ("now", now), ("reason", JobRules.UnmonitoredOwnerGoneReason(owner)));
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobInfo>> ListJobsAsync(string queue, JobListState state, long afterId, int limit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var (sql, stored) = state switch
+        {
+            JobListState.Available or JobListState.Scheduled => (_sql.ListJobs, JobState.Available),
+            JobListState.Running => (_sql.ListJobs, JobState.Running),
+            JobListState.Completed => (_sql.ListFinishedJobs, JobState.Completed),
+            _ => (_sql.ListFinishedJobs, JobState.DeadLettered),
+        };
+        await using var command = Command(sql, ("queue", queue), ("state", (short)stored), ("after", afterId), ("limit", limit), ("now", now),
+            ("visibleNow", state != JobListState.Scheduled));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var jobs = new List<JobInfo>();
+        while (await reader.ReadAsync(cancellationToken)) jobs.Add(ReadJob(reader));
+        return jobs;
+    }
 
     /// <inheritdoc />
     public async Task<JobInfo?> GetJobAsync(string queue, long jobId, CancellationToken cancellationToken)
@@ -216,7 +251,7 @@ public sealed partial class PostgresJobStore
             if (completed.Contains((completion.JobId, completion.LeaseToken)))
                 completion.Outcome.TrySetResult(JobUpdateOutcome.Updated);
             else
-                completion.Outcome.TrySetResult(await WhyNotHeldAsync(completion.Queue, completion.JobId, CancellationToken.None));
+                completion.Outcome.TrySetResult(JobRules.CompletionNotApplied(await ReadStandingAsync(completion.Queue, completion.JobId, CancellationToken.None), completion.LeaseToken));
         }
     }
 
@@ -234,10 +269,13 @@ public sealed partial class PostgresJobStore
         return completed;
     }
 
-    private async Task<JobUpdateOutcome> WhyNotHeldAsync(string queue, long jobId, CancellationToken cancellationToken)
+    /// <summary>What the store knows of a job whose lease token did not match a change; null when there is no such job.</summary>
+    private async Task<JobStanding?> ReadStandingAsync(string queue, long jobId, CancellationToken cancellationToken)
     {
-        await using var command = Command(_sql.ExistingJobs, ("ids", new[] { jobId }), ("queue", queue));
-        return await command.ExecuteScalarAsync(cancellationToken) is null ? JobUpdateOutcome.NotFound : JobUpdateOutcome.LeaseLost;
+        await using var command = Command(_sql.ReadStanding, ("id", jobId), ("queue", queue));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken)) return null;
+        return new JobStanding((JobState)reader.GetInt16(0), reader.IsDBNull(1) ? null : reader.GetGuid(1), reader.GetFieldValue<DateTimeOffset>(2));
     }
 
     private async Task<int> RecoverAsync(string sql, CancellationToken cancellationToken, params (string, object?)[] parameters)

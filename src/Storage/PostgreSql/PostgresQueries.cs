@@ -36,7 +36,7 @@ internal sealed class PostgresQueries(string schema)
         """);
     public string Notify => "select pg_notify(@channel, @queue)";
 
-    public string Claim => S("""
+    public string Claim => S($$"""
         with next as (
             select id from {schema}.jobs
             where queue = @queue and state = 0 and visible_at <= @now
@@ -45,9 +45,36 @@ internal sealed class PostgresQueries(string schema)
             for update skip locked)
         update {schema}.jobs j
         set state = 1, attempt = j.attempt + 1, lease_token = gen_random_uuid(), lease_duration_us = @leaseUs,
-            lease_expires_at = @expires, owner = @owner
+            lease_expires_at = @expires, owner = @owner, claim_id = @claim
         from next where j.id = next.id
-        returning j.id, j.payload, j.priority, j.position, j.attempt, j.max_attempts, j.lease_token, j.lease_expires_at, j.enqueued_at
+        returning {{ClaimedColumns}}
+        """);
+
+    /// <summary>The columns of a claimed job, as <see cref="Claim"/> and <see cref="ResumeClaim"/> return them.</summary>
+    private const string ClaimedColumns = "j.id, j.payload, j.priority, j.position, j.attempt, j.max_attempts, j.lease_token, j.lease_expires_at, j.enqueued_at";
+
+    /// <summary>
+    /// The jobs claim @claim still holds, for a claimer whose claim failed without an answer: up to @max of them, in
+    /// claim order, keep their lease token and attempt and get a lease from now; any beyond @max are given back
+    /// uncounted. Each row also carries how many were given back, so the caller can announce them.
+    /// </summary>
+    public string ResumeClaim => S($$"""
+        with held as (
+            select id, priority, position from {schema}.jobs
+            where queue = @queue and state = 1 and claim_id = @claim
+            for update),
+        ranked as (
+            select id, row_number() over (order by priority desc, position, id) as rank from held),
+        kept as (
+            update {schema}.jobs j set lease_duration_us = @leaseUs, lease_expires_at = @expires, owner = @owner
+            from ranked where j.id = ranked.id and ranked.rank <= @max
+            returning {{ClaimedColumns}}),
+        given_back as (
+            update {schema}.jobs j set state = 0, attempt = j.attempt - 1, lease_token = null, lease_duration_us = null,
+                lease_expires_at = null, owner = null, claim_id = null
+            from ranked where j.id = ranked.id and ranked.rank > @max
+            returning j.id)
+        select kept.*, (select count(*)::int from given_back) from kept
         """);
 
     public string Renew => S("""
@@ -69,35 +96,40 @@ internal sealed class PostgresQueries(string schema)
             where j.id = any(@ids) and j.id = i.id and j.queue = i.queue and j.state = 1 and j.lease_token = i.token
             returning j.*, i.result as result, i.finished_at as finished_at),
         archived as (
-            insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error)
-            select id, queue, 2, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error from moved)
+            insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error, settled_by)
+            select id, queue, 2, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error, lease_token from moved)
         select id, lease_token from moved
         """);
 
-    /// <summary>Of the given ids, those that exist in a queue (to tell a lost lease from an unknown job).</summary>
-    public string ExistingJobs => S("""
-        select id from {schema}.jobs where id = any(@ids) and queue = @queue
+    /// <summary>
+    /// A job's state, the token of the attempt that settled it last and its visible-at time: to tell a lost lease from an
+    /// unknown job, and a settle retried after it committed from one by a stale holder (see <see cref="JobStanding"/>).
+    /// </summary>
+    public string ReadStanding => S("""
+        select state, lease_token, visible_at from {schema}.jobs where id = @id and queue = @queue
         union all
-        select id from {schema}.finished_jobs where id = any(@ids) and queue = @queue
+        select state, settled_by, visible_at from {schema}.finished_jobs where id = @id and queue = @queue
         """);
 
     public string LockHeldJob => S("select attempt, max_attempts from {schema}.jobs where id = @id and queue = @queue and state = 1 and lease_token = @token for update");
 
+    /// <summary>Schedules a failed job's retry. It keeps the failed attempt's lease token, so a repeated fail by that attempt gets the same answer.</summary>
     public string RetryJob => S("""
         update {schema}.jobs set state = 0, visible_at = @visible, position = @position, last_error = @error,
             priority = greatest(priority::bigint - @drop, @min_priority)::int,
-            lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null
+            lease_duration_us = null, lease_expires_at = null, owner = null, claim_id = null
         where id = @id
         """);
 
     public string DeadLetterJob => S("""
         with moved as (delete from {schema}.jobs where id = @id returning *)
-        insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error)
-        select id, queue, 3, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, @now, null, @error from moved
+        insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error, settled_by)
+        select id, queue, 3, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, @now, null, @error, lease_token from moved
         """);
 
     public string Release => S("""
-        update {schema}.jobs set state = 0, attempt = attempt - 1, lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null
+        update {schema}.jobs set state = 0, attempt = attempt - 1, lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null,
+            claim_id = null
         where id = @id and queue = @queue and state = 1 and lease_token = @token
         """);
 
@@ -113,7 +145,7 @@ internal sealed class PostgresQueries(string schema)
                    'Attempt ' || attempt || ' of ' || max_attempts || ' was lost: ' || @reason || '.'
             from dead),
         returned as (
-            update {schema}.jobs j set state = 0, lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null,
+            update {schema}.jobs j set state = 0, lease_token = null, lease_duration_us = null, lease_expires_at = null, owner = null, claim_id = null,
                    last_error = 'Attempt ' || j.attempt || ' of ' || j.max_attempts || ' was lost: ' || @reason || '.'
             from lost where j.id = lost.id and j.attempt < j.max_attempts
             returning j.queue)
@@ -124,6 +156,26 @@ internal sealed class PostgresQueries(string schema)
     public string RecoverOwner => S(RecoverLost.Replace("{filter}",
         "owner = @owner and state = 1 and lease_expires_at is not null",
         StringComparison.Ordinal));
+
+    public string ExpireUnmonitored => S(RecoverLost.Replace("{filter}",
+        "queue = @queue and owner = @owner and state = 1 and lease_expires_at is null",
+        StringComparison.Ordinal));
+
+    /// <summary>A page of a queue's waiting or running jobs by id; @visibleNow tells available (true) from scheduled jobs.</summary>
+    public string ListJobs => S($$"""
+        select {{JobColumns}} from {schema}.jobs
+        where queue = @queue and state = @state and id > @after and (state = 1 or (visible_at <= @now) = @visibleNow)
+        order by id
+        limit @limit
+        """);
+
+    /// <summary>A page of a queue's completed or dead-lettered jobs by id.</summary>
+    public string ListFinishedJobs => S($$"""
+        select {{FinishedColumns}} from {schema}.finished_jobs
+        where queue = @queue and state = @state and id > @after
+        order by id
+        limit @limit
+        """);
 
     public string ReadJob => S($$"""
         select {{JobColumns}} from {schema}.jobs where id = @id and queue = @queue

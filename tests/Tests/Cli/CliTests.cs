@@ -79,6 +79,40 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Jobs_with_a_state_lists_a_page_of_a_queues_jobs_and_names_the_next_cursor()
+    {
+        await using var silo = await Silo.StartAsync();
+        var queue = silo.Grains.GetGrain<IQueueGrain>("cli-list");
+        var ids = await queue.SendBatchAsync([new JobMessage("a"), new JobMessage("b"), new JobMessage("c")]);
+        await queue.ClaimAsync(new ClaimOptions { MaxJobs = 2, Monitored = false, Owner = "gone-worker" });
+
+        var text = await JobsCli.RunOkAsync(["jobs", "--queue", "cli-list", "--state", "running", "--limit", "1", .. silo.Connection]);
+        Assert.Contains("queue cli-list: 1 running job", text.Out);
+        Assert.Contains($"job {ids[0]} attempt=1/", text.Out);
+        Assert.Contains("owner=gone-worker lease=unmonitored", text.Out);
+        Assert.Contains($"more may follow: --after {ids[0]}", text.Out);
+
+        var page = JsonDocument.Parse((await JobsCli.RunOkAsync(["jobs", "--queue", "cli-list", "--state", "running", "--after", ids[0].ToString(), "--json", .. silo.Connection])).Out).RootElement;
+        var listed = Assert.Single(page.EnumerateArray());
+        Assert.Equal(ids[1], Assert.Single(listed.GetProperty("jobs").EnumerateArray()).GetProperty("jobId").GetInt64());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, listed.GetProperty("nextAfter").ValueKind);
+        Assert.Contains($"job {ids[2]} ", (await JobsCli.RunOkAsync(["status", "--queue", "cli-list", "--state", "available", .. silo.Connection])).Out);
+
+        foreach (var (arguments, expected) in new (string[], string)[]
+        {
+            (["jobs", "--queue", "cli-list", "--state", "lost"], "lost"),
+            (["jobs", "--queue", "cli-list", "--limit", "5"], "--after and --limit page through a listing: give --state too."),
+            (["jobs", "--jobset", "js", "--state", "running"], "--state lists the jobs of --queue queues: name at least one --queue, and no --jobset."),
+            (["jobs", "--queue", "cli-list", "--state", "running", "--limit", "1001"], "--limit must be between 1 and 1000"),
+        })
+        {
+            var refused = await JobsCli.RunAsync([.. arguments, .. silo.Connection]);
+            Assert.Equal(2, refused.ExitCode);
+            Assert.Contains(expected, refused.Error);
+        }
+    }
+
+    [Fact]
     public async Task Dead_letters_lists_a_dead_job_and_requeue_makes_it_available_again()
     {
         await using var silo = await Silo.StartAsync();

@@ -1,3 +1,4 @@
+using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Grains.Queues;
 using Microsoft.Extensions.DependencyInjection;
@@ -52,6 +53,12 @@ public sealed class QueueGrainTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         { "Owner", q => q.ClaimAsync(new ClaimOptions { Owner = " " }) },
         { "lease", q => q.ClaimAsync(new ClaimOptions { LeaseDuration = TimeSpan.FromMilliseconds(1) }) },
         { "timeout", q => q.WaitAsync(TimeSpan.FromHours(1), new ClaimOptions()) },
+        { "limit must be between 1 and 1000", q => q.ListJobsAsync(JobListState.Running, 0, 0) },
+        { "afterId must be 0", q => q.ListJobsAsync(JobListState.Available, -1) },
+        { "state must be one of Available, Scheduled, Running, Completed, DeadLettered", q => q.ListJobsAsync((JobListState)9) },
+        { "Owner must be 1 to 128 characters", q => q.ExpireUnmonitoredJobsAsync(" ") },
+        { "ClaimId is required when Resume is true", q => q.ClaimAsync(new ClaimOptions { Resume = true }) },
+        { "ClaimId must not be the empty GUID", q => q.WaitAsync(TimeSpan.Zero, new ClaimOptions { ClaimId = Guid.Empty }) },
         { "Job ids are positive", q => q.FinishAsync(0, Guid.NewGuid()) },
         { "lease token", q => q.RenewLeaseAsync(1, Guid.Empty) },
         { "MaxAttempts", q => q.ConfigureAsync(new QueueSettings { MaxAttempts = 0 }) },
@@ -113,6 +120,62 @@ public sealed class QueueGrainTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Queue().WaitAsync(TimeSpan.FromSeconds(5), Claim(), new CancellationToken(canceled: true)));
         var job = await Queue().GetJobAsync(id);
         Assert.Equal((JobState.Available, 0), (job!.State, job.Attempt));
+    }
+
+    [Fact]
+    public async Task A_wait_repeated_with_Resume_gets_back_what_the_failed_claim_of_that_id_took()
+    {
+        var claimId = Guid.NewGuid();
+        var id = await Queue().SendAsync("taken by a claim whose answer was lost");
+        var lost = Assert.Single(await Queue().ClaimAsync(Claim() with { ClaimId = claimId }));
+
+        var resumed = Assert.Single(await QueueOn(1).WaitAsync(TimeSpan.FromSeconds(5), Claim() with { ClaimId = claimId, Resume = true }, Ct));
+        Assert.Equal((id, lost.LeaseToken, 1), (resumed.JobId, resumed.LeaseToken, resumed.Attempt));
+        Assert.Equal(JobUpdateOutcome.Updated, await Queue().FinishAsync(resumed.JobId, resumed.LeaseToken));
+    }
+
+    [Fact]
+    public async Task Jobs_are_listed_by_state_in_pages_and_a_gone_unmonitored_workers_jobs_expire()
+    {
+        var ids = await Queue().SendBatchAsync([new JobMessage("a"), new JobMessage("b"), new JobMessage("c")]);
+        await Queue().ClaimAsync(Claim(max: 2, monitored: false, owner: "gone-worker"));
+
+        var firstPage = await QueueOn(1).ListJobsAsync(JobListState.Running, 0, 1);
+        var secondPage = await Queue().ListJobsAsync(JobListState.Running, firstPage[^1].JobId, 1);
+        Assert.Equal([ids[0], ids[1]], firstPage.Concat(secondPage).Select(j => j.JobId));
+        Assert.All(firstPage.Concat(secondPage), j => Assert.Equal(("gone-worker", (DateTimeOffset?)null), (j.Owner, j.LeaseExpiresAt)));
+        Assert.Empty(await Queue().ListJobsAsync(JobListState.Running, secondPage[^1].JobId, 1));
+
+        Assert.Equal(2, await Queue().ExpireUnmonitoredJobsAsync("gone-worker"));
+        Assert.Equal(ids, (await Queue().ListJobsAsync(JobListState.Available)).Select(j => j.JobId));
+    }
+
+    [Fact]
+    public async Task A_marble_job_left_by_an_exception_is_failed_and_one_settled_or_abandoned_is_not()
+    {
+        var marble = new Marble(_cluster.Client);
+        await Queue().ConfigureAsync(new QueueSettings { RetryDelay = TimeSpan.Zero, MaxRetryDelay = TimeSpan.Zero });
+        var id = await Queue().SendAsync("work", new SendOptions { MaxAttempts = 3 });
+
+        await Assert.ThrowsAsync<InvalidDataException>(async () =>
+        {
+            await using var job = (await marble.WaitBatchAsync(_queue, 1, TimeSpan.FromSeconds(10), Ct))[0];
+            throw new InvalidDataException("the worker broke");
+        });
+        var failed = (await Queue().GetJobAsync(id))!;
+        Assert.Equal((JobState.Available, 1, MarbleJob.AbandonedError), (failed.State, failed.Attempt, failed.LastError));
+
+        // Abandoned on purpose (a hang), the job is left to its lease; disposing it after changes nothing.
+        var abandoned = (await marble.WaitBatchAsync(_queue, 1, TimeSpan.FromSeconds(10), Ct))[0];
+        await abandoned.AbandonAsync();
+        await abandoned.DisposeAsync();
+        Assert.Equal((JobState.Running, 2), ((await Queue().GetJobAsync(id))!.State, (await Queue().GetJobAsync(id))!.Attempt));
+        Assert.Equal(JobUpdateOutcome.Updated, await Queue().ReleaseAsync(id, abandoned.Claim.LeaseToken));
+
+        await using (var job = (await marble.WaitBatchAsync(_queue, 1, TimeSpan.FromSeconds(10), Ct))[0])
+            await job.FinishAsync("done");
+        var done = (await Queue().GetJobAsync(id))!;
+        Assert.Equal((JobState.Completed, "done", 2), (done.State, done.Result, done.Attempt));
     }
 
     [Fact]

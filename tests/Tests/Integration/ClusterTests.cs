@@ -131,7 +131,7 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
 
         var hung = new Marble(cluster.Client, new MarbleOptions { LeaseDuration = TimeSpan.FromMilliseconds(500) });
         var lost = (await hung.WaitAsync("stale", TimeSpan.FromSeconds(5), Ct))!;
-        await lost.DisposeAsync(); // the worker hangs: no more heartbeats
+        await lost.AbandonAsync(); // the worker hangs: no more heartbeats
 
         var healthy = new Marble(cluster.Client);
         var taken = await healthy.WaitAsync("stale", TimeSpan.FromSeconds(30), Ct);
@@ -289,7 +289,7 @@ public sealed class MonitorKeepAliveTests : PostgresSchemaTest
         var marble = new Marble(cluster.Client, new MarbleOptions { LeaseDuration = TimeSpan.FromSeconds(1) });
         var id = await marble.SendAsync("quiet", "forgotten");
         var hung = (await marble.WaitAsync("quiet", TimeSpan.FromSeconds(10), Ct))!;
-        await hung.DisposeAsync();
+        await hung.AbandonAsync();
 
         var second = await cluster.StartAdditionalSiloAsync();
         await cluster.StopSiloAsync(first); // the monitor goes with it; nothing calls the queue from now on

@@ -100,6 +100,22 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_claim_is_resumed_by_its_claim_id_and_jobs_are_listed_by_state_in_pages()
+    {
+        var ids = await Queue("http-list").SendBatchAsync([new JobMessage("a"), new JobMessage("b")]);
+        const string Claim = """{"maxJobs":2,"owner":"python-worker","claimId":"5f0c7e2a-0000-4000-8000-000000000001"}""";
+        var (_, lost) = await CallAsync<GatewayResult>($$"""{"interface":"jobs.queue","key":"http-list","method":"claim","arguments":[{{Claim}}]}""");
+        Assert.Equal(2, lost!.Result!.Value.GetArrayLength()); // as if this answer never arrived
+        var (_, resumed) = await CallAsync<GatewayResult>($$"""{"interface":"jobs.queue","key":"http-list","method":"claim","arguments":[{{Claim[..^1]}},"resume":true}]}""");
+        Assert.Equal(ids, resumed!.Result!.Value.EnumerateArray().Select(j => j.GetProperty("jobId").GetInt64()));
+
+        var (status, page) = await CallAsync<GatewayResult>($$"""{"interface":"jobs.queue","key":"http-list","method":"list-jobs","arguments":["Running",{{ids[0]}},10]}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var job = Assert.Single(page!.Result!.Value.EnumerateArray());
+        Assert.Equal((ids[1], "python-worker"), (job.GetProperty("jobId").GetInt64(), job.GetProperty("owner").GetString()));
+    }
+
+    [Fact]
     public async Task An_oversized_request_is_refused_and_stores_nothing()
     {
         await Queue("big").SendAsync("small");

@@ -122,4 +122,41 @@ public sealed class PostgresStoreTests : PostgresSchemaTest
         Assert.Equal(8, await store.PruneFinishedAsync("q", now + TimeSpan.FromSeconds(1), now - TimeSpan.FromSeconds(1), Ct));
         Assert.Equal(new QueueCounts(0, 0, 0, 0, 2), await store.GetCountsAsync("q", now, Ct));
     }
+
+    [Fact]
+    public async Task A_claim_that_committed_while_its_reply_was_lost_is_resumed_at_once_not_after_its_lease()
+    {
+        var server = new NpgsqlConnectionStringBuilder(TestPostgres.ConnectionString);
+        await using var proxy = new TcpProxy("127.0.0.1", server.Port);
+        var throughProxy = new NpgsqlConnectionStringBuilder(TestPostgres.ConnectionString) { Port = proxy.Port, Timeout = 2, CommandTimeout = 30 }.ConnectionString;
+        await using var direct = await TestPostgres.CreateStoreAsync(Schema); // the test's own view, not through the proxy
+        await using var store = new PostgresJobStore(TestPostgres.Options(Schema, throughProxy));
+        await store.StartAsync(Ct);
+        var ids = await direct.EnqueueAsync("q", [new NewJob("a", 0, null, false, 3), new NewJob("b", 0, null, false, 3)], DateTimeOffset.UtcNow, Ct);
+        var claim = new JobClaim(2, TimeSpan.FromSeconds(30), "worker");
+        Assert.Empty(await store.ClaimAsync("elsewhere", claim, DateTimeOffset.UtcNow, Ct)); // leaves an open connection in the pool: a new one could not log in below
+
+        // The claim reaches the server and commits; its answer is swallowed, then the connection drops.
+        proxy.SwallowReplies();
+        var lost = store.ClaimAsync("q", claim, DateTimeOffset.UtcNow, Ct);
+        await Eventually.TrueAsync(async () => (await direct.GetCountsAsync("q", DateTimeOffset.UtcNow, Ct)).Running == 2, "the claim to commit on the server");
+        Assert.False(lost.IsCompleted);
+        proxy.Cut();
+        await Assert.ThrowsAnyAsync<NpgsqlException>(() => lost);
+        var lostAt = System.Diagnostics.Stopwatch.StartNew();
+        proxy.Restore();
+
+        // Without its id the jobs are out of reach (leased to a token nobody holds) until the lease runs out...
+        Assert.Empty(await direct.ClaimAsync("q", new JobClaim(2, TimeSpan.FromSeconds(30), "another"), DateTimeOffset.UtcNow, Ct));
+
+        // ...but the claimer, repeating its claim under the same id, gets them back at once.
+        IReadOnlyList<ClaimedJob> resumed = [];
+        await Eventually.TrueAsync(async () => (resumed = await store.ClaimAsync("q", claim with { Resume = true }, DateTimeOffset.UtcNow, Ct)).Count > 0,
+            "the resumed claim to answer once the connection is back", TimeSpan.FromSeconds(10));
+        Assert.True(lostAt.Elapsed < TimeSpan.FromSeconds(5), $"resumed after {lostAt.Elapsed}, not within a few seconds");
+        Assert.Equal([(ids[0], 1), (ids[1], 1)], resumed.Select(j => (j.JobId, j.Attempt)));
+        foreach (var job in resumed)
+            Assert.Equal(JobUpdateOutcome.Updated, await store.CompleteAsync("q", job.JobId, job.LeaseToken, "done", DateTimeOffset.UtcNow, Ct));
+        Assert.Equal(2, (await direct.GetCountsAsync("q", DateTimeOffset.UtcNow, Ct)).Completed);
+    }
 }

@@ -31,6 +31,9 @@ public abstract class StoreConformanceTests : IAsyncLifetime
 
     private static JobClaim Unmonitored(int max = 1) => new(max, null, "client-x");
 
+    private static readonly Guid ClaimIdA = Guid.Parse("0000000a-0000-0000-0000-000000000001");
+    private static readonly Guid ClaimIdB = Guid.Parse("0000000b-0000-0000-0000-000000000002");
+
     private async Task<ClaimedJob> ClaimOneAsync(string queue, JobClaim? claim = null) =>
         Assert.Single(await Store.ClaimAsync(queue, claim ?? Monitored(), Now, None));
 
@@ -127,7 +130,7 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(JobUpdateOutcome.Updated, await Store.RenewLeaseAsync("q", job.JobId, job.LeaseToken, Now + TimeSpan.FromMinutes(1), None));
         Assert.Equal(Now + TimeSpan.FromMinutes(1), (await Store.GetJobAsync("q", job.JobId, None))!.LeaseExpiresAt);
         Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", job.JobId, job.LeaseToken, "result", Now, None));
-        Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.CompleteAsync("q", job.JobId, job.LeaseToken, "again", Now, None));
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", job.JobId, job.LeaseToken, "again", Now, None)); // a repeat: see below
 
         var info = await Store.GetJobAsync("q", job.JobId, None);
         Assert.Equal((JobState.Completed, "result", (DateTimeOffset?)Now), (info!.State, info.Result, info.FinishedAt));
@@ -228,6 +231,192 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(0, await Store.RecoverJobsOfOwnerAsync(deadIncarnation, Now, None));
         Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.CompleteAsync("q1", a1.JobId, a1.LeaseToken, "late", Now, None));
         Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q1", rejoined.JobId, rejoined.LeaseToken, "fine", Now, None));
+    }
+
+    // ---- jobs: settles repeated after they committed ----
+
+    [Fact]
+    public async Task A_finish_repeated_with_the_same_token_is_Updated_again_and_changes_nothing()
+    {
+        await Store.EnqueueAsync("q", [Job("x")], Now, None);
+        var job = await ClaimOneAsync("q");
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", job.JobId, job.LeaseToken, "first", Now, None));
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", job.JobId, job.LeaseToken, "repeated", Now, None));
+
+        var info = (await Store.GetJobAsync("q", job.JobId, None))!;
+        Assert.Equal(("first", (DateTimeOffset?)(Now - TimeSpan.FromSeconds(1))), (info.Result, info.FinishedAt));
+        Assert.Equal(new QueueCounts(0, 0, 0, 1, 0), await Store.GetCountsAsync("q", Now, None));
+
+        // Only a finish is answered so: the finished job is no longer held for anything else.
+        Assert.Equal(FailOutcome.LeaseLost, (await Store.FailAsync("q", job.JobId, job.LeaseToken, "late", Backoff, Now, None)).Outcome);
+        Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.RenewLeaseAsync("q", job.JobId, job.LeaseToken, Now + TimeSpan.FromMinutes(1), None));
+        Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.ReleaseAsync("q", job.JobId, job.LeaseToken, Now, None));
+    }
+
+    [Fact]
+    public async Task A_finish_with_the_stale_token_of_an_earlier_attempt_still_loses_its_lease()
+    {
+        await Store.EnqueueAsync("q", [Job("x")], Now, None);
+        var first = await ClaimOneAsync("q");
+        Clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, await Store.RecoverExpiredLeasesAsync("q", Now, None));
+        var second = await ClaimOneAsync("q", Monitored(owner: "silo-b"));
+
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", second.JobId, second.LeaseToken, "second", Now, None));
+        Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.CompleteAsync("q", first.JobId, first.LeaseToken, "first", Now, None));
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", second.JobId, second.LeaseToken, "second again", Now, None));
+        Assert.Equal("second", (await Store.GetJobAsync("q", first.JobId, None))!.Result);
+    }
+
+    [Fact]
+    public async Task A_fail_repeated_with_the_same_token_gets_the_first_outcome_until_the_job_is_claimed_again()
+    {
+        await Store.EnqueueAsync("q", [Job("x", maxAttempts: 2)], Now, None);
+        var first = await ClaimOneAsync("q");
+        var retry = await Store.FailAsync("q", first.JobId, first.LeaseToken, "boom", Backoff, Now, None);
+        Assert.Equal(new FailResult(FailOutcome.WillRetry, Now + TimeSpan.FromSeconds(1)), retry);
+        Assert.Equal(retry, await Store.FailAsync("q", first.JobId, first.LeaseToken, "boom again", Backoff, Now, None));
+        Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.CompleteAsync("q", first.JobId, first.LeaseToken, "not a finish", Now, None));
+        var waiting = (await Store.GetJobAsync("q", first.JobId, None))!;
+        Assert.Equal((JobState.Available, 1, "boom"), (waiting.State, waiting.Attempt, waiting.LastError));
+
+        // Claimed again, the job belongs to the new attempt: the old token loses, the last attempt's repeat is answered.
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        var second = await ClaimOneAsync("q");
+        Assert.Equal(FailOutcome.LeaseLost, (await Store.FailAsync("q", first.JobId, first.LeaseToken, "stale", Backoff, Now, None)).Outcome);
+        Assert.Equal(FailOutcome.DeadLettered, (await Store.FailAsync("q", second.JobId, second.LeaseToken, "boom", Backoff, Now, None)).Outcome);
+        Assert.Equal(FailOutcome.DeadLettered, (await Store.FailAsync("q", second.JobId, second.LeaseToken, "boom again", Backoff, Now, None)).Outcome);
+        Assert.Equal(FailOutcome.LeaseLost, (await Store.FailAsync("q", first.JobId, first.LeaseToken, "stale", Backoff, Now, None)).Outcome);
+        Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.CompleteAsync("q", second.JobId, second.LeaseToken, "not a finish", Now, None));
+        Assert.Equal("boom", Assert.Single(await Store.GetDeadLettersAsync("q", 10, None)).LastError);
+    }
+
+    [Fact]
+    public async Task A_job_lost_with_its_worker_is_never_answered_as_settled_by_that_worker()
+    {
+        await Store.EnqueueAsync("q", [Job("x", maxAttempts: 1)], Now, None);
+        var job = await ClaimOneAsync("q");
+        Clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, await Store.RecoverExpiredLeasesAsync("q", Now, None)); // dead-lettered: its only attempt was lost
+        Assert.Equal(FailOutcome.LeaseLost, (await Store.FailAsync("q", job.JobId, job.LeaseToken, "late", Backoff, Now, None)).Outcome);
+        Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.CompleteAsync("q", job.JobId, job.LeaseToken, "late", Now, None));
+    }
+
+    // ---- jobs: claims whose answer was lost ----
+
+    [Fact]
+    public async Task A_resumed_claim_returns_what_the_lost_claim_took_with_fresh_leases_and_attempts_counted_once()
+    {
+        var ids = await Store.EnqueueAsync("q", [Job("a"), Job("b"), Job("c")], Now, None);
+        var lost = await Store.ClaimAsync("q", Monitored(max: 2) with { ClaimId = ClaimIdA }, Now, None); // its answer never arrives
+
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        var resumed = await Store.ClaimAsync("q", Monitored(max: 2) with { ClaimId = ClaimIdA, Resume = true }, Now, None);
+        Assert.Equal(lost.Select(j => (j.JobId, j.LeaseToken, j.Attempt)), resumed.Select(j => (j.JobId, j.LeaseToken, j.Attempt)));
+        Assert.Equal([ids[0], ids[1]], resumed.Select(j => j.JobId));
+        Assert.All(resumed, j => Assert.Equal(Now + TimeSpan.FromSeconds(30), j.LeaseExpiresAt));
+        Assert.Equal(new QueueCounts(1, 0, 2, 0, 0), await Store.GetCountsAsync("q", Now, None));
+
+        // The resumed jobs are held as claimed: finishing one leaves the other for the next resume.
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", resumed[0].JobId, resumed[0].LeaseToken, null, Now, None));
+        var again = await Store.ClaimAsync("q", Monitored(max: 2) with { ClaimId = ClaimIdA, Resume = true }, Now, None);
+        Assert.Equal([(ids[1], 1)], again.Select(j => (j.JobId, j.Attempt)));
+    }
+
+    [Fact]
+    public async Task A_resumed_claim_keeps_at_most_its_MaxJobs_and_gives_the_rest_back_uncounted()
+    {
+        var ids = await Store.EnqueueAsync("q", [Job("a"), Job("b", priority: 1), Job("c")], Now, None);
+        await Store.ClaimAsync("q", Monitored(max: 3) with { ClaimId = ClaimIdA }, Now, None);
+        using var subscription = Store.SubscribeAvailability("q");
+
+        var resumed = Assert.Single(await Store.ClaimAsync("q", Monitored(max: 1) with { ClaimId = ClaimIdA, Resume = true }, Now, None));
+        Assert.Equal(ids[1], resumed.JobId); // claim order: the higher priority first
+        Assert.True(await subscription.WaitAsync(TimeSpan.FromSeconds(5), TimeProvider.System, None)); // the given-back jobs are announced
+        foreach (var id in new[] { ids[0], ids[2] })
+        {
+            var back = (await Store.GetJobAsync("q", id, None))!;
+            Assert.Equal((JobState.Available, 0, (string?)null), (back.State, back.Attempt, back.Owner));
+        }
+
+        Assert.Equal([(ids[0], 1), (ids[2], 1)], (await Store.ClaimAsync("q", Monitored(max: 5), Now, None)).Select(j => (j.JobId, j.Attempt)));
+    }
+
+    [Fact]
+    public async Task A_resumed_claim_that_took_nothing_claims_as_usual_and_only_a_resume_looks_back()
+    {
+        var ids = await Store.EnqueueAsync("q", [Job("a"), Job("b"), Job("c")], Now, None);
+        var first = Assert.Single(await Store.ClaimAsync("q", Monitored() with { ClaimId = ClaimIdA }, Now, None));
+        Assert.Equal(ids[0], first.JobId);
+
+        // The same id without Resume claims afresh; a resume of a claim id that holds nothing claims as usual.
+        Assert.Equal(ids[1], Assert.Single(await Store.ClaimAsync("q", Monitored() with { ClaimId = ClaimIdA }, Now, None)).JobId);
+        Assert.Equal(ids[2], Assert.Single(await Store.ClaimAsync("q", Monitored() with { ClaimId = ClaimIdB, Resume = true }, Now, None)).JobId);
+
+        // A job the lost claim took that was recovered meanwhile is not its to resume any more.
+        Clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(3, await Store.RecoverExpiredLeasesAsync("q", Now, None));
+        var resumed = await Store.ClaimAsync("q", Monitored(max: 3) with { ClaimId = ClaimIdA, Resume = true }, Now, None);
+        Assert.Equal(ids, resumed.Select(j => j.JobId));
+        Assert.All(resumed, j => Assert.Equal(2, j.Attempt)); // claimed anew: the lost attempt counted
+    }
+
+    // ---- jobs: listing and lost unmonitored work ----
+
+    [Fact]
+    public async Task Jobs_are_listed_by_state_in_pages_by_id()
+    {
+        var first = await Store.EnqueueAsync("q", [Job("running"), Job("completed"), Job("dead", maxAttempts: 1)], Now, None);
+        var claimed = await Store.ClaimAsync("q", Monitored(max: 3), Now, None);
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", claimed[1].JobId, claimed[1].LeaseToken, "result", Now, None));
+        Assert.Equal(FailOutcome.DeadLettered, (await Store.FailAsync("q", claimed[2].JobId, claimed[2].LeaseToken, "boom", Backoff, Now, None)).Outcome);
+        var later = await Store.EnqueueAsync("q", [Job("scheduled", visibleAt: Now + TimeSpan.FromSeconds(10)), Job("available 1"), Job("available 2")], Now, None);
+        await Store.EnqueueAsync("other", [Job("elsewhere")], Now, None);
+
+        async Task<IReadOnlyList<long>> ListAsync(JobListState state, long after = 0, int limit = 10) =>
+            [.. (await Store.ListJobsAsync("q", state, after, limit, Now, None)).Select(j => j.JobId)];
+
+        Assert.Equal([later[1], later[2]], await ListAsync(JobListState.Available));
+        Assert.Equal([later[1]], await ListAsync(JobListState.Available, limit: 1));
+        Assert.Equal([later[2]], await ListAsync(JobListState.Available, after: later[1], limit: 1));
+        Assert.Empty(await ListAsync(JobListState.Available, after: later[2], limit: 1));
+        Assert.Equal([later[0]], await ListAsync(JobListState.Scheduled));
+        Assert.Equal([first[1]], await ListAsync(JobListState.Completed));
+        Assert.Equal([first[2]], await ListAsync(JobListState.DeadLettered));
+
+        var running = Assert.Single(await Store.ListJobsAsync("q", JobListState.Running, 0, 10, Now, None));
+        Assert.Equal((first[0], JobState.Running, "silo-a", (DateTimeOffset?)(Now + TimeSpan.FromSeconds(30))), (running.JobId, running.State, running.Owner, running.LeaseExpiresAt));
+        Assert.Equal("result", Assert.Single(await Store.ListJobsAsync("q", JobListState.Completed, 0, 10, Now, None)).Result);
+
+        Clock.Advance(TimeSpan.FromSeconds(10)); // the delayed job is due: it is listed as available now
+        Assert.Equal([later[0], later[1], later[2]], await ListAsync(JobListState.Available));
+        Assert.Empty(await ListAsync(JobListState.Scheduled));
+    }
+
+    [Fact]
+    public async Task Unmonitored_jobs_of_a_gone_owner_are_listed_without_a_lease_and_can_be_expired()
+    {
+        var ids = await Store.EnqueueAsync("q", [Job("retried", maxAttempts: 2), Job("last attempt", maxAttempts: 1), Job("other owner"), Job("monitored")], Now, None);
+        var gone = await Store.ClaimAsync("q", Unmonitored(max: 2), Now, None);
+        await Store.ClaimAsync("q", new JobClaim(1, null, "client-y"), Now, None);
+        await Store.ClaimAsync("q", new JobClaim(1, TimeSpan.FromSeconds(30), "client-x"), Now, None);
+
+        var running = await Store.ListJobsAsync("q", JobListState.Running, 0, 10, Now, None);
+        Assert.Equal([(ids[0], "client-x", false), (ids[1], "client-x", false), (ids[2], "client-y", false), (ids[3], "client-x", true)],
+            running.Select(j => (j.JobId, j.Owner!, j.LeaseExpiresAt is not null)));
+
+        Assert.Equal(2, await Store.ExpireUnmonitoredJobsAsync("q", "client-x", Now, None));
+        var retried = (await Store.GetJobAsync("q", ids[0], None))!;
+        Assert.Equal((JobState.Available, 1, (string?)null), (retried.State, retried.Attempt, retried.Owner));
+        Assert.Contains("client-x", retried.LastError);
+        Assert.Contains("client-x", Assert.Single(await Store.GetDeadLettersAsync("q", 10, None)).LastError);
+        Assert.Equal([ids[2], ids[3]], (await Store.ListJobsAsync("q", JobListState.Running, 0, 10, Now, None)).Select(j => j.JobId));
+
+        Assert.Equal(0, await Store.ExpireUnmonitoredJobsAsync("q", "client-x", Now, None));
+        Assert.Equal(0, await Store.ExpireUnmonitoredJobsAsync("other", "client-y", Now, None));
+        Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.CompleteAsync("q", gone[0].JobId, gone[0].LeaseToken, "late", Now, None));
+        Assert.Equal((ids[0], 2), (Assert.Single(await Store.ClaimAsync("q", Monitored(), Now, None)).JobId, 2));
     }
 
     [Fact]

@@ -3,7 +3,11 @@ using System.Net.Sockets;
 
 namespace Orleans.Jobs.Tests.Support;
 
-/// <summary>A loopback TCP proxy that can be cut (existing connections dropped, new ones refused) and restored: a network outage on demand.</summary>
+/// <summary>
+/// A loopback TCP proxy that can be cut (existing connections dropped, new ones refused) and restored: a network outage
+/// on demand. It can also swallow the server's replies while requests still reach the server, so a test can cut a
+/// connection after the server acted on a request but before its answer arrived: a lost reply.
+/// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
@@ -13,6 +17,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly HashSet<int> _frozen = [];
     private readonly Task _acceptLoop;
     private volatile bool _cut;
+    private volatile bool _swallowReplies;
 
     public TcpProxy(string targetHost, int targetPort)
     {
@@ -33,7 +38,10 @@ public sealed class TcpProxy : IAsyncDisposable
         }
     }
 
-    public void Restore() => _cut = false;
+    public void Restore() => (_cut, _swallowReplies) = (false, false);
+
+    /// <summary>From now until <see cref="Restore"/>, bytes from the server are read and dropped: requests get through, answers do not.</summary>
+    public void SwallowReplies() => _swallowReplies = true;
 
     /// <summary>
     /// Half-opens the connection whose side towards the server uses local port <paramref name="upstreamPort"/> (the
@@ -70,12 +78,12 @@ public sealed class TcpProxy : IAsyncDisposable
 
             lock (_open) { _open.Add(inbound); _open.Add(outbound); }
             var upstreamPort = ((IPEndPoint)outbound.Client.LocalEndPoint!).Port;
-            _ = PumpAsync(inbound, outbound, upstreamPort);
-            _ = PumpAsync(outbound, inbound, upstreamPort);
+            _ = PumpAsync(inbound, outbound, upstreamPort, isReply: false);
+            _ = PumpAsync(outbound, inbound, upstreamPort, isReply: true);
         }
     }
 
-    private async Task PumpAsync(TcpClient from, TcpClient to, int upstreamPort)
+    private async Task PumpAsync(TcpClient from, TcpClient to, int upstreamPort, bool isReply)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -91,7 +99,7 @@ public sealed class TcpProxy : IAsyncDisposable
                     await Task.Delay(Timeout.Infinite, _stop.Token); // swallow: the peer never hears back
                 }
 
-                await target.WriteAsync(buffer.AsMemory(0, read));
+                if (!(isReply && _swallowReplies)) await target.WriteAsync(buffer.AsMemory(0, read));
             }
         }
         catch { }
