@@ -28,6 +28,8 @@ public static class GatewayAccess
         [(Queue, "get-counts")] = GatewayRole.Worker,
         [(Queue, "get-dead-letters")] = GatewayRole.Worker,
         [(Queue, "get-settings")] = GatewayRole.Worker,
+        [(Queue, "list-jobs")] = GatewayRole.Worker,
+        [(Queue, "expire-unmonitored-jobs")] = GatewayRole.Admin,
         [(Queue, "requeue-dead-letter")] = GatewayRole.Admin,
         [(Queue, "purge-dead-letters")] = GatewayRole.Admin,
         [(Queue, "recover-expired-leases")] = GatewayRole.Admin,
