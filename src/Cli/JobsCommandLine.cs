@@ -48,8 +48,9 @@ internal static class JobsCommandLine
     }
 
     /// <summary>
-    /// Sets a command's action, turning its failures into exit codes: <see cref="UsageException"/> 2,
-    /// <see cref="OperationFailedException"/> and errors from the cluster 1, each with its message on stderr.
+    /// Sets a command's action, turning its failures into exit codes: <see cref="UsageException"/> and input the
+    /// cluster refused (<see cref="ArgumentException"/>) 2, <see cref="OperationFailedException"/> and other errors from
+    /// the cluster 1, each with its message on stderr.
     /// </summary>
     public static void SetAction(this Command command, CliConsole console, Func<ParseResult, CancellationToken, Task<int>> action) =>
         command.SetAction(async (parse, cancellationToken) =>
@@ -73,7 +74,13 @@ internal static class JobsCommandLine
                 console.Fail("interrupted.");
                 return ExitCodes.Failed;
             }
-            catch (Exception e) when (e is OrleansException or TimeoutException or ArgumentException or InvalidOperationException)
+            catch (ArgumentException e)
+            {
+                // The cluster checked the input and refused it before changing anything: a usage error like any other.
+                console.Fail($"the cluster refused the arguments: {e.Message} Nothing was done.");
+                return ExitCodes.BadArguments;
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException or InvalidOperationException)
             {
                 console.Fail($"the cluster refused or failed the call: {e.Message}");
                 return ExitCodes.Failed;

@@ -20,6 +20,11 @@ public interface IQueueControlGrain : IGrainWithStringKey
     [Alias("configure")]
     Task ConfigureAsync(QueueSettings settings);
 
+    /// <summary>Applies <paramref name="changes"/> to the stored settings in one turn, so two updates never undo each other; returns the result.</summary>
+    /// <exception cref="ArgumentException">A resulting setting is out of range; nothing changed.</exception>
+    [Alias("update-settings")]
+    Task<QueueSettings> UpdateSettingsAsync(QueueSettingsChanges changes);
+
     /// <summary>Makes sure the monitor runs (called when the queue gets work); cheap when it already does.</summary>
     [Alias("ensure-monitor")]
     Task EnsureMonitorAsync();

@@ -100,7 +100,10 @@ public interface IQueueGrain : IGrainWithStringKey
     [Alias("expire-unmonitored-jobs")]
     Task<int> ExpireUnmonitoredJobsAsync(string owner);
 
-    /// <summary>Makes a dead-lettered job available again with fresh attempts.</summary>
+    /// <summary>
+    /// Makes a dead-lettered job available again with fresh attempts; <see cref="JobUpdateOutcome.NotDeadLettered"/>
+    /// when the job is in another state, <see cref="JobUpdateOutcome.NotFound"/> when the queue has no such job.
+    /// </summary>
     [AlwaysInterleave]
     [Alias("requeue-dead-letter")]
     Task<JobUpdateOutcome> RequeueDeadLetterAsync(long jobId);
@@ -120,10 +123,15 @@ public interface IQueueGrain : IGrainWithStringKey
     [Alias("recover-expired-leases")]
     Task<int> RecoverExpiredLeasesAsync();
 
-    /// <summary>Changes the queue's persistent settings.</summary>
+    /// <summary>Replaces the queue's persistent settings, every one of them (see <see cref="UpdateSettingsAsync"/> to change some).</summary>
     /// <exception cref="ArgumentException">A setting is out of range; nothing changed.</exception>
     [Alias("configure")]
     Task ConfigureAsync(QueueSettings settings);
+
+    /// <summary>Changes only the settings <paramref name="changes"/> names, keeping the others; returns the settings now in force.</summary>
+    /// <exception cref="ArgumentException">A resulting setting is out of range; nothing changed.</exception>
+    [Alias("update-settings")]
+    Task<QueueSettings> UpdateSettingsAsync(QueueSettingsChanges changes);
 
     /// <summary>Returns the queue's settings (the silo defaults until configured).</summary>
     [Alias("get-settings")]

@@ -99,6 +99,9 @@ public enum JobUpdateOutcome
 
     /// <summary>The job exists but the caller no longer holds it: its lease token does not match or the job is not running.</summary>
     LeaseLost = 2,
+
+    /// <summary>A requeue named a job that exists but is not dead-lettered (it is available, scheduled, running or completed); nothing changed.</summary>
+    NotDeadLettered = 3,
 }
 
 /// <summary>What happened to a failed job.</summary>

@@ -1,6 +1,6 @@
-using Orleans;
-
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Orleans;
 
 namespace Orleans.Jobs.Grains.Interfaces;
 
@@ -47,7 +47,7 @@ public sealed record ClaimOptions
     [Id(2)]
     public TimeSpan? LeaseDuration { get; init; }
 
-    /// <summary>Who claims, for recovery and inspection: a silo id or a client id.</summary>
+    /// <summary>Who claims, for recovery and inspection: a silo id or a client id (<see cref="QueueLimits.ValidateOwner"/>).</summary>
     [Id(3)]
     public string Owner { get; init; } = "anonymous";
 
@@ -72,36 +72,39 @@ public sealed record ClaimOptions
     public bool Resume { get; init; }
 }
 
-/// <summary>The persistent settings of a queue.</summary>
+/// <summary>
+/// The persistent settings of a queue. <see cref="IQueueGrain.ConfigureAsync"/> replaces all of them, so JSON callers
+/// (the HTTP gateway) must send every one; <see cref="QueueSettingsChanges"/> changes some.
+/// </summary>
 [GenerateSerializer, Alias("jobs.QueueSettings")]
 public sealed record QueueSettings
 {
     /// <summary>How many times a job may be tried before it is dead-lettered.</summary>
-    [Id(0)]
+    [Id(0), JsonRequired]
     public int MaxAttempts { get; init; } = QueueLimits.DefaultMaxAttempts;
 
     /// <summary>The lease of a monitored claim; claimers renew it about three times per lease.</summary>
-    [Id(1)]
+    [Id(1), JsonRequired]
     public TimeSpan LeaseDuration { get; init; } = QueueLimits.DefaultLeaseDuration;
 
     /// <summary>The delay before the first retry of a failed job; it doubles per attempt.</summary>
-    [Id(2)]
+    [Id(2), JsonRequired]
     public TimeSpan RetryDelay { get; init; } = QueueLimits.DefaultRetryDelay;
 
     /// <summary>The longest delay between retries.</summary>
-    [Id(3)]
+    [Id(3), JsonRequired]
     public TimeSpan MaxRetryDelay { get; init; } = QueueLimits.DefaultMaxRetryDelay;
 
     /// <summary>How often the queue's monitor looks for expired leases and prunes finished jobs.</summary>
-    [Id(4)]
+    [Id(4), JsonRequired]
     public TimeSpan MonitorPeriod { get; init; } = QueueLimits.DefaultMonitorPeriod;
 
     /// <summary>How long completed jobs (and their results) are kept.</summary>
-    [Id(5)]
+    [Id(5), JsonRequired]
     public TimeSpan CompletedRetention { get; init; } = QueueLimits.DefaultCompletedRetention;
 
     /// <summary>How long dead-lettered jobs are kept for inspection and requeue.</summary>
-    [Id(6)]
+    [Id(6), JsonRequired]
     public TimeSpan DeadLetterRetention { get; init; } = QueueLimits.DefaultDeadLetterRetention;
 
     /// <summary>
@@ -109,8 +112,25 @@ public sealed record QueueSettings
     /// priority range puts every retry behind all fresh work — workerbee's "failures are retried after all
     /// unclaimed work"; priorities never go below <see cref="QueueLimits.MinPriority"/>.
     /// </summary>
-    [Id(7)]
+    [Id(7), JsonRequired]
     public int RetryPriorityDrop { get; init; }
+
+    /// <summary>Applies <paramref name="changes"/>: only the settings they name change.</summary>
+    public QueueSettings With(QueueSettingsChanges changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        return new QueueSettings
+        {
+            MaxAttempts = changes.MaxAttempts ?? MaxAttempts,
+            LeaseDuration = changes.LeaseDuration ?? LeaseDuration,
+            RetryDelay = changes.RetryDelay ?? RetryDelay,
+            MaxRetryDelay = changes.MaxRetryDelay ?? MaxRetryDelay,
+            MonitorPeriod = changes.MonitorPeriod ?? MonitorPeriod,
+            CompletedRetention = changes.CompletedRetention ?? CompletedRetention,
+            DeadLetterRetention = changes.DeadLetterRetention ?? DeadLetterRetention,
+            RetryPriorityDrop = changes.RetryPriorityDrop ?? RetryPriorityDrop,
+        };
+    }
 
     /// <summary>Checks every setting; throws naming the first that is out of range.</summary>
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
@@ -127,11 +147,55 @@ public sealed record QueueSettings
     }
 }
 
-/// <summary>The rules and defaults of queues, in one place.</summary>
+/// <summary>A change of some settings of a queue: null leaves a setting as it is.</summary>
+[GenerateSerializer, Immutable, Alias("jobs.QueueSettingsChanges")]
+public sealed record QueueSettingsChanges
+{
+    /// <inheritdoc cref="QueueSettings.MaxAttempts"/>
+    [Id(0)] public int? MaxAttempts { get; init; }
+
+    /// <inheritdoc cref="QueueSettings.LeaseDuration"/>
+    [Id(1)] public TimeSpan? LeaseDuration { get; init; }
+
+    /// <inheritdoc cref="QueueSettings.RetryDelay"/>
+    [Id(2)] public TimeSpan? RetryDelay { get; init; }
+
+    /// <inheritdoc cref="QueueSettings.MaxRetryDelay"/>
+    [Id(3)] public TimeSpan? MaxRetryDelay { get; init; }
+
+    /// <inheritdoc cref="QueueSettings.MonitorPeriod"/>
+    [Id(4)] public TimeSpan? MonitorPeriod { get; init; }
+
+    /// <inheritdoc cref="QueueSettings.CompletedRetention"/>
+    [Id(5)] public TimeSpan? CompletedRetention { get; init; }
+
+    /// <inheritdoc cref="QueueSettings.DeadLetterRetention"/>
+    [Id(6)] public TimeSpan? DeadLetterRetention { get; init; }
+
+    /// <inheritdoc cref="QueueSettings.RetryPriorityDrop"/>
+    [Id(7)] public int? RetryPriorityDrop { get; init; }
+}
+
+/// <summary>
+/// The rules and defaults of queues, in one place: names (<see cref="MaxQueueNameLength"/>, <see cref="MaxNodeNameLength"/>,
+/// <see cref="MaxQueueKeyLength"/>), owners, payloads, batches, priorities, attempts, delays, leases and retention.
+/// </summary>
 public static partial class QueueLimits
 {
-    /// <summary>The longest queue name.</summary>
+    /// <summary>The longest queue name, without its node.</summary>
     public const int MaxQueueNameLength = 128;
+
+    /// <summary>The longest node name.</summary>
+    public const int MaxNodeNameLength = 128;
+
+    /// <summary>The longest full queue name, <c>queue@node</c>: the longest grain key a queue ever has.</summary>
+    public const int MaxQueueKeyLength = MaxQueueNameLength + 1 + MaxNodeNameLength;
+
+    /// <summary>The longest claim owner.</summary>
+    public const int MaxOwnerLength = 128;
+
+    /// <summary>How much of a caller's value an error message repeats; the rest is summarised by its length.</summary>
+    public const int MaxEchoLength = 100;
 
     /// <summary>The largest payload, in UTF-8 bytes.</summary>
     public const int MaxPayloadBytes = 1024 * 1024;
@@ -147,6 +211,9 @@ public static partial class QueueLimits
 
     /// <summary>The most jobs in one page of a listing.</summary>
     public const int MaxListPage = 1_000;
+
+    /// <summary>The most dead letters one listing returns.</summary>
+    public const int MaxDeadLetterListLimit = 1_000;
 
     /// <summary>The lowest priority.</summary>
     public const int MinPriority = -1_000_000;
@@ -213,16 +280,44 @@ public static partial class QueueLimits
     public static void ValidateQueueName(string? queue, string paramName = "queue")
     {
         if (queue is null || !QueueNamePattern().IsMatch(queue))
-            throw new ArgumentException($"Queue name '{queue}' is invalid: use 1 to {MaxQueueNameLength} characters from A-Z, a-z, 0-9, '.', '_', ':' and '-', optionally followed by '@' and a node name for a node-local queue.", paramName);
+            throw new ArgumentException($"Queue name {Echo(queue)} is invalid: use 1 to {MaxQueueNameLength} characters from A-Z, a-z, 0-9, '.', '_', ':' and '-', optionally followed by '@' and a node name of 1 to {MaxNodeNameLength} such characters (no ':') for a node-local queue.", paramName);
     }
 
-    /// <summary>Checks a node name: 1 to 128 of A-Z, a-z, 0-9, '.', '_' and '-'.</summary>
+    /// <summary>Checks a node name: 1 to <see cref="MaxNodeNameLength"/> of A-Z, a-z, 0-9, '.', '_' and '-'.</summary>
     /// <exception cref="ArgumentException">The name breaks the rule.</exception>
     public static void ValidateNodeName(string? node, string paramName = "node")
     {
         if (node is null || !NodeNamePattern().IsMatch(node))
-            throw new ArgumentException($"Node name '{node}' is invalid: use 1 to {MaxQueueNameLength} characters from A-Z, a-z, 0-9, '.', '_' and '-'.", paramName);
+            throw new ArgumentException($"Node name {Echo(node)} is invalid: use 1 to {MaxNodeNameLength} characters from A-Z, a-z, 0-9, '.', '_' and '-'.", paramName);
     }
+
+    /// <summary>Checks a claim owner: 1 to <see cref="MaxOwnerLength"/> characters, not blank, and no control characters (NUL included), which no store keeps and no log shows.</summary>
+    /// <exception cref="ArgumentException">The owner breaks the rule.</exception>
+    public static void ValidateOwner(string? owner, string paramName = "Owner")
+    {
+        if (string.IsNullOrWhiteSpace(owner) || owner.Length > MaxOwnerLength)
+            throw new ArgumentException($"{paramName} must be 1 to {MaxOwnerLength} characters and not blank (was {Echo(owner)}).", paramName);
+        if (IndexOfControl(owner) is var control and >= 0)
+            throw new ArgumentException($"{paramName} has control character U+{(int)owner[control]:X4} at position {control}: an owner is printable text.", paramName);
+    }
+
+    /// <summary>The position of the first control character (C0, DEL or C1, NUL included) in <paramref name="text"/>, or -1.</summary>
+    public static int IndexOfControl(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+            if (char.IsControl(text[i])) return i;
+        return -1;
+    }
+
+    /// <summary>
+    /// A caller's value as an error message repeats it: quoted, at most <see cref="MaxEchoLength"/> characters, with
+    /// its full length noted when cut, so a huge input never comes back in a huge error.
+    /// </summary>
+    public static string Echo(string? value) => value is null ? "(null)" : $"'{Shorten(value)}'";
+
+    /// <summary><paramref name="value"/> cut to <see cref="MaxEchoLength"/> characters, its full length noted when cut.</summary>
+    public static string Shorten(string value) =>
+        value.Length <= MaxEchoLength ? value : $"{value[..MaxEchoLength]}… ({value.Length} characters)";
 
     /// <summary>
     /// Checks a payload or result: present, at most <see cref="MaxPayloadBytes"/> UTF-8 bytes, and text every store
@@ -292,9 +387,11 @@ public static partial class QueueLimits
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be between {min} and {max}.");
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}(@[A-Za-z0-9._-]{1,128})?$")]
+    // 128 = MaxQueueNameLength and MaxNodeNameLength (a pattern must be a constant). \z, not $: $ also matches before
+    // a final newline, which let "node\n" through.
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}(@[A-Za-z0-9._-]{1,128})?\\z")]
     private static partial Regex QueueNamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,128}$")]
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,128}\\z")]
     private static partial Regex NodeNamePattern();
 }

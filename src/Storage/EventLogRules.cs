@@ -102,6 +102,6 @@ public static partial class EventLogRules
             throw new ArgumentException($"An append holds {items.Count} {paramName}; the limit is {MaxAppendCount}.", paramName);
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}\\z")]
     private static partial Regex LogNamePattern();
 }

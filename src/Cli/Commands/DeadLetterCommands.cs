@@ -42,7 +42,7 @@ internal static class DeadLetterCommands
     {
         var queue = QueueArgument();
         var limit = new Option<int>("--limit") { Description = "The most jobs to list, oldest first", DefaultValueFactory = _ => 100 };
-        limit.AddRange(1, 10_000);
+        limit.AddRange(1, QueueLimits.MaxDeadLetterListLimit);
         var command = new Command("list", "List a queue's dead-lettered jobs, oldest first") { queue, limit };
         command.SetClusterAction(console, async (parse, client, _) =>
         {

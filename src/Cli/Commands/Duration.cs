@@ -68,7 +68,7 @@ internal static partial class Duration
     };
 
     // At most 6 digits a part, so even several parts of days stay far inside TimeSpan's range.
-    [GeneratedRegex("^(?:[0-9]{1,6}[dhms])+$")]
+    [GeneratedRegex("^(?:[0-9]{1,6}[dhms])+\\z")]
     private static partial Regex DurationPattern();
 
     [GeneratedRegex("([0-9]{1,6})([dhms])")]

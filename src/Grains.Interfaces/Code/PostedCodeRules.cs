@@ -164,12 +164,12 @@ public static partial class PostedCodeRules
     /// <summary>Text cut to 140 characters for error messages.</summary>
     internal static string? Shorten(string? text) => text is { Length: > 140 } ? text[..140] + "…" : text;
 
-    [GeneratedRegex("^[0-9a-f]{64}$")]
+    [GeneratedRegex("^[0-9a-f]{64}\\z")]
     private static partial Regex HashPattern();
 
-    [GeneratedRegex("^([0-9a-f]{40}|[0-9a-f]{64})$")]
+    [GeneratedRegex("^([0-9a-f]{40}|[0-9a-f]{64})\\z")]
     private static partial Regex GitCommitPattern();
 
-    [GeneratedRegex(@"^[\p{L}_][\p{L}\p{N}_]*(?:[.+][\p{L}_][\p{L}\p{N}_]*)+$")]
+    [GeneratedRegex(@"^[\p{L}_][\p{L}\p{N}_]*(?:[.+][\p{L}_][\p{L}\p{N}_]*)+\z")]
     private static partial Regex FunctionPattern();
 }

@@ -147,6 +147,6 @@ public static partial class JobSetRules
 
     private static string Shorten(string text) => text.Length > 120 ? text[..120] + "…" : text;
 
-    [GeneratedRegex("^[a-z0-9_]{1,100}$")]
+    [GeneratedRegex("^[a-z0-9_]{1,100}\\z")]
     private static partial Regex JobSetIdPattern();
 }

@@ -158,9 +158,9 @@ public static partial class PipelineRules
 
     private static string? Shorten(string? text) => text is { Length: > 140 } ? text[..140] + "…" : text;
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\\z")]
     private static partial Regex WorkerNamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\z")]
     private static partial Regex PipelineIdPattern();
 }

@@ -106,9 +106,9 @@ public static partial class WorkStreamRules
 
     private static string Shorten(string? text) => text is null ? "(null)" : text.Length > 80 ? text[..80] + "…" : text;
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}\\z")]
     private static partial Regex StreamIdPattern();
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,47}$")]
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,47}\\z")]
     private static partial Regex StageNamePattern();
 }

@@ -64,6 +64,15 @@ public sealed partial class QueueControlGrain(
     }
 
     /// <inheritdoc />
+    public async Task<QueueSettings> UpdateSettingsAsync(QueueSettingsChanges changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        var settings = Settings.With(changes);
+        await ConfigureAsync(settings);
+        return settings;
+    }
+
+    /// <inheritdoc />
     public async Task EnsureMonitorAsync()
     {
         if (state.State.Monitored && _monitor is not null) return;

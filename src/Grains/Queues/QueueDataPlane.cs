@@ -15,7 +15,6 @@ namespace Orleans.Jobs.Grains.Queues;
 public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptions<QueueOptions> options, TimeProvider timeProvider)
 {
     private const int MaxErrorLength = 8 * 1024;
-    private const int MaxOwnerLength = 128;
 
     private readonly QueueOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, CachedSettings> _settings = new(StringComparer.Ordinal);
@@ -146,7 +145,7 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     /// <summary>Lists the queue's dead letters, oldest first.</summary>
     public Task<IReadOnlyList<JobInfo>> GetDeadLettersAsync(string queue, int limit)
     {
-        Require(limit is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(limit), limit, $"limit must be between 1 and {QueueLimits.MaxClaimBatch}.");
+        Require(limit is >= 1 and <= QueueLimits.MaxDeadLetterListLimit, nameof(limit), limit, $"limit must be between 1 and {QueueLimits.MaxDeadLetterListLimit}.");
         return store.GetDeadLettersAsync(queue, limit, CancellationToken.None);
     }
 
@@ -162,15 +161,17 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     /// <summary>Expires the jobs <paramref name="owner"/> claimed unmonitored and still runs: each is retried, or dead-lettered on its last attempt.</summary>
     public Task<int> ExpireUnmonitoredJobsAsync(string queue, string owner)
     {
-        ValidateOwner(owner);
+        QueueLimits.ValidateOwner(owner, nameof(owner));
         return store.ExpireUnmonitoredJobsAsync(queue, owner, Now, CancellationToken.None);
     }
 
-    /// <summary>Makes a dead-lettered job available again with fresh attempts.</summary>
-    public Task<JobUpdateOutcome> RequeueDeadLetterAsync(string queue, long jobId)
+    /// <summary>Makes a dead-lettered job available again with fresh attempts; <see cref="JobUpdateOutcome.NotDeadLettered"/> for a job in another state.</summary>
+    public async Task<JobUpdateOutcome> RequeueDeadLetterAsync(string queue, long jobId)
     {
         ValidateJobId(jobId);
-        return store.RequeueDeadLetterAsync(queue, jobId, Now, CancellationToken.None);
+        var outcome = await store.RequeueDeadLetterAsync(queue, jobId, Now, CancellationToken.None);
+        // The store's contract says LeaseLost for "exists, wrong state"; for a requeue that state is "not dead-lettered".
+        return outcome == JobUpdateOutcome.LeaseLost ? JobUpdateOutcome.NotDeadLettered : outcome;
     }
 
     /// <summary>Deletes the queue's dead letters: all of them, or those among <paramref name="jobIds"/>. Returns how many.</summary>
@@ -243,7 +244,9 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
         var name = QueueName.Parse(queue);
         ArgumentNullException.ThrowIfNull(options);
         Require(options.MaxJobs is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(options.MaxJobs), options.MaxJobs, $"MaxJobs must be between 1 and {QueueLimits.MaxClaimBatch}.");
-        ValidateOwner(options.Owner);
+        QueueLimits.ValidateOwner(options.Owner, nameof(options.Owner));
+        // A node is stored with the claim even on a cluster-wide queue, so it follows the node rule everywhere.
+        if (options.Node is not null) QueueLimits.ValidateNodeName(options.Node, nameof(options.Node));
         if (name.Node is { } node && options.Node != node)
             throw new ArgumentException($"Queue '{queue}' is local to node '{node}'; a claimer on node '{options.Node ?? "(unnamed)"}' cannot take its jobs. Elevate data to that node instead.", nameof(options.Node));
         TimeSpan? lease = null;
@@ -259,12 +262,6 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
             throw new ArgumentException("ClaimId is required when Resume is true: name the claim that failed.", nameof(options.ClaimId));
         var claim = new JobClaim(options.MaxJobs, lease, options.Owner, options.Node) { Resume = options.Resume };
         return options.ClaimId is { } id ? claim with { ClaimId = id } : claim;
-    }
-
-    private static void ValidateOwner(string? owner)
-    {
-        if (string.IsNullOrWhiteSpace(owner) || owner.Length > MaxOwnerLength)
-            throw new ArgumentException($"Owner must be 1 to {MaxOwnerLength} characters and not blank.", "Owner");
     }
 
     private static void ValidateHold(long jobId, Guid leaseToken)

@@ -85,6 +85,14 @@ public sealed class QueueGrain(QueueDataPlane plane) : Grain, IQueueGrain
     }
 
     /// <inheritdoc />
+    public async Task<QueueSettings> UpdateSettingsAsync(QueueSettingsChanges changes)
+    {
+        var settings = await Control.UpdateSettingsAsync(changes);
+        plane.ForgetSettings(Queue);
+        return settings;
+    }
+
+    /// <inheritdoc />
     public Task<QueueSettings> GetSettingsAsync() => Control.GetSettingsAsync();
 
     private IQueueControlGrain Control => GrainFactory.GetGrain<IQueueControlGrain>(Queue);

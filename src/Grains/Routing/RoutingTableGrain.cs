@@ -35,6 +35,8 @@ public sealed class RoutingTableGrain([PersistentState("routing", JobGrainStorag
     {
         QueueLimits.ValidateNodeName(fromNode, nameof(fromNode));
         var name = QueueName.Parse(queue);
+        if (name.IsNodeLocal)
+            throw new ArgumentException($"queue must name a queue without a node: elevation picks the node ({(toNode is null ? "the hub" : $"'{toNode}'")}) from toNode and the routing table; {QueueLimits.Echo(queue)} names node '{name.Node}'.", nameof(queue));
         var table = state.State.Table ?? Unconfigured;
         var target = toNode ?? table.Hub
             ?? throw new ArgumentException($"Cannot elevate from node '{fromNode}' without naming a node: the routing table has no hub.", nameof(toNode));

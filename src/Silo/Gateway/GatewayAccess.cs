@@ -34,6 +34,7 @@ public static class GatewayAccess
         [(Queue, "purge-dead-letters")] = GatewayRole.Admin,
         [(Queue, "recover-expired-leases")] = GatewayRole.Admin,
         [(Queue, "configure")] = GatewayRole.Admin,
+        [(Queue, "update-settings")] = GatewayRole.Admin,
         [(Routing, "get")] = GatewayRole.Worker,
         [(Routing, "elevate")] = GatewayRole.Worker,
         [(Routing, "configure")] = GatewayRole.Admin,

@@ -45,34 +45,26 @@ public static partial class GatewayEndpoints
             GatewayProtocol.Json);
     }
 
-    private static async Task<IResult> CallAsync(HttpContext http, IGrainFactory grains, ILoggerFactory loggers)
+    private static async Task<IResult> CallAsync(HttpContext http, IGrainFactory grains, IOptions<GatewayOptions> options, ILoggerFactory loggers)
     {
-        GatewayCall? call;
-        try
-        {
-            call = await http.Request.ReadFromJsonAsync<GatewayCall>(GatewayProtocol.Json, http.RequestAborted);
-        }
-        catch (JsonException e)
-        {
-            return Error(StatusCodes.Status400BadRequest, "System.ArgumentException", $"The request body is not a valid grain call: {e.Message}");
-        }
-        catch (BadHttpRequestException e)
-        {
-            return Error(e.StatusCode, "System.ArgumentException", $"The request was refused: {e.Message}");
-        }
+        if (RefuseContentType(http.Request) is { } refusal) return refusal;
 
-        if (call is null || call.Interface is null || call.Key is null || call.Method is null || call.Arguments is null)
-            return Error(StatusCodes.Status400BadRequest, "System.ArgumentException", "A grain call needs 'interface' (an alias such as jobs.queue), 'key', 'method' (an alias such as send) and 'arguments'.");
-
+        GatewayRequest call;
         Type grainInterface;
         MethodInfo method;
         object?[] arguments;
         try
         {
+            var body = await GatewayRequest.ReadBodyAsync(http.Request, options.Value.MaxRequestBytes, http.RequestAborted);
+            call = GatewayRequest.Parse(body);
             (grainInterface, method) = GrainAliases.Default.Resolve(call.Interface, call.Method);
-            if (GatewayAccess.RoleRefusal(Caller(http), call.Interface, call.Method) is { } refusal)
-                return Forbidden(refusal);
-            arguments = ReadArguments(call, method, http.RequestAborted);
+            if (GatewayAccess.RoleRefusal(Caller(http), call.Interface, call.Method) is { } roleRefusal)
+                return Forbidden(roleRefusal);
+            arguments = GatewayArguments.Read(call, method, http.RequestAborted);
+        }
+        catch (BadHttpRequestException e)
+        {
+            return Error(e.StatusCode, "System.ArgumentException", $"The request was refused: {e.Message}", "body");
         }
         catch (ArgumentException e)
         {
@@ -97,62 +89,32 @@ public static partial class GatewayEndpoints
         }
         catch (Exception e)
         {
-            var status = e switch
-            {
-                ArgumentException => StatusCodes.Status400BadRequest,
-                SiloUnavailableException or OrleansMessageRejectionException or JobStoreException => StatusCodes.Status503ServiceUnavailable,
-                TimeoutException => StatusCodes.Status504GatewayTimeout,
-                _ => StatusCodes.Status500InternalServerError,
-            };
+            var status = GatewayErrors.StatusOf(e);
             if (status == StatusCodes.Status500InternalServerError)
                 LogCallFailed(loggers.CreateLogger(typeof(GatewayEndpoints)), e, call.Interface, call.Key, call.Method);
             return Error(status, GatewayErrors.FromException(e));
         }
     }
 
-    private static object?[] ReadArguments(GatewayCall call, MethodInfo method, CancellationToken requestAborted)
+    /// <summary>A call's body is JSON in UTF-8: any other declared type or charset is refused before the body is read.</summary>
+    private static IResult? RefuseContentType(HttpRequest request)
     {
-        var parameters = method.GetParameters();
-        var expected = parameters.Count(p => p.ParameterType != typeof(CancellationToken));
-        var required = parameters.Count(p => p.ParameterType != typeof(CancellationToken) && !p.HasDefaultValue);
-        if (call.Arguments.Length < required || call.Arguments.Length > expected)
-            throw new ArgumentException($"{call.Interface}.{call.Method} takes {(required == expected ? $"{expected}" : $"{required} to {expected}")} arguments; the call sent {call.Arguments.Length}.", "arguments");
-
-        var arguments = new object?[parameters.Length];
-        var next = 0;
-        for (var i = 0; i < parameters.Length; i++)
-        {
-            var parameter = parameters[i];
-            if (parameter.ParameterType == typeof(CancellationToken))
-            {
-                arguments[i] = requestAborted;
-                continue;
-            }
-
-            if (next >= call.Arguments.Length)
-            {
-                arguments[i] = parameter.DefaultValue;
-                continue;
-            }
-
-            try
-            {
-                arguments[i] = call.Arguments[next++].Deserialize(parameter.ParameterType, GatewayProtocol.Json);
-            }
-            catch (JsonException e)
-            {
-                throw new ArgumentException($"Argument '{parameter.Name}' of {call.Interface}.{call.Method} is not a valid {parameter.ParameterType.Name}: {e.Message}", parameter.Name);
-            }
-        }
-
-        return arguments;
+        const string rule = "a grain call's Content-Type must be application/json (charset utf-8 or none)";
+        if (!request.HasJsonContentType())
+            return Error(StatusCodes.Status415UnsupportedMediaType, "System.ArgumentException",
+                $"Content-Type is {(string.IsNullOrEmpty(request.ContentType) ? "missing" : QueueLimits.Echo(request.ContentType))}: {rule}.", "Content-Type");
+        var charset = Microsoft.Net.Http.Headers.MediaTypeHeaderValue.Parse(request.ContentType).Charset;
+        if (charset.HasValue && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+            return Error(StatusCodes.Status415UnsupportedMediaType, "System.ArgumentException",
+                $"Content-Type names charset {QueueLimits.Echo(charset.ToString())}: {rule}.", "Content-Type");
+        return null;
     }
 
     private static GatewayCaller Caller(HttpContext http) => (GatewayCaller)http.Items[typeof(GatewayCaller)]!;
 
     private static IResult Forbidden(string refusal) => Error(StatusCodes.Status403Forbidden, "System.UnauthorizedAccessException", refusal);
 
-    private static IResult Error(int status, string type, string message) => Error(status, new GatewayError(type, message));
+    private static IResult Error(int status, string type, string message, string? field = null) => Error(status, new GatewayError(type, message, field));
 
     private static JsonHttpResult<GatewayError> Error(int status, GatewayError error) =>
         TypedResults.Json(error, GatewayProtocol.Json, statusCode: status);

@@ -21,10 +21,13 @@ public static class GatewayProtocol
     /// <summary>The path of the liveness probe (GET, no key needed).</summary>
     public const string HealthPath = "/healthz";
 
-    /// <summary>The JSON options used on the wire.</summary>
+    /// <summary>The JSON options used on the wire: a field the contract does not have is refused, never ignored.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter() },
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        AllowDuplicateProperties = false,
+        MaxDepth = GatewayRequest.MaxDepth,
     };
 }
 

@@ -39,9 +39,9 @@ public sealed class GrainAliases
     public (Type Interface, MethodInfo Method) Resolve(string interfaceAlias, string methodAlias)
     {
         if (!_interfaces.TryGetValue(interfaceAlias, out var served))
-            throw new ArgumentException($"There is no grain interface '{interfaceAlias}'; the gateway serves {string.Join(", ", _interfaces.Keys.Order())}.", "interface");
+            throw new ArgumentException($"There is no grain interface {QueueLimits.Echo(interfaceAlias)}; the gateway serves {string.Join(", ", _interfaces.Keys.Order())}.", "interface");
         if (!served.Methods.TryGetValue(methodAlias, out var method))
-            throw new ArgumentException($"Grain interface '{interfaceAlias}' has no method '{methodAlias}'; it has {string.Join(", ", served.Methods.Keys.Order())}.", "method");
+            throw new ArgumentException($"Grain interface '{interfaceAlias}' has no method {QueueLimits.Echo(methodAlias)}; it has {string.Join(", ", served.Methods.Keys.Order())}.", "method");
         return (served.Interface, method);
     }
 }

@@ -79,7 +79,7 @@ public sealed partial class PostgresStoreOptions
         return builder.Build();
     }
 
-    [GeneratedRegex("^[a-z_][a-z0-9_]{0,50}$")]
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,50}\\z")]
     internal static partial Regex SchemaPattern();
 }
 

@@ -56,7 +56,7 @@ public sealed class QueueGrainTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         { "limit must be between 1 and 1000", q => q.ListJobsAsync(JobListState.Running, 0, 0) },
         { "afterId must be 0", q => q.ListJobsAsync(JobListState.Available, -1) },
         { "state must be one of Available, Scheduled, Running, Completed, DeadLettered", q => q.ListJobsAsync((JobListState)9) },
-        { "Owner must be 1 to 128 characters", q => q.ExpireUnmonitoredJobsAsync(" ") },
+        { "owner must be 1 to 128 characters", q => q.ExpireUnmonitoredJobsAsync(" ") },
         { "ClaimId is required when Resume is true", q => q.ClaimAsync(new ClaimOptions { Resume = true }) },
         { "ClaimId must not be the empty GUID", q => q.WaitAsync(TimeSpan.Zero, new ClaimOptions { ClaimId = Guid.Empty }) },
         { "Job ids are positive", q => q.FinishAsync(0, Guid.NewGuid()) },

@@ -58,6 +58,44 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_partial_settings_update_changes_only_the_settings_it_names()
+    {
+        var configured = new QueueSettings { MaxAttempts = 9, LeaseDuration = TimeSpan.FromMinutes(3), RetryPriorityDrop = 4 };
+        await Queue("partial").ConfigureAsync(configured);
+
+        var (status, updated) = await CallAsync<GatewayResult>("""{"interface":"jobs.queue","key":"partial","method":"update-settings","arguments":[{"maxAttempts":2}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(2, updated!.Result!.Value.GetProperty("maxAttempts").GetInt32());
+        Assert.Equal(configured with { MaxAttempts = 2 }, await Queue("partial").GetSettingsAsync());
+        Assert.Equal(configured with { MaxAttempts = 2, RetryPriorityDrop = 0 },
+            await Queue("partial").UpdateSettingsAsync(new QueueSettingsChanges { RetryPriorityDrop = 0 }));
+
+        // configure replaces every setting, so over JSON it needs them all rather than resetting the ones left out.
+        var (refused, error) = await CallAsync<GatewayError>("""{"interface":"jobs.queue","key":"partial","method":"configure","arguments":[{"maxAttempts":3}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, refused);
+        Assert.Contains("settings.leaseDuration is missing", error!.Message);
+        Assert.Equal(2, (await Queue("partial").GetSettingsAsync()).MaxAttempts);
+    }
+
+    [Fact]
+    public async Task A_call_without_a_json_content_type_gets_415_and_a_huge_name_comes_back_cut()
+    {
+        using var plain = await _http.PostAsync(GatewayProtocol.CallPath, new StringContent("""{"interface":"jobs.queue","key":"ct","method":"send","arguments":["x"]}""", Encoding.UTF8, "text/plain"), Ct);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, plain.StatusCode);
+        var refusal = await plain.Content.ReadFromJsonAsync<GatewayError>(GatewayProtocol.Json, Ct);
+        Assert.Equal("Content-Type", refusal!.ParamName);
+        Assert.Contains("Content-Type is 'text/plain; charset=utf-8': a grain call's Content-Type must be application/json", refusal.Message);
+        Assert.Equal(0, (await Queue("ct").GetCountsAsync()).Available);
+
+        var (status, error) = await CallAsync<GatewayError>($$"""{"interface":"jobs.queue","key":"{{new string('k', 40_000)}}","method":"send","arguments":["x"]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("key", error!.ParamName);
+        Assert.Contains("… (40000 characters)", error.Message);
+        Assert.True(error.Message.Length < 400, error.Message);
+    }
+
+    [Fact]
     public async Task The_cluster_status_lists_the_silos_and_the_store()
     {
         var status = await _http.GetFromJsonAsync<ClusterStatus>(GatewayProtocol.ClusterPath, GatewayProtocol.Json, Ct);
@@ -128,13 +166,13 @@ public sealed class GatewayTests : IAsyncLifetime
 
     public static TheoryData<string, string> MalformedCalls() => new()
     {
-        { "{not json", "not a valid grain call" },
+        { "{not json", "The request body is not valid JSON" },
         { """{"interface":"jobs.queue","key":"q"}""", "needs 'interface'" },
         { """{"interface":"Orleans.Jobs.Grains.Interfaces.IQueueGrain","key":"q","method":"send","arguments":["x"]}""", "There is no grain interface 'Orleans.Jobs.Grains.Interfaces.IQueueGrain'; the gateway serves jobs.queue, jobs.routing" },
         { """{"interface":"jobs.queue","key":"q","method":"SendAsync","arguments":["x"]}""", "has no method 'SendAsync'" },
         { """{"interface":"jobs.queue","key":"q","method":"send","arguments":[]}""", "takes 1 to 2 arguments; the call sent 0" },
-        { """{"interface":"jobs.queue","key":"q","method":"finish","arguments":[1,"not-a-guid",null]}""", "Argument 'leaseToken'" },
-        { """{"interface":"jobs.queue","key":"q","method":"finish","arguments":[null,"00000000-0000-0000-0000-000000000001",null]}""", "Argument 'jobId' of jobs.queue.finish is not a valid Int64" },
+        { """{"interface":"jobs.queue","key":"q","method":"finish","arguments":[1,"not-a-guid",null]}""", "leaseToken must be a GUID string" },
+        { """{"interface":"jobs.queue","key":"q","method":"finish","arguments":[null,"00000000-0000-0000-0000-000000000001",null]}""", "jobId must not be null: it is a whole number" },
     };
 
     [Theory]

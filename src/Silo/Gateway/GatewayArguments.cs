@@ -1,0 +1,233 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Orleans.Jobs.Grains.Interfaces;
+
+namespace Orleans.Jobs.Silo.Gateway;
+
+/// <summary>
+/// Turns a call's JSON arguments into a method's parameters. Each argument is first walked token by token against its
+/// contract (the serializer's own <see cref="JsonTypeInfo"/>) without building anything: unknown and repeated fields,
+/// missing required ones, wrong kinds of value, numbers out of their type's range, and collections or requests with too
+/// many values are refused there, naming the field and the rule. Only a call that passes is deserialized.
+/// </summary>
+public static class GatewayArguments
+{
+    /// <summary>The most items of one array or one object-as-dictionary: the largest batch any contract allows.</summary>
+    public const int MaxItems = QueueLimits.MaxBatchSize > QueueLimits.MaxPurgeJobIds ? QueueLimits.MaxBatchSize : QueueLimits.MaxPurgeJobIds;
+
+    /// <summary>
+    /// The most JSON values in one call's arguments: a full send-batch (10,000 jobs with every option) has 70,000.
+    /// With <see cref="MaxItems"/> it bounds what a request materialises, however its values are nested.
+    /// </summary>
+    public const int MaxValues = 100_000;
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = GatewayRequest.MaxDepth };
+
+    /// <summary>Reads the arguments of <paramref name="call"/> for <paramref name="method"/>; cancellation tokens get <paramref name="requestAborted"/>.</summary>
+    /// <exception cref="ArgumentException">An argument breaks a rule; the message names it and the rule.</exception>
+    public static object?[] Read(GatewayRequest call, MethodInfo method, CancellationToken requestAborted)
+    {
+        var parameters = method.GetParameters();
+        var expected = parameters.Count(p => p.ParameterType != typeof(CancellationToken));
+        var required = parameters.Count(p => p.ParameterType != typeof(CancellationToken) && !p.HasDefaultValue);
+        if (call.ArgumentCount < required || call.ArgumentCount > expected)
+            throw new ArgumentException($"{call.Interface}.{call.Method} takes {(required == expected ? $"{expected}" : $"{required} to {expected}")} arguments; the call sent {call.ArgumentCount}.", "arguments");
+
+        var arguments = new object?[parameters.Length];
+        var next = 0;
+        var budget = MaxValues;
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            var parameter = parameters[i];
+            if (parameter.ParameterType == typeof(CancellationToken)) arguments[i] = requestAborted;
+            else if (next >= call.ArgumentCount) arguments[i] = parameter.DefaultValue;
+            else arguments[i] = ReadOne($"{call.Interface}.{call.Method}", call.Argument(next++), parameter, ref budget);
+        }
+
+        return arguments;
+    }
+
+    private static object? ReadOne(string call, ReadOnlyMemory<byte> json, ParameterInfo parameter, ref int budget)
+    {
+        var name = parameter.Name!;
+        var contract = GatewayProtocol.Json.GetTypeInfo(parameter.ParameterType);
+        var reader = new Utf8JsonReader(json.Span, ReaderOptions);
+        reader.Read();
+        try
+        {
+            Check(ref reader, contract, name, ref budget);
+            return JsonSerializer.Deserialize(json.Span, contract);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ArgumentException($"Argument '{name}' of {call} has text that is not valid Unicode (such as a lone \\ud800 escape): {e.Message}", name);
+        }
+        catch (JsonException e)
+        {
+            var message = e.Message.IndexOf(" Path:", StringComparison.Ordinal) is var cut and > 0 ? e.Message[..cut] : e.Message;
+            throw new ArgumentException($"Argument '{name}' of {call} is not a valid {TypeName(parameter.ParameterType)}{(e.Path is { Length: > 1 } path ? $" at {name}{path[1..]}" : "")}: {message}", name);
+        }
+    }
+
+    private static void Check(ref Utf8JsonReader reader, JsonTypeInfo contract, string path, ref int budget)
+    {
+        if (--budget < 0)
+            throw new ArgumentException($"The call's arguments hold more than {MaxValues} JSON values (reached at {path}): split the work into smaller calls.", path);
+        var type = Nullable.GetUnderlyingType(contract.Type) ?? contract.Type;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            if (contract.Type.IsValueType && type == contract.Type)
+                throw new ArgumentException($"{path} must not be null: it is {Expected(type)}.", path);
+            return;
+        }
+
+        switch (contract.Kind)
+        {
+            case JsonTypeInfoKind.Object:
+                CheckObject(ref reader, contract, path, ref budget);
+                break;
+            case JsonTypeInfoKind.Enumerable:
+                Require(ref reader, JsonTokenType.StartArray, path, "an array");
+                var element = contract.Options.GetTypeInfo(contract.ElementType!);
+                for (var count = 0; reader.Read() && reader.TokenType != JsonTokenType.EndArray; count++)
+                {
+                    CheckCount(count, path);
+                    Check(ref reader, element, $"{path}[{count}]", ref budget);
+                }
+
+                break;
+            case JsonTypeInfoKind.Dictionary:
+                CheckDictionary(ref reader, contract, path, ref budget);
+                break;
+            default:
+                CheckScalar(ref reader, type, path);
+                break;
+        }
+    }
+
+    private static void CheckObject(ref Utf8JsonReader reader, JsonTypeInfo contract, string path, ref int budget)
+    {
+        Require(ref reader, JsonTokenType.StartObject, path, $"an object ({TypeName(contract.Type)})");
+        var seen = new HashSet<JsonPropertyInfo>();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString()!;
+            var property = contract.Properties.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException(
+                    $"{path}.{QueueLimits.Shorten(name)} is not a field of {TypeName(contract.Type)}: it has {string.Join(", ", contract.Properties.Select(p => p.Name))}; unknown fields are refused, not ignored.",
+                    $"{path}.{QueueLimits.Shorten(name)}");
+            var field = $"{path}.{property.Name}";
+            if (!seen.Add(property)) throw new ArgumentException($"{field} appears twice: each field may be sent once.", field);
+            reader.Read();
+            Check(ref reader, contract.Options.GetTypeInfo(property.PropertyType), field, ref budget);
+        }
+
+        if (contract.Properties.FirstOrDefault(p => p.IsRequired && !seen.Contains(p)) is { } missing)
+            throw new ArgumentException($"{path}.{missing.Name} is missing: every field of {TypeName(contract.Type)} is required.", $"{path}.{missing.Name}");
+    }
+
+    private static void CheckDictionary(ref Utf8JsonReader reader, JsonTypeInfo contract, string path, ref int budget)
+    {
+        Require(ref reader, JsonTokenType.StartObject, path, "an object");
+        var value = contract.Options.GetTypeInfo(contract.ElementType!);
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            CheckCount(keys.Count, path);
+            var key = reader.GetString()!;
+            var entry = $"{path}[{QueueLimits.Echo(key)}]";
+            if (!keys.Add(key)) throw new ArgumentException($"{entry} appears twice: each key may be sent once.", path);
+            reader.Read();
+            Check(ref reader, value, entry, ref budget);
+        }
+    }
+
+    private static void CheckCount(int count, string path)
+    {
+        if (count == MaxItems)
+            throw new ArgumentException($"{path} has more than {MaxItems} items: that is the most any collection of the API takes.", path);
+    }
+
+    private static void CheckScalar(ref Utf8JsonReader reader, Type type, string path)
+    {
+        var fits = reader.TokenType switch
+        {
+            JsonTokenType.String when type == typeof(string) => !reader.ValueIsEscaped || IsText(ref reader, path),
+            JsonTokenType.String when type == typeof(Guid) => reader.TryGetGuid(out _),
+            JsonTokenType.String when type == typeof(DateTimeOffset) => reader.TryGetDateTimeOffset(out _),
+            JsonTokenType.String when type == typeof(TimeSpan) => TimeSpan.TryParseExact(reader.GetString(), "c", CultureInfo.InvariantCulture, out _),
+            JsonTokenType.String when type.IsEnum => Enum.TryParse(type, reader.GetString(), ignoreCase: true, out _),
+            JsonTokenType.Number when type == typeof(int) => reader.TryGetInt32(out _),
+            JsonTokenType.Number when type == typeof(long) => reader.TryGetInt64(out _),
+            JsonTokenType.Number when type == typeof(double) => reader.TryGetDouble(out var number) && double.IsFinite(number),
+            JsonTokenType.Number when type.IsEnum => reader.TryGetInt32(out _),
+            JsonTokenType.True or JsonTokenType.False => type == typeof(bool),
+            _ when type == typeof(JsonElement) || !IsKnownScalar(type) => Skip(ref reader), // left to the serializer
+            _ => false,
+        };
+        if (!fits)
+            throw new ArgumentException($"{path} must be {Expected(type)}; it is {Shown(ref reader)}.", path);
+    }
+
+    /// <summary>Whether an escaped string decodes to text; a lone surrogate escape (<c>\ud800</c>) does not.</summary>
+    private static bool IsText(ref Utf8JsonReader reader, string path)
+    {
+        try
+        {
+            reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new ArgumentException($"{path} has an escape that is no text (a lone UTF-16 surrogate such as \\ud800): a JSON string must be valid Unicode.", path);
+        }
+    }
+
+    private static bool Skip(ref Utf8JsonReader reader)
+    {
+        reader.Skip();
+        return true;
+    }
+
+    private static bool IsKnownScalar(Type type) =>
+        type == typeof(string) || type == typeof(Guid) || type == typeof(DateTimeOffset) || type == typeof(TimeSpan) || type.IsEnum
+        || type == typeof(int) || type == typeof(long) || type == typeof(double) || type == typeof(bool);
+
+    private static void Require(ref Utf8JsonReader reader, JsonTokenType token, string path, string what)
+    {
+        if (reader.TokenType != token) throw new ArgumentException($"{path} must be {what}; it is {Shown(ref reader)}.", path);
+    }
+
+    /// <summary>What a field needs, in words a caller in any language reads.</summary>
+    private static string Expected(Type type) => type switch
+    {
+        _ when type == typeof(string) => "a string",
+        _ when type == typeof(Guid) => "a GUID string such as \"3f2504e0-4f89-11d3-9a0c-0305e82c3301\"",
+        _ when type == typeof(DateTimeOffset) => "an ISO 8601 date and time string",
+        _ when type == typeof(TimeSpan) => $"a duration string \"[-][d.]hh:mm:ss[.fffffff]\" such as \"00:00:30\"",
+        _ when type.IsEnum => $"one of {string.Join(", ", Enum.GetNames(type))}",
+        _ when type == typeof(int) => $"a whole number from {int.MinValue} to {int.MaxValue}",
+        _ when type == typeof(long) => $"a whole number from {long.MinValue} to {long.MaxValue}",
+        _ when type == typeof(double) => "a finite number",
+        _ when type == typeof(bool) => "true or false",
+        _ => $"a {TypeName(type)}",
+    };
+
+    /// <summary>The value found, as an error shows it: its kind and, for a scalar, its JSON text cut to <see cref="QueueLimits.MaxEchoLength"/> bytes.</summary>
+    private static string Shown(ref Utf8JsonReader reader)
+    {
+        var kind = GatewayRequest.Describe(reader.TokenType);
+        if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Number)) return kind;
+        var text = reader.ValueSpan;
+        var shown = Encoding.UTF8.GetString(text[..Math.Min(text.Length, QueueLimits.MaxEchoLength)]);
+        return text.Length > QueueLimits.MaxEchoLength ? $"{kind} '{shown}…' ({text.Length} bytes)" : $"{kind} '{shown}'";
+    }
+
+    private static string TypeName(Type type) =>
+        Nullable.GetUnderlyingType(type) is { } inner ? TypeName(inner)
+        : type.IsGenericType ? $"{type.Name[..type.Name.IndexOf('`')]}<{string.Join(", ", type.GetGenericArguments().Select(TypeName))}>"
+        : type.Name;
+}
