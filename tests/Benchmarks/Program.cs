@@ -29,7 +29,10 @@ if (args.FirstOrDefault() is "chaos" or "soak")
     string? Option(string name) => Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
     if (args[0] == "soak")
     {
-        var soak = await SoakRun.RunAsync(servers, TimeSpan.FromMinutes(double.Parse(Option("--minutes") ?? "20")), runCommand, Console.Out);
+        // --from-json <soak.json>: no run; the page again from a saved run's samples.
+        var soak = Option("--from-json") is { } saved
+            ? SoakRun.Analyse(JsonSerializer.Deserialize<SoakResults>(await File.ReadAllTextAsync(saved), new JsonSerializerOptions(JsonSerializerOptions.Web))!)
+            : await SoakRun.RunAsync(servers, TimeSpan.FromMinutes(double.Parse(Option("--minutes") ?? "20")), runCommand, Console.Out);
         await SoakRun.WriteAsync(soak, args[5]);
         return soak.Lost == 0 && soak.Trends.All(t => t.Flat) ? 0 : 1;
     }

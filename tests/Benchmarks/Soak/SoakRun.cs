@@ -16,8 +16,9 @@ public sealed record SoakResults(string Date, string Command, string Machine, do
 /// <summary>
 /// scripts/soak: three silo processes under a steady mixed load (payloads of 16 B to 16 KiB, priorities, one job in ten
 /// delayed by seconds) for a long time, with every silo's VmRSS and open handles sampled every 10 s. A trend is the
-/// least-squares slope of the samples after warm-up; flat means the fitted growth over the run is under 10% of the
-/// mean (at least 8 MiB / 5 handles: noise on a small base).
+/// least-squares slope of the second half of the samples (the first half is warm-up: a .NET heap grows to its working
+/// size over minutes, then holds; a leak keeps growing); flat means the fitted growth over that half is under 10% of
+/// the mean (at least 8 MiB / 5 handles: noise on a small base).
 /// </summary>
 public static class SoakRun
 {
@@ -33,7 +34,6 @@ public static class SoakRun
     public static async Task<SoakResults> RunAsync(ChaosServers servers, TimeSpan duration, string command, TextWriter log)
     {
         var environment = await BenchmarkEnvironment.ReadAsync(servers.PostgresConnection);
-        var warmUp = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(2).Ticks, duration.Ticks / 5));
         var samples = new List<SoakSample>();
         List<string> notes;
         long left;
@@ -62,9 +62,16 @@ public static class SoakRun
             lost = cluster.Sent.Keys.Count(id => !completed.Contains(id));
         }
 
-        var trends = samples.Where(s => s.Seconds >= warmUp.TotalSeconds).GroupBy(s => s.Silo).OrderBy(g => g.Key).Select(g => Trend(g.Key, g.ToList())).ToList();
-        return new SoakResults(environment.Date, command, $"{environment.Cpu} ({environment.Cores} cores), PostgreSQL {environment.PostgreSql}, {environment.DotNet}",
-            duration.TotalMinutes, warmUp.TotalMinutes, sent, lost, left, trends, samples, notes);
+        return Analyse(new SoakResults(environment.Date, command, $"{environment.Cpu} ({environment.Cores} cores), PostgreSQL {environment.PostgreSql}, {environment.DotNet}",
+            duration.TotalMinutes, duration.TotalMinutes / 2, sent, lost, left, [], samples, notes));
+    }
+
+    /// <summary>The trends of a run's samples after its warm-up (the first half): also for a saved run (--from-json).</summary>
+    public static SoakResults Analyse(SoakResults run)
+    {
+        var warmUp = run.Minutes / 2;
+        var trends = run.Samples.Where(s => s.Seconds >= warmUp * 60).GroupBy(s => s.Silo).OrderBy(g => g.Key).Select(g => Trend(g.Key, g.ToList())).ToList();
+        return run with { WarmUpMinutes = warmUp, Trends = trends };
     }
 
     public static async Task WriteAsync(SoakResults results, string output)
@@ -107,7 +114,8 @@ public static class SoakRun
         md.AppendLine();
         md.AppendLine($"Measured {r.Date} by `{r.Command}` on {r.Machine}: {r.Minutes:0} minutes, {ChaosCluster.JobsPerSend} jobs every {ChaosCluster.SendEvery.TotalMilliseconds:0} ms to three silo");
         md.AppendLine("processes (the chaos run's cluster, no faults), the jobs mixed: payloads of 16 B to 16 KiB, priorities -5 to 5, one in ten");
-        md.AppendLine($"delayed 1-5 s. Every 10 s each silo's VmRSS and open file descriptors (/proc) were sampled; the first {r.WarmUpMinutes:0} minutes are warm-up.");
+        md.AppendLine($"delayed 1-5 s. Every 10 s each silo's VmRSS and open file descriptors (/proc) were sampled; the trend is fitted to the");
+        md.AppendLine($"second half (from minute {r.WarmUpMinutes:0}): the first is warm-up, while the heap grows to its working size.");
         md.AppendLine();
         md.AppendLine($"{r.Sent:N0} jobs sent, **{r.Lost} lost**, {r.LeftUnfinished} unfinished after the drain.");
         md.AppendLine();
@@ -116,7 +124,7 @@ public static class SoakRun
         foreach (var t in r.Trends)
             md.AppendLine($"| {t.Silo + 1} ({LineChart.ColorNames[t.Silo % LineChart.ColorNames.Length]}) | {t.RssFirstMiB:0} | {t.RssLastMiB:0} | {t.RssMiBPerHour:+0.0;-0.0} | {t.HandlesFirst:0} | {t.HandlesLast:0} | {t.HandlesPerHour:+0.0;-0.0} | {(t.Flat ? "flat" : "growing")} |");
         md.AppendLine();
-        md.AppendLine("Flat: the least-squares growth over the run after warm-up is under 10% of the mean (at least 8 MiB, 5 handles).");
+        md.AppendLine("Flat: the least-squares growth over the second half is under 10% of its mean (at least 8 MiB, 5 handles).");
         md.AppendLine();
         md.AppendLine($"![VmRSS of each silo, 0 to {maxRss:0} MiB, over {r.Minutes:0} minutes](soak-memory.png)");
         md.AppendLine();
