@@ -101,7 +101,14 @@ public sealed class BenchmarkProcess : IAsyncDisposable
     }
 
     /// <summary>True once the process has ended (killed, or on its own).</summary>
-    public bool HasExited => _process.HasExited;
+    public bool HasExited
+    {
+        get
+        {
+            try { return _process.HasExited; }
+            catch (InvalidOperationException) { return true; } // disposed: gone
+        }
+    }
 
     /// <summary>SIGKILL: no shutdown, no goodbye.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);

@@ -119,7 +119,11 @@ public sealed class ChaosCluster : IAsyncDisposable
     /// <summary>Starts (or restarts) a silo process and waits until it says READY.</summary>
     public async Task StartSiloAsync(int index)
     {
-        if (_silos[index] is { } old) await old.DisposeAsync();
+        if (_silos[index] is { } old)
+        {
+            _silos[index] = null; // the supervisor no longer looks at it
+            await old.DisposeAsync();
+        }
         var silo = BenchmarkProcess.StartSilo(_siloConnection, Schema, Queue, hang: false, _siloConfiguration);
         _silos[index] = silo;
         await silo.ReadyAsync(TimeSpan.FromMinutes(2));

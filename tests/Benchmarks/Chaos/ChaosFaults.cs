@@ -37,6 +37,7 @@ public static class ChaosFaults
             async cluster =>
             {
                 await cluster.Servers.RestartPostgresImmediatelyAsync();
+                Npgsql.NpgsqlConnection.ClearAllPools(); // the run's own pooled connections died with the server
                 return null;
             },
             _ => Task.CompletedTask),
