@@ -28,6 +28,9 @@ public static class GatewayProtocol
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         AllowDuplicateProperties = false,
         MaxDepth = GatewayRequest.MaxDepth,
+        // GatewayArguments reads contracts (GetTypeInfo) before anything is serialized; without a resolver set here
+        // the first call of a fresh silo failed with an empty 500 (options get the default one only when first used).
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
     };
 }
 
