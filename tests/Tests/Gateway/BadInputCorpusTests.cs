@@ -61,6 +61,7 @@ public abstract class HttpBadInputCorpusTests(CorpusSilo silo)
         {
             var error = JsonSerializer.Deserialize<GatewayError>(text, GatewayProtocol.Json)!;
             Refusals.AssertNamesFieldAndRule(error.Message, error.ParamName, item.Field, item.Rule, name);
+            if (item.Result is not null) Assert.Matches(item.Result, error.Result?.GetRawText() ?? "(no result)");
         }
 
         Assert.Equal(silo.Baseline, await silo.SnapshotAsync());

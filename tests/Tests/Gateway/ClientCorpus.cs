@@ -113,6 +113,14 @@ public static class ClientCorpus
         yield return Outcome("requeue a completed job", (g, w) => g.Queue().RequeueDeadLetterAsync(w.Completed), "NotDeadLettered");
         yield return Outcome("finish with a forged token", (g, w) => g.Queue().FinishAsync(w.Running, Guid.NewGuid()), "LeaseLost");
         yield return Outcome("finish a completed job with its old token", (g, w) => g.Queue().FinishAsync(w.Completed, w.CompletedToken), "Updated"); // idempotent settle
+        // Over HTTP these are 404 and 409; a .NET caller gets the outcomes as results, as always.
+        yield return Outcome("finish with a stale token after a reclaim", (g, w) => g.Queue().FinishAsync(w.Reclaimed, w.ReclaimedStaleToken), "LeaseLost");
+        yield return Outcome("fail with a stale token after a reclaim", (g, w) => g.Queue().FailAsync(w.Reclaimed, w.ReclaimedStaleToken, "x"), "LeaseLost");
+        yield return Outcome("renew with a stale token after a reclaim", (g, w) => g.Queue().RenewLeaseAsync(w.Reclaimed, w.ReclaimedStaleToken), "LeaseLost");
+        yield return Outcome("release with a forged token", (g, w) => g.Queue().ReleaseAsync(w.Running, Guid.NewGuid()), "LeaseLost");
+        yield return Outcome("release a job that does not exist (token)", (g, w) => g.Queue().ReleaseAsync(999_999_999, w.RunningToken), "NotFound");
+        yield return Outcome("requeue a job that does not exist", (g, _) => g.Queue().RequeueDeadLetterAsync(999_999_999), "NotFound");
+        yield return Outcome("requeue the reclaimed job", (g, w) => g.Queue().RequeueDeadLetterAsync(w.Reclaimed), "NotDeadLettered");
         yield return Refused("finish with the empty token", (g, w) => g.Queue().FinishAsync(w.Running, Guid.Empty), "leaseToken", "empty");
         yield return Refused("elevate to q@elsewhere", (g, _) => g.Routing().ElevateAsync("spoke-1", $"{Q}@elsewhere", "x", CorpusSilo.Hub), "queue", "without a node");
         yield return Refused("elevate from a spoke to a spoke", (g, _) => g.Routing().ElevateAsync("spoke-1", Q, "x", "spoke-2"), "toNode", "no such route");
