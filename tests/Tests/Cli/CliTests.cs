@@ -23,10 +23,11 @@ public sealed class CliTests
 
         public IGrainFactory Grains => app.Services.GetRequiredService<IGrainFactory>();
 
-        public static async Task<Silo> StartAsync()
+        /// <summary>Starts it with <paramref name="more"/> silo arguments.</summary>
+        public static async Task<Silo> StartAsync(params string[] more)
         {
             var (gatewayPort, id) = (StockSilo.FreePort(), $"cli-{Guid.NewGuid():N}");
-            var app = await StockSilo.StartAsync([.. StockSilo.Arguments(), $"--Cluster:GatewayPort={gatewayPort}", $"--Cluster:ClusterId={id}", $"--Cluster:ServiceId={id}"],
+            var app = await StockSilo.StartAsync([.. StockSilo.Arguments(more), $"--Cluster:GatewayPort={gatewayPort}", $"--Cluster:ClusterId={id}", $"--Cluster:ServiceId={id}"],
                 silo => silo.AddJobHandler(WorkQueue, (job, _) => Task.FromResult<string?>(job.Payload)));
             return new Silo(app, ["--gateway", $"127.0.0.1:{gatewayPort}", "--cluster-id", id, "--service-id", id]);
         }
