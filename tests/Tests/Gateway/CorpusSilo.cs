@@ -153,12 +153,13 @@ public abstract class CorpusSilo : IAsyncLifetime
         return text.ToString();
     }
 
-    /// <summary>Sends one request and reads the answer, within <paramref name="timeout"/>.</summary>
-    public async Task<(HttpStatusCode Status, string Body)> PostAsync(byte[] body, string? contentType, string? clusterKey, TimeSpan timeout)
+    /// <summary>Sends one request and reads the answer, within <paramref name="timeout"/>; <paramref name="chunked"/> sends the body without a length.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> PostAsync(byte[] body, string? contentType, string? clusterKey, TimeSpan timeout, bool chunked = false)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, GatewayProtocol.CallPath) { Content = new ByteArrayContent(body) };
         // A big body waits for the server's go-ahead, so a refusal by its length arrives instead of a broken pipe.
         request.Headers.ExpectContinue = body.Length > 1024 * 1024;
+        if (chunked) request.Headers.TransferEncodingChunked = true;
         if (contentType is not null) request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
         if (clusterKey is not null)
         {
