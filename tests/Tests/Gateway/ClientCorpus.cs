@@ -165,6 +165,8 @@ public static class CliCorpus
         new(["status", "--queue", Q, "--interval", "0"], 2, "--interval must be between"),
         new(["status", "--gateway", "nonsense"], 2, "--gateway 'nonsense' must be an IP address and port"),
         new(["status", "--connect-attempts", "0"], 2, "--connect-attempts must be between 1 and 100"),
+        new(["status", "--queue", Q, "--ca-file", "/no/such/ca.pem"], 2, "--ca-file '/no/such/ca.pem' does not exist"),
+        new(["status", "--queue", Q, "--ca-file", "/dev/null"], 2, "--ca-file trusts the silos' TLS certificate, and TLS also needs this client's own"),
         new(["status", "--cluster-key", "x"], 2, "cluster-key"),
         new(["jobz"], 2, "jobz"),
         new(["dead-letters", "list", Q, "--frobnicate"], 2, "--frobnicate"),
