@@ -17,6 +17,7 @@ internal static class JobsCommandLine
         root.Subcommands.Add(StatusCommand.Create(console));
         root.Subcommands.Add(StopWorkersCommand.Create(console));
         root.Subcommands.Add(DeadLetterCommands.Create(console));
+        root.Subcommands.Add(UnmonitoredCommands.Create(console));
         foreach (var command in PostedCodeCommands.Create(console)) root.Subcommands.Add(command);
         root.Subcommands.Add(SweepCommand.Create(console));
         return root;

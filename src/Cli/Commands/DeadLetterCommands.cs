@@ -24,17 +24,7 @@ internal static class DeadLetterCommands
     internal static Argument<string> QueueArgument()
     {
         var queue = new Argument<string>("queue") { Description = "The queue" };
-        queue.Validators.Add(result =>
-        {
-            try
-            {
-                QueueLimits.ValidateQueueName(result.GetValueOrDefault<string>(), "queue");
-            }
-            catch (ArgumentException e)
-            {
-                result.AddError(e.Message);
-            }
-        });
+        queue.AddRule(name => QueueLimits.ValidateQueueName(name, "queue"));
         return queue;
     }
 

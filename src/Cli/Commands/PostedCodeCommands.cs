@@ -20,7 +20,7 @@ internal static class PostedCodeCommands
     private static Argument<string> HashArgument()
     {
         var hash = new Argument<string>("hash") { Description = "The posted code's hash (64 lowercase hex digits, as 'post' and 'source' print)" };
-        hash.Validators.Add(result => Check(result, h => PostedCodeRules.ValidateHash(h)));
+        hash.AddRule(h => PostedCodeRules.ValidateHash(h));
         return hash;
     }
 
@@ -32,11 +32,11 @@ internal static class PostedCodeCommands
             if (result.GetValueOrDefault<FileInfo>() is { Exists: false } file) result.AddError($"assembly '{file.FullName}' does not exist.");
         });
         var description = new Argument<string>("description") { Description = "What the code is (JobMon's job description)" };
-        description.Validators.Add(result => Check(result, d => PostedCodeRules.ValidateDescription(d)));
+        description.AddRule(d => PostedCodeRules.ValidateDescription(d));
         var function = new Option<string?>("--function") { Description = "Run this function (Namespace.Type.Method) of the posted code as jobs of the built-in 'code' queue" };
-        function.Validators.Add(result => Check(result, f => PostedCodeRules.ValidateFunctionName(f, "--function")));
+        function.AddRule(f => PostedCodeRules.ValidateFunctionName(f, "--function"));
         var args = new Option<string>("--args") { Description = "The function's arguments as JSON", DefaultValueFactory = _ => PostedFunctionCall.NoArgs };
-        args.Validators.Add(result => Check(result, a => new PostedFunctionCall(new string('0', 64), "A.B", a).Validate()));
+        args.AddRule(a => new PostedFunctionCall(new string('0', 64), "A.B", a).Validate());
         var count = new Option<int>("--count") { Description = "How many jobs to send (with --function)", DefaultValueFactory = _ => 1 };
         count.AddRange(1, 10_000);
         var noWait = new Option<bool>("--no-wait") { Description = "Send the jobs and print their ids without waiting for results" };
@@ -196,22 +196,6 @@ internal static class PostedCodeCommands
         catch (UnauthorizedAccessException e)
         {
             throw new OperationFailedException($"the cluster refused the cluster key: {e.Message} Nothing was done.", e);
-        }
-    }
-
-    /// <summary>Runs a rule check at parse time; its message becomes a parse error (exit code 2).</summary>
-    internal static void Check(SymbolResult result, Action<string> rule)
-    {
-        foreach (var token in result.Tokens)
-        {
-            try
-            {
-                rule(token.Value);
-            }
-            catch (ArgumentException e)
-            {
-                result.AddError(e.Message);
-            }
         }
     }
 

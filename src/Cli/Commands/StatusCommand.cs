@@ -22,10 +22,10 @@ internal static class StatusCommand
         var streams = new Option<string[]>("--stream") { Description = "A work stream (client) id: records received per stage (repeatable)", AllowMultipleArgumentsPerToken = false };
         var watch = new Option<bool>("--watch") { Description = "Keep refreshing until everything named is done (Ctrl+C stops)" };
         var interval = new Option<double>("--interval") { Description = "Seconds between refreshes with --watch", DefaultValueFactory = _ => 1 };
-        queues.Validators.Add(result => CheckEach(result, name => QueueLimits.ValidateQueueName(name, "--queue")));
-        jobSets.Validators.Add(result => CheckEach(result, id => JobSetRules.ValidateJobSetId(id, "--jobset")));
-        pipelines.Validators.Add(result => CheckEach(result, id => PipelineRules.ValidatePipelineId(id, "--pipeline")));
-        streams.Validators.Add(result => CheckEach(result, id => WorkStreamRules.ValidateStreamId(id, "--stream")));
+        queues.AddRule(name => QueueLimits.ValidateQueueName(name, "--queue"));
+        jobSets.AddRule(id => JobSetRules.ValidateJobSetId(id, "--jobset"));
+        pipelines.AddRule(id => PipelineRules.ValidatePipelineId(id, "--pipeline"));
+        streams.AddRule(id => WorkStreamRules.ValidateStreamId(id, "--stream"));
         interval.AddRange(0.1, 3600.0);
         var listing = new JobListing();
 
@@ -92,21 +92,6 @@ internal static class StatusCommand
         }
 
         return args;
-    }
-
-    private static void CheckEach(System.CommandLine.Parsing.OptionResult result, Action<string> check)
-    {
-        foreach (var value in result.GetValueOrDefault<string[]>() ?? [])
-        {
-            try
-            {
-                check(value);
-            }
-            catch (ArgumentException e)
-            {
-                result.AddError(e.Message);
-            }
-        }
     }
 
     private static async Task WatchLiveAsync(CliConsole console, Snapshot snapshot, TimeSpan period, CancellationToken cancellationToken)

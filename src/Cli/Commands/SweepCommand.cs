@@ -21,7 +21,7 @@ internal static class SweepCommand
         var parameters = new Option<string[]>("--param") { Description = "An axis of listed values, name=v1,v2,v3 (each value JSON if it parses, else a string); repeatable", AllowMultipleArgumentsPerToken = false };
         var ranges = new Option<string[]>("--range") { Description = "An axis of integers, name=start:stop[:step] (inclusive); repeatable. Axes: the --param ones, then the --range ones; the first varies slowest", AllowMultipleArgumentsPerToken = false };
         var ground = new Option<string?>("--ground") { Description = "Ground truth kept with each new experiment, a JSON object" };
-        ground.Validators.Add(result => PostedCodeCommands.Check(result, g => ParseGround(g)));
+        ground.AddRule(g => ParseGround(g));
         var description = new Option<string?>("--description") { Description = "What this posting is" };
         var results = new Option<bool>("--results") { Description = "List the queue's experiments (key, parameters, state, result, ground) instead of posting" };
         var command = new Command("sweep", "Post a parameter sweep as jobs of a queue (sets posted before are skipped), or list its experiments with --results")

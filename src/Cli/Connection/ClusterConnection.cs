@@ -10,7 +10,7 @@ namespace Orleans.Jobs.Cli.Connection;
 
 /// <summary>
 /// An Orleans client connected to the cluster the options name: the <c>Cluster</c> settings from the environment
-/// (<c>ORLEANSJOBS_Cluster__...</c>) with the command line on top. Failing to connect is an
+/// (<c>ORLEANSJOBS_Cluster__...</c>, TLS included) with the command line on top. Failing to connect is an
 /// <see cref="OperationFailedException"/> naming the cluster, where it looked and what to check.
 /// </summary>
 internal sealed class ClusterConnection : IAsyncDisposable
@@ -45,7 +45,12 @@ internal sealed class ClusterConnection : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException)
         {
             host.Dispose();
-            throw new OperationFailedException(e is ClusterConnectionException ? e.Message : $"Could not connect to the cluster: {e.Message}", e);
+            throw new OperationFailedException(e switch
+            {
+                ClusterConnectionException { CertificateRefusal: not null } => $"{e.Message} Pass --ca-file with the silos' CA certificate (or a silo's self-signed certificate) to trust it.",
+                ClusterConnectionException => e.Message,
+                _ => $"Could not connect to the cluster: {e.Message}",
+            }, e);
         }
     }
 
@@ -56,6 +61,12 @@ internal sealed class ClusterConnection : IAsyncDisposable
         if (parse.GetValue(ConnectionOptions.ServiceId) is { } serviceId) options.ServiceId = serviceId;
         if (parse.GetValue(ConnectionOptions.Redis) is { } redis) options.Redis = redis;
         if (parse.GetValue(ConnectionOptions.ConnectAttempts) is { } attempts) options.ConnectAttempts = attempts;
+        if (parse.GetValue(ConnectionOptions.CaFile) is { } caFile)
+        {
+            if (!options.Tls.IsEnabled)
+                throw new UsageException($"--ca-file trusts the silos' TLS certificate, and TLS also needs this client's own: set {ConnectionOptions.TlsCertificateVariable} to its .pfx file (and ORLEANSJOBS_Cluster__Tls__CertificatePassword if it has one).");
+            options.Tls.CaFile = caFile.FullName;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -5,7 +5,7 @@ namespace Orleans.Jobs.Cli.Connection;
 
 /// <summary>
 /// The options every command shares: how to reach the cluster (<c>--gateway</c>, <c>--cluster-id</c>,
-/// <c>--service-id</c>, <c>--redis</c>), the cluster key's file, and <c>--json</c>. A key value on the command line is
+/// <c>--service-id</c>, <c>--redis</c>, <c>--ca-file</c> for TLS), the cluster key's file, and <c>--json</c>. A key value on the command line is
 /// refused: other users see the process list.
 /// </summary>
 internal static class ConnectionOptions
@@ -38,11 +38,25 @@ internal static class ConnectionOptions
         Recursive = true,
     };
 
+    /// <summary>The environment variable naming this client's own TLS certificate, which <see cref="CaFile"/> needs.</summary>
+    public const string TlsCertificateVariable = "ORLEANSJOBS_Cluster__Tls__CertificatePath";
+
+    public static readonly Option<FileInfo?> CaFile = new("--ca-file")
+    {
+        Description = "Trust the silos' TLS certificate when it chains to a certificate in this file, PEM or DER: their CA's, or a silo's self-signed one (Cluster:Tls:CaFile). " +
+            $"TLS also needs this client's certificate: {TlsCertificateVariable} (a .pfx) and ORLEANSJOBS_Cluster__Tls__CertificatePassword",
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Json = new("--json") { Description = "Write JSON for scripts instead of text", Recursive = true };
 
     static ConnectionOptions()
     {
         ConnectAttempts.AddRange(1, 100);
+        CaFile.AddRule(path =>
+        {
+            if (!File.Exists(path)) throw new ArgumentException($"--ca-file '{path}' does not exist: give the file of the certificate to trust (PEM or DER).", "--ca-file");
+        });
         Gateways.Validators.Add(result =>
         {
             foreach (var gateway in result.GetValueOrDefault<string[]>() ?? [])
@@ -52,12 +66,12 @@ internal static class ConnectionOptions
     }
 
     /// <summary>The shared options that take a value, by name.</summary>
-    public static IReadOnlySet<string> WithValues { get; } = new HashSet<string>([Gateways.Name, ClusterId.Name, ServiceId.Name, Redis.Name, ConnectAttempts.Name, ClusterKeyFile.Name]);
+    public static IReadOnlySet<string> WithValues { get; } = new HashSet<string>([Gateways.Name, ClusterId.Name, ServiceId.Name, Redis.Name, ConnectAttempts.Name, ClusterKeyFile.Name, CaFile.Name]);
 
     /// <summary>Adds the shared options to the root command.</summary>
     public static void AddTo(RootCommand root)
     {
-        foreach (var option in new Option[] { Gateways, ClusterId, ServiceId, Redis, ConnectAttempts, ClusterKeyFile, Json })
+        foreach (var option in new Option[] { Gateways, ClusterId, ServiceId, Redis, ConnectAttempts, ClusterKeyFile, CaFile, Json })
             root.Options.Add(option);
     }
 

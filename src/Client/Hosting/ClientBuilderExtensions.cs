@@ -27,8 +27,9 @@ public static class ClientBuilderExtensions
             throw new OptionsValidationException(ClusterConnectionOptions.Section, typeof(ClusterConnectionOptions), [failure]);
 
         client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (options.ClusterId, options.ServiceId));
-        client.UseConnectionRetryFilter(new ClusterConnectionRetry(options));
-        if (options.Tls.IsEnabled) client.UseTls(options.Tls.ToOrleans());
+        var trust = options.Tls.IsEnabled ? options.Tls.Trust() : null;
+        client.UseConnectionRetryFilter(new ClusterConnectionRetry(options, trust));
+        if (trust is not null) client.UseTls(options.Tls.ToOrleans(trust));
         var kind = options.Clustering == ClusteringKind.Auto
             ? !string.IsNullOrWhiteSpace(options.Redis) ? ClusteringKind.Redis : options.Gateways.Count > 0 ? ClusteringKind.Static : ClusteringKind.Localhost
             : options.Clustering;

@@ -28,24 +28,34 @@ public sealed class ClusterTlsOptions
     /// </summary>
     public IList<string> TrustedCertificates { get; set; } = [];
 
+    /// <summary>
+    /// A file of certificates, PEM (any number) or DER (one), to accept the other end's certificate from: one whose chain
+    /// ends at a certificate here is trusted — a CA's, or a member's own self-signed certificate. With
+    /// <see cref="TrustedCertificates"/>, either may vouch; with neither, the platform's chain validation decides.
+    /// </summary>
+    public string? CaFile { get; set; }
+
     /// <summary>True when TLS is on.</summary>
     public bool IsEnabled => !string.IsNullOrEmpty(CertificatePath);
 
     /// <summary>The SHA-256 fingerprint of <paramref name="certificate"/>, as <see cref="TrustedCertificates"/> lists it.</summary>
     public static string Fingerprint(X509Certificate certificate) => certificate.GetCertHashString(HashAlgorithmName.SHA256);
 
+    /// <summary>The trust rule of these options, which keeps why it last refused a certificate.</summary>
+    internal RemoteCertificateTrust Trust() => new(TrustedCertificates, CaFile);
+
     /// <summary>Orleans' TLS settings for these options: this member's certificate, required at both ends, and the trust rule.</summary>
     /// <exception cref="OptionsValidationException">The certificate cannot be loaded; the message names the setting.</exception>
-    internal Action<TlsOptions> ToOrleans()
+    internal Action<TlsOptions> ToOrleans(RemoteCertificateTrust? trust = null)
     {
         var certificate = PfxCertificate.Load(CertificatePath!, CertificatePassword, $"{Section}:CertificatePath");
-        var trusted = TrustedCertificates.Select(t => t.ToUpperInvariant()).ToHashSet(StringComparer.Ordinal);
+        trust ??= Trust();
         return tls =>
         {
             tls.LocalCertificate = certificate;
             tls.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
             tls.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
-            if (trusted.Count > 0) tls.RemoteCertificateValidation = (remote, _, _) => trusted.Contains(Fingerprint(remote));
+            tls.RemoteCertificateValidation = trust.Accepts;
         };
     }
 
@@ -53,11 +63,26 @@ public sealed class ClusterTlsOptions
     internal string? Check()
     {
         if (!IsEnabled)
-            return CertificatePassword is null && TrustedCertificates.Count == 0 ? null : $"{Section}:CertificatePath must be set when {Section}:CertificatePassword or {Section}:TrustedCertificates is set: TLS needs this member's certificate.";
+            return CertificatePassword is null && TrustedCertificates.Count == 0 && CaFile is null ? null
+                : $"{Section}:CertificatePath must be set when {Section}:CertificatePassword, {Section}:TrustedCertificates or {Section}:CaFile is set: TLS needs this member's certificate.";
         foreach (var fingerprint in TrustedCertificates)
             if (fingerprint is not { Length: 64 } || !fingerprint.All(char.IsAsciiHexDigit))
                 return $"{Section}:TrustedCertificates entry '{fingerprint}' must be a SHA-256 fingerprint: 64 hex digits.";
-        return PfxCertificate.Check(CertificatePath!, CertificatePassword, $"{Section}:CertificatePath");
+        return CheckCaFile() ?? PfxCertificate.Check(CertificatePath!, CertificatePassword, $"{Section}:CertificatePath");
+    }
+
+    private string? CheckCaFile()
+    {
+        if (CaFile is null) return null;
+        try
+        {
+            RemoteCertificateTrust.LoadAuthorities(CaFile);
+            return null;
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            return $"{Section}:CaFile '{CaFile}' could not be read as certificates (PEM, or one DER certificate): {e.Message}";
+        }
     }
 }
 

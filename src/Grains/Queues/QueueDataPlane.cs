@@ -15,6 +15,7 @@ namespace Orleans.Jobs.Grains.Queues;
 public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptions<QueueOptions> options, TimeProvider timeProvider)
 {
     private const int MaxErrorLength = 8 * 1024;
+    private static readonly SendOptions DefaultSendOptions = new();
 
     private readonly QueueOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, CachedSettings> _settings = new(StringComparer.Ordinal);
@@ -226,18 +227,22 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
 
     private sealed record EnsuredMonitor(Task Call, DateTimeOffset At);
 
+    // Runs once per job of a batch of up to 10,000: the names and messages of a refusal are made only when it refuses.
     private NewJob ToNewJob(JobMessage message, QueueSettings settings, string field)
     {
         QueueLimits.ValidatePayload(message.Payload, field);
-        var options = message.Options ?? new SendOptions();
-        Require(options.Priority is >= QueueLimits.MinPriority and <= QueueLimits.MaxPriority, $"{field}.Priority", options.Priority,
-            $"Priority must be between {QueueLimits.MinPriority} and {QueueLimits.MaxPriority}.");
+        var options = message.Options ?? DefaultSendOptions;
+        if (options.Priority is < QueueLimits.MinPriority or > QueueLimits.MaxPriority)
+            throw new ArgumentOutOfRangeException($"{field}.Priority", options.Priority, $"Priority must be between {QueueLimits.MinPriority} and {QueueLimits.MaxPriority}.");
         var delay = options.Delay ?? TimeSpan.Zero;
-        Require(delay >= TimeSpan.Zero && delay <= QueueLimits.MaxDelay, $"{field}.Delay", delay, $"Delay must be between 0 and {QueueLimits.MaxDelay}.");
+        if (delay < TimeSpan.Zero || delay > QueueLimits.MaxDelay)
+            throw new ArgumentOutOfRangeException($"{field}.Delay", delay, $"Delay must be between 0 and {QueueLimits.MaxDelay}.");
         var maxAttempts = options.MaxAttempts ?? settings.MaxAttempts;
-        Require(maxAttempts is >= 1 and <= QueueLimits.MaxMaxAttempts, $"{field}.MaxAttempts", maxAttempts, $"MaxAttempts must be between 1 and {QueueLimits.MaxMaxAttempts}.");
+        if (maxAttempts is < 1 or > QueueLimits.MaxMaxAttempts)
+            throw new ArgumentOutOfRangeException($"{field}.MaxAttempts", maxAttempts, $"MaxAttempts must be between 1 and {QueueLimits.MaxMaxAttempts}.");
         return new NewJob(message.Payload, options.Priority, delay > TimeSpan.Zero ? Now + delay : null, message.Expedite, maxAttempts);
     }
+
 
     private async Task<JobClaim> ToClaimAsync(string queue, ClaimOptions options)
     {

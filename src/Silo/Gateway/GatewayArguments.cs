@@ -58,7 +58,7 @@ public static class GatewayArguments
         reader.Read();
         try
         {
-            Check(ref reader, contract, name, ref budget);
+            Check(ref reader, contract, new JsonPath(name), ref budget);
             return JsonSerializer.Deserialize(json.Span, contract);
         }
         catch (InvalidOperationException e)
@@ -72,15 +72,17 @@ public static class GatewayArguments
         }
     }
 
-    private static void Check(ref Utf8JsonReader reader, JsonTypeInfo contract, string path, ref int budget)
+    // The walk builds nothing per value — no path strings, no sets — so a call of many small values costs what its
+    // values cost once deserialized; the path becomes text only in an error.
+    private static void Check(ref Utf8JsonReader reader, JsonTypeInfo contract, JsonPath path, ref int budget)
     {
         if (--budget < 0)
-            throw new ArgumentException($"The call's arguments hold more than {MaxValues} JSON values (reached at {path}): split the work into smaller calls.", path);
+            throw new ArgumentException($"The call's arguments hold more than {MaxValues} JSON values (reached at {path}): split the work into smaller calls.", path.ToString());
         var type = Nullable.GetUnderlyingType(contract.Type) ?? contract.Type;
         if (reader.TokenType == JsonTokenType.Null)
         {
             if (contract.Type.IsValueType && type == contract.Type)
-                throw new ArgumentException($"{path} must not be null: it is {Expected(type)}.", path);
+                throw new ArgumentException($"{path} must not be null: it is {Expected(type)}.", path.ToString());
             return;
         }
 
@@ -90,12 +92,14 @@ public static class GatewayArguments
                 CheckObject(ref reader, contract, path, ref budget);
                 break;
             case JsonTypeInfoKind.Enumerable:
-                Require(ref reader, JsonTokenType.StartArray, path, "an array");
+                if (reader.TokenType != JsonTokenType.StartArray) throw NotA(ref reader, path, "an array");
                 var element = contract.Options.GetTypeInfo(contract.ElementType!);
                 for (var count = 0; reader.Read() && reader.TokenType != JsonTokenType.EndArray; count++)
                 {
                     CheckCount(count, path);
-                    Check(ref reader, element, $"{path}[{count}]", ref budget);
+                    path.Push(count);
+                    Check(ref reader, element, path, ref budget);
+                    path.Pop();
                 }
 
                 break;
@@ -108,50 +112,75 @@ public static class GatewayArguments
         }
     }
 
-    private static void CheckObject(ref Utf8JsonReader reader, JsonTypeInfo contract, string path, ref int budget)
+    private static void CheckObject(ref Utf8JsonReader reader, JsonTypeInfo contract, JsonPath path, ref int budget)
     {
-        Require(ref reader, JsonTokenType.StartObject, path, $"an object ({TypeName(contract.Type)})");
-        var seen = new HashSet<JsonPropertyInfo>();
+        if (reader.TokenType != JsonTokenType.StartObject) throw NotA(ref reader, path, $"an object ({TypeName(contract.Type)})");
+        var properties = contract.Properties;
+        Span<bool> seen = stackalloc bool[properties.Count]; // a contract has a handful of fields
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var name = reader.GetString()!;
-            var property = contract.Properties.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
-                ?? throw new ArgumentException(
-                    $"{path}.{QueueLimits.Shorten(name)} is not a field of {TypeName(contract.Type)}: it has {string.Join(", ", contract.Properties.Select(p => p.Name))}; unknown fields are refused, not ignored.",
-                    $"{path}.{QueueLimits.Shorten(name)}");
-            var field = $"{path}.{property.Name}";
-            if (!seen.Add(property)) throw new ArgumentException($"{field} appears twice: each field may be sent once.", field);
+            var index = IndexOfProperty(ref reader, properties);
+            if (index < 0)
+            {
+                var field = $"{path}.{QueueLimits.Shorten(reader.GetString()!)}";
+                throw new ArgumentException(
+                    $"{field} is not a field of {TypeName(contract.Type)}: it has {string.Join(", ", properties.Select(p => p.Name))}; unknown fields are refused, not ignored.", field);
+            }
+
+            path.Push(properties[index].Name);
+            if (seen[index]) throw new ArgumentException($"{path} appears twice: each field may be sent once.", path.ToString());
+            seen[index] = true;
             reader.Read();
-            Check(ref reader, contract.Options.GetTypeInfo(property.PropertyType), field, ref budget);
+            Check(ref reader, contract.Options.GetTypeInfo(properties[index].PropertyType), path, ref budget);
+            path.Pop();
         }
 
-        if (contract.Properties.FirstOrDefault(p => p.IsRequired && !seen.Contains(p)) is { } missing)
-            throw new ArgumentException($"{path}.{missing.Name} is missing: every field of {TypeName(contract.Type)} is required.", $"{path}.{missing.Name}");
+        for (var i = 0; i < properties.Count; i++)
+            if (properties[i].IsRequired && !seen[i])
+                throw new ArgumentException($"{path}.{properties[i].Name} is missing: every field of {TypeName(contract.Type)} is required.", $"{path}.{properties[i].Name}");
     }
 
-    private static void CheckDictionary(ref Utf8JsonReader reader, JsonTypeInfo contract, string path, ref int budget)
+    /// <summary>The contract's property the reader's field names, case aside as the wire's options read it; -1 for none.</summary>
+    private static int IndexOfProperty(ref Utf8JsonReader reader, IList<JsonPropertyInfo> properties)
     {
-        Require(ref reader, JsonTokenType.StartObject, path, "an object");
+        for (var i = 0; i < properties.Count; i++)
+            if (reader.ValueTextEquals(properties[i].Name)) return i; // the usual spelling, compared without making a string
+        var name = reader.GetString()!;
+        for (var i = 0; i < properties.Count; i++)
+            if (string.Equals(properties[i].Name, name, StringComparison.OrdinalIgnoreCase)) return i;
+        return -1;
+    }
+
+    private static void CheckDictionary(ref Utf8JsonReader reader, JsonTypeInfo contract, JsonPath path, ref int budget)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject) throw NotA(ref reader, path, "an object");
         var value = contract.Options.GetTypeInfo(contract.ElementType!);
         var keys = new HashSet<string>(StringComparer.Ordinal);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             CheckCount(keys.Count, path);
             var key = reader.GetString()!;
-            var entry = $"{path}[{QueueLimits.Echo(key)}]";
-            if (!keys.Add(key)) throw new ArgumentException($"{entry} appears twice: each key may be sent once.", path);
+            path.PushKey(key);
+            if (!keys.Add(key))
+            {
+                var entry = path.ToString();
+                path.Pop();
+                throw new ArgumentException($"{entry} appears twice: each key may be sent once.", path.ToString());
+            }
+
             reader.Read();
-            Check(ref reader, value, entry, ref budget);
+            Check(ref reader, value, path, ref budget);
+            path.Pop();
         }
     }
 
-    private static void CheckCount(int count, string path)
+    private static void CheckCount(int count, JsonPath path)
     {
         if (count == MaxItems)
-            throw new ArgumentException($"{path} has more than {MaxItems} items: that is the most any collection of the API takes.", path);
+            throw new ArgumentException($"{path} has more than {MaxItems} items: that is the most any collection of the API takes.", path.ToString());
     }
 
-    private static void CheckScalar(ref Utf8JsonReader reader, Type type, string path)
+    private static void CheckScalar(ref Utf8JsonReader reader, Type type, JsonPath path)
     {
         var fits = reader.TokenType switch
         {
@@ -168,12 +197,11 @@ public static class GatewayArguments
             _ when type == typeof(JsonElement) || !IsKnownScalar(type) => Skip(ref reader), // left to the serializer
             _ => false,
         };
-        if (!fits)
-            throw new ArgumentException($"{path} must be {Expected(type)}; it is {Shown(ref reader)}.", path);
+        if (!fits) throw NotA(ref reader, path, Expected(type));
     }
 
     /// <summary>Whether an escaped string decodes to text; a lone surrogate escape (<c>\ud800</c>) does not.</summary>
-    private static bool IsText(ref Utf8JsonReader reader, string path)
+    private static bool IsText(ref Utf8JsonReader reader, JsonPath path)
     {
         try
         {
@@ -182,7 +210,7 @@ public static class GatewayArguments
         }
         catch (InvalidOperationException)
         {
-            throw new ArgumentException($"{path} has an escape that is no text (a lone UTF-16 surrogate such as \\ud800): a JSON string must be valid Unicode.", path);
+            throw new ArgumentException($"{path} has an escape that is no text (a lone UTF-16 surrogate such as \\ud800): a JSON string must be valid Unicode.", path.ToString());
         }
     }
 
@@ -196,10 +224,8 @@ public static class GatewayArguments
         type == typeof(string) || type == typeof(Guid) || type == typeof(DateTimeOffset) || type == typeof(TimeSpan) || type.IsEnum
         || type == typeof(int) || type == typeof(long) || type == typeof(double) || type == typeof(bool);
 
-    private static void Require(ref Utf8JsonReader reader, JsonTokenType token, string path, string what)
-    {
-        if (reader.TokenType != token) throw new ArgumentException($"{path} must be {what}; it is {Shown(ref reader)}.", path);
-    }
+    private static ArgumentException NotA(ref Utf8JsonReader reader, JsonPath path, string what) =>
+        new($"{path} must be {what}; it is {Shown(ref reader)}.", path.ToString());
 
     /// <summary>What a field needs, in words a caller in any language reads.</summary>
     private static string Expected(Type type) => type switch
@@ -230,4 +256,31 @@ public static class GatewayArguments
         Nullable.GetUnderlyingType(type) is { } inner ? TypeName(inner)
         : type.IsGenericType ? $"{type.Name[..type.Name.IndexOf('`')]}<{string.Join(", ", type.GetGenericArguments().Select(TypeName))}>"
         : type.Name;
+
+    /// <summary>Where the walk is in an argument: its name, then fields, indexes and keys. Text only when an error names it.</summary>
+    private sealed class JsonPath(string argument)
+    {
+        private readonly List<(string? Text, int Index, bool Key)> _parts = [];
+
+        public void Push(string field) => _parts.Add((field, 0, false));
+
+        public void Push(int index) => _parts.Add((null, index, false));
+
+        public void PushKey(string key) => _parts.Add((key, 0, true));
+
+        public void Pop() => _parts.RemoveAt(_parts.Count - 1);
+
+        public override string ToString()
+        {
+            var text = new StringBuilder(argument);
+            foreach (var (part, index, key) in _parts)
+            {
+                if (part is null) text.Append('[').Append(index).Append(']');
+                else if (key) text.Append('[').Append(QueueLimits.Echo(part)).Append(']'); // the caller's text, cut
+                else text.Append('.').Append(part);
+            }
+
+            return text.ToString();
+        }
+    }
 }

@@ -80,7 +80,10 @@ public static partial class GatewayEndpoints
             var task = (Task)method.Invoke(grain, arguments)!;
             await task;
             var resultType = method.ReturnType.IsGenericType ? method.ReturnType.GetGenericArguments()[0] : null;
-            var json = resultType is null ? (JsonElement?)null : JsonSerializer.SerializeToElement(task.GetType().GetProperty("Result")!.GetValue(task), resultType, GatewayProtocol.Json);
+            var result = resultType is null ? null : task.GetType().GetProperty("Result")!.GetValue(task);
+            var json = resultType is null ? (JsonElement?)null : JsonSerializer.SerializeToElement(result, resultType, GatewayProtocol.Json);
+            if (GatewayOutcomes.Refusal(call, method, arguments, result, json) is { } unapplied)
+                return Error(unapplied.Status, unapplied.Error);
             return Results.Json(new GatewayResult(json), GatewayProtocol.Json);
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)

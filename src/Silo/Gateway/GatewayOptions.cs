@@ -21,6 +21,9 @@ public sealed class GatewayOptions
     /// <summary>Default of <see cref="MaxRequestBytes"/>: 64 MiB.</summary>
     public const long DefaultMaxRequestBytes = 64L * 1024 * 1024;
 
+    /// <summary>The most <see cref="MaxRequestBytes"/> may be: a body is read into one array.</summary>
+    public const long MaxMaxRequestBytes = 1L << 30;
+
     /// <summary>The longest key.</summary>
     public const int MaxKeyLength = 512;
 
@@ -87,8 +90,8 @@ internal sealed partial class GatewayOptionsValidator : IValidateOptions<Gateway
             return ValidateOptionsResult.Fail($"Gateway:Host must be an IP address such as 127.0.0.1 or 0.0.0.0 (was '{options.Host}').");
         if (options.Port is < 0 or > 65535)
             return ValidateOptionsResult.Fail($"Gateway:Port must be between 0 and 65535 (was {options.Port}).");
-        if (options.MaxRequestBytes < 1024)
-            return ValidateOptionsResult.Fail($"Gateway:MaxRequestBytes must be at least 1024 (was {options.MaxRequestBytes}).");
+        if (options.MaxRequestBytes is < 1024 or > GatewayOptions.MaxMaxRequestBytes)
+            return ValidateOptionsResult.Fail($"Gateway:MaxRequestBytes must be between 1024 and {GatewayOptions.MaxMaxRequestBytes} (1 GiB: a body is read into one buffer) (was {options.MaxRequestBytes}).");
         if (options.Certificate is null) return ValidateOptionsResult.Fail("Gateway:Certificate must not be null (leave it out for plain HTTP).");
         if (options.Certificate.Path is null && options.Certificate.Password is not null)
             return ValidateOptionsResult.Fail("Gateway:Certificate:Path must be set when Gateway:Certificate:Password is set.");

@@ -40,8 +40,16 @@ public sealed record GatewayCall(string Interface, string Key, string Method, Js
 /// <summary>A successful call's result (null for a plain Task).</summary>
 public sealed record GatewayResult(JsonElement? Result);
 
-/// <summary>A failed call: the exception type, its message and, for argument errors, the parameter.</summary>
-public sealed record GatewayError(string Type, string Message, string? ParamName = null);
+/// <summary>
+/// A failed call: the exception type, its message and, for argument errors, the parameter. A call that ran but changed
+/// nothing because the job was not the caller's (404, 409: see <see cref="GatewayOutcomes"/>) has the outcome as its
+/// type (<c>JobUpdateOutcome.LeaseLost</c>) and the result a 200 would have carried.
+/// </summary>
+public sealed record GatewayError(
+    string Type,
+    string Message,
+    string? ParamName = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Result = null);
 
 /// <summary>The silos of a cluster as the gateway sees them: the job store, the serving silo and its node, and Orleans membership.</summary>
 public sealed record ClusterStatus(string Store, string ServedBy, string Node, IReadOnlyList<ClusterSilo> Silos);

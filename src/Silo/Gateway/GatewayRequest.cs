@@ -45,22 +45,62 @@ public sealed class GatewayRequest
     /// <summary>The JSON text of argument <paramref name="index"/>.</summary>
     public ReadOnlyMemory<byte> Argument(int index) => _body[_arguments[index]];
 
-    /// <summary>Reads at most <paramref name="maxBytes"/> of the body; a longer body is refused before the rest is read.</summary>
+    /// <summary>
+    /// Reads at most <paramref name="maxBytes"/> of the body; a longer body is refused before the rest is read. A body
+    /// with a Content-Length costs one buffer of that length; one without, about twice its size (see <see cref="ReadChunkedAsync"/>).
+    /// </summary>
     /// <exception cref="BadHttpRequestException">The body is too large (413) or was cut off.</exception>
     public static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > maxBytes) throw TooLarge(request.ContentLength.Value, maxBytes);
-        using var buffer = new MemoryStream((int)Math.Min(request.ContentLength ?? 4096, maxBytes));
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        if (request.ContentLength is not { } length) return await ReadChunkedAsync(request.Body, maxBytes, cancellationToken);
+        if (length > maxBytes) throw TooLarge(length, maxBytes);
+        var body = new byte[length];
+        try
         {
-            // A chunked body has no length up front: count as it comes.
-            if (buffer.Length + read > maxBytes) throw TooLarge(buffer.Length + read, maxBytes);
-            buffer.Write(chunk, 0, read);
+            await request.Body.ReadExactlyAsync(body, cancellationToken);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new BadHttpRequestException($"The request body ended before its Content-Length of {length} bytes.", StatusCodes.Status400BadRequest);
         }
 
-        return new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
+        return body;
+    }
+
+    /// <summary>
+    /// A body without a length (chunked) is counted as it comes, in blocks that double from 16 KiB to 1 MiB, then copied
+    /// once into a buffer of its size: about twice its size in all, where a buffer that doubles as it grows may cost four
+    /// times. A body past the limit is refused at the block that crosses it, before any copy.
+    /// </summary>
+    private static async Task<byte[]> ReadChunkedAsync(Stream body, long maxBytes, CancellationToken cancellationToken)
+    {
+        var blocks = new List<(byte[] Block, int Filled)>();
+        var total = 0L;
+        for (var size = 16 * 1024; ; size = Math.Min(size * 2, 1024 * 1024))
+        {
+            var block = new byte[size];
+            var filled = 0;
+            int read;
+            while (filled < size && (read = await body.ReadAsync(block.AsMemory(filled), cancellationToken)) > 0)
+            {
+                filled += read;
+                if (total + filled > maxBytes) throw TooLarge(total + filled, maxBytes);
+            }
+
+            blocks.Add((block, filled));
+            total += filled;
+            if (filled < size) break; // the body ended
+        }
+
+        var whole = new byte[total];
+        var at = 0;
+        foreach (var (block, filled) in blocks)
+        {
+            block.AsSpan(0, filled).CopyTo(whole.AsSpan(at));
+            at += filled;
+        }
+
+        return whole;
     }
 
     private static BadHttpRequestException TooLarge(long bytes, long maxBytes) =>

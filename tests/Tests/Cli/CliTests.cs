@@ -23,10 +23,11 @@ public sealed class CliTests
 
         public IGrainFactory Grains => app.Services.GetRequiredService<IGrainFactory>();
 
-        public static async Task<Silo> StartAsync()
+        /// <summary>Starts it with <paramref name="more"/> silo arguments.</summary>
+        public static async Task<Silo> StartAsync(params string[] more)
         {
             var (gatewayPort, id) = (StockSilo.FreePort(), $"cli-{Guid.NewGuid():N}");
-            var app = await StockSilo.StartAsync([.. StockSilo.Arguments(), $"--Cluster:GatewayPort={gatewayPort}", $"--Cluster:ClusterId={id}", $"--Cluster:ServiceId={id}"],
+            var app = await StockSilo.StartAsync([.. StockSilo.Arguments(more), $"--Cluster:GatewayPort={gatewayPort}", $"--Cluster:ClusterId={id}", $"--Cluster:ServiceId={id}"],
                 silo => silo.AddJobHandler(WorkQueue, (job, _) => Task.FromResult<string?>(job.Payload)));
             return new Silo(app, ["--gateway", $"127.0.0.1:{gatewayPort}", "--cluster-id", id, "--service-id", id]);
         }
@@ -196,6 +197,63 @@ public sealed class CliTests
         Assert.Empty(await ListedAsync());
         Assert.Equal(JobState.Available, (await queue.GetJobAsync(waiting))!.State);
         Assert.Contains("purged 0 dead letters of queue 'cli-purge'.", (await JobsCli.RunOkAsync(["dead-letters", "purge", "cli-purge", "--yes", .. silo.Connection])).Out);
+    }
+
+    [Fact]
+    public async Task Unmonitored_lists_lost_jobs_by_owner_and_expire_runs_a_gone_owners_jobs_again_leaving_the_others()
+    {
+        await using var silo = await Silo.StartAsync();
+        var queue = silo.Grains.GetGrain<IQueueGrain>("cli-lost");
+        var gone = await queue.SendBatchAsync([new JobMessage("lost-1"), new JobMessage("lost-2")]);
+        Assert.Equal(gone, (await queue.ClaimAsync(new ClaimOptions { Owner = "gone-worker", MaxJobs = 2, Monitored = false })).Select(j => j.JobId));
+        var live = await queue.SendAsync("held");
+        Assert.Equal(live, Assert.Single(await queue.ClaimAsync(new ClaimOptions { Owner = "live-worker", Monitored = false })).JobId);
+        var leased = await queue.SendAsync("leased");
+        Assert.Equal(leased, Assert.Single(await queue.ClaimAsync(new ClaimOptions { Owner = "gone-worker" })).JobId); // monitored: its lease returns it
+
+        var list = await JobsCli.RunOkAsync(["unmonitored", "list", "cli-lost", .. silo.Connection]);
+        Assert.Contains("queue cli-lost: 3 unmonitored running jobs of 2 owners", list.Out);
+        Assert.Contains($"owner gone-worker: 2 jobs ({gone[0]}, {gone[1]})", list.Out);
+        Assert.Contains($"owner live-worker: 1 job ({live})", list.Out);
+        Assert.Contains("jobs unmonitored expire cli-lost --owner <owner>", list.Out);
+        var json = JsonDocument.Parse((await JobsCli.RunOkAsync(["unmonitored", "list", "cli-lost", "--json", .. silo.Connection])).Out).RootElement;
+        Assert.True(json.GetProperty("complete").GetBoolean());
+        Assert.Equal(["gone-worker", "live-worker"], json.GetProperty("owners").EnumerateArray().Select(o => o.GetProperty("owner").GetString()));
+
+        (string[] Arguments, string Message)[] refused =
+        [
+            (["unmonitored", "expire", "cli-lost"], "Option '--owner' is required"),
+            (["unmonitored", "expire", "cli-lost", "--owner", " "], "--owner must be 1 to 128 characters and not blank"),
+            (["unmonitored", "expire", "cli-lost", "--owner", new string('o', 129)], "--owner must be 1 to 128 characters"),
+            (["unmonitored", "expire", "cli-lost", "--owner", "gone\u0001worker"], "--owner has control character U+0001 at position 4"),
+            (["unmonitored", "expire", "bad queue!", "--owner", "gone-worker"], "Queue name 'bad queue!' is invalid"),
+            (["unmonitored", "list"], "Required argument missing for command: 'list'"),
+        ];
+        foreach (var (arguments, message) in refused)
+        {
+            var result = await JobsCli.RunAsync([.. arguments, .. silo.Connection]);
+            Assert.True(result.ExitCode == 2, $"jobs {string.Join(' ', arguments)}: {result}");
+            Assert.Contains(message, result.Error);
+        }
+
+        Assert.Equal(4, (await queue.GetCountsAsync()).Running); // nothing was expired by a refused command
+
+        var expired = await JobsCli.RunOkAsync(["unmonitored", "expire", "cli-lost", "--owner", "gone-worker", .. silo.Connection]);
+        Assert.Contains("expired 2 unmonitored jobs of owner 'gone-worker' in queue 'cli-lost': each runs again, or is dead-lettered on its last attempt.", expired.Out);
+        foreach (var id in gone)
+        {
+            var job = await queue.GetJobAsync(id);
+            Assert.Equal(JobState.Available, job!.State);
+            Assert.Contains("gone-worker", job.LastError);
+        }
+
+        var held = await queue.GetJobAsync(live);
+        Assert.Equal((JobState.Running, "live-worker"), (held!.State, held.Owner));
+        Assert.Equal(JobState.Running, (await queue.GetJobAsync(leased))!.State);
+        var again = JsonDocument.Parse((await JobsCli.RunOkAsync(["unmonitored", "expire", "cli-lost", "--owner", "gone-worker", "--json", .. silo.Connection])).Out).RootElement;
+        Assert.Equal(0, again.GetProperty("expired").GetInt32());
+        Assert.Contains("owner 'gone-worker' holds no unmonitored running job in queue 'cli-lost'; nothing changed.",
+            (await JobsCli.RunOkAsync(["unmonitored", "expire", "cli-lost", "--owner", "gone-worker", .. silo.Connection])).Out);
     }
 
     [Fact]

@@ -113,6 +113,14 @@ public static class ClientCorpus
         yield return Outcome("requeue a completed job", (g, w) => g.Queue().RequeueDeadLetterAsync(w.Completed), "NotDeadLettered");
         yield return Outcome("finish with a forged token", (g, w) => g.Queue().FinishAsync(w.Running, Guid.NewGuid()), "LeaseLost");
         yield return Outcome("finish a completed job with its old token", (g, w) => g.Queue().FinishAsync(w.Completed, w.CompletedToken), "Updated"); // idempotent settle
+        // Over HTTP these are 404 and 409; a .NET caller gets the outcomes as results, as always.
+        yield return Outcome("finish with a stale token after a reclaim", (g, w) => g.Queue().FinishAsync(w.Reclaimed, w.ReclaimedStaleToken), "LeaseLost");
+        yield return Outcome("fail with a stale token after a reclaim", (g, w) => g.Queue().FailAsync(w.Reclaimed, w.ReclaimedStaleToken, "x"), "LeaseLost");
+        yield return Outcome("renew with a stale token after a reclaim", (g, w) => g.Queue().RenewLeaseAsync(w.Reclaimed, w.ReclaimedStaleToken), "LeaseLost");
+        yield return Outcome("release with a forged token", (g, w) => g.Queue().ReleaseAsync(w.Running, Guid.NewGuid()), "LeaseLost");
+        yield return Outcome("release a job that does not exist (token)", (g, w) => g.Queue().ReleaseAsync(999_999_999, w.RunningToken), "NotFound");
+        yield return Outcome("requeue a job that does not exist", (g, _) => g.Queue().RequeueDeadLetterAsync(999_999_999), "NotFound");
+        yield return Outcome("requeue the reclaimed job", (g, w) => g.Queue().RequeueDeadLetterAsync(w.Reclaimed), "NotDeadLettered");
         yield return Refused("finish with the empty token", (g, w) => g.Queue().FinishAsync(w.Running, Guid.Empty), "leaseToken", "empty");
         yield return Refused("elevate to q@elsewhere", (g, _) => g.Routing().ElevateAsync("spoke-1", $"{Q}@elsewhere", "x", CorpusSilo.Hub), "queue", "without a node");
         yield return Refused("elevate from a spoke to a spoke", (g, _) => g.Routing().ElevateAsync("spoke-1", Q, "x", "spoke-2"), "toNode", "no such route");
@@ -144,6 +152,11 @@ public static class CliCorpus
         new(["dead-letters", "requeue", Q, $"{work.Available}"], 1, "is Available, not dead-lettered; nothing was requeued"),
         new(["dead-letters", "requeue", Q, $"{work.Running}"], 1, "is Running, not dead-lettered"),
         new(["dead-letters", "requeue", Q, "999999999"], 1, "has no job 999999999"),
+        new(["unmonitored", "expire", Q], 2, "Option '--owner' is required"),
+        new(["unmonitored", "expire", Q, "--owner", ""], 2, "--owner must be 1 to 128 characters and not blank"),
+        new(["unmonitored", "expire", Q, "--owner", "seed\u0007"], 2, "--owner has control character U\\+0007"),
+        new(["unmonitored", "expire", "bad/name", "--owner", "seed"], 2, "Queue name 'bad/name' is invalid"),
+        new(["unmonitored", "list", $"{Q}@{new string('n', 129)}"], 2, "is invalid"),
         new(["dead-letters", "purge", Q], 2, "add --yes"),
         new(["dead-letters", "purge", Q, "--job-id", "0", "--yes"], 2, "positive"),
         new(["dead-letters", "purge", Q, "--job-id", "x", "--yes"], 2, "'x'"),
@@ -152,6 +165,8 @@ public static class CliCorpus
         new(["status", "--queue", Q, "--interval", "0"], 2, "--interval must be between"),
         new(["status", "--gateway", "nonsense"], 2, "--gateway 'nonsense' must be an IP address and port"),
         new(["status", "--connect-attempts", "0"], 2, "--connect-attempts must be between 1 and 100"),
+        new(["status", "--queue", Q, "--ca-file", "/no/such/ca.pem"], 2, "--ca-file '/no/such/ca.pem' does not exist"),
+        new(["status", "--queue", Q, "--ca-file", "/dev/null"], 2, "--ca-file trusts the silos' TLS certificate, and TLS also needs this client's own"),
         new(["status", "--cluster-key", "x"], 2, "cluster-key"),
         new(["jobz"], 2, "jobz"),
         new(["dead-letters", "list", Q, "--frobnicate"], 2, "--frobnicate"),

@@ -14,7 +14,8 @@ namespace Orleans.Jobs.Tests.Gateway;
 
 /// <summary>
 /// One stock silo for a whole corpus, with work in every state to protect: in <see cref="Queue"/> an available, a
-/// scheduled, a running (its lease an hour long, so it never expires mid-run), a completed and a dead-lettered job;
+/// scheduled, a running (its lease an hour long, so it never expires mid-run), a completed and a dead-lettered job,
+/// and a job running under its second claim (released and claimed again), whose first token is stale;
 /// a job in the node-local <see cref="LocalQueue"/>; configured settings and a spoke-and-wheel routing table. It serves
 /// the HTTP API, an Orleans client on its gateway, and the connection arguments of the <c>jobs</c> CLI.
 /// </summary>
@@ -93,25 +94,33 @@ public abstract class CorpusSilo : IAsyncLifetime
         Assert.Equal(FailOutcome.DeadLettered, (await queue.FailAsync(dead.JobId, dead.LeaseToken, "seeded failure")).Outcome);
         var completed = await SendAndClaimAsync(queue, "completed");
         Assert.Equal(JobUpdateOutcome.Updated, await queue.FinishAsync(completed.JobId, completed.LeaseToken, "seeded result"));
+        // Claimed, given back and claimed again: its first token is stale, as after any reclaim.
+        var firstClaim = await SendAndClaimAsync(queue, "reclaimed");
+        Assert.Equal(JobUpdateOutcome.Updated, await queue.ReleaseAsync(firstClaim.JobId, firstClaim.LeaseToken));
+        var reclaimed = await ClaimAsync(queue, firstClaim.JobId);
         await queue.ConfigureAsync(Settings);
         var available = await queue.SendAsync("available");
         var scheduled = await queue.SendAsync("scheduled", new SendOptions { Delay = TimeSpan.FromDays(1) });
         var local = await Client.GetGrain<IQueueGrain>(LocalQueue).SendAsync("local");
         await Client.GetGrain<IRoutingTableGrain>(RoutingTable.DefaultKey).ConfigureAsync(RoutingTable.SpokeAndWheel(Hub));
 
-        Work = new Seeded(available, scheduled, running.JobId, running.LeaseToken, completed.JobId, completed.LeaseToken, dead.JobId, dead.LeaseToken, local);
-        _jobs.AddRange([(Queue, available), (Queue, scheduled), (Queue, running.JobId), (Queue, completed.JobId), (Queue, dead.JobId), (LocalQueue, local)]);
+        Work = new Seeded(available, scheduled, running.JobId, running.LeaseToken, completed.JobId, completed.LeaseToken, dead.JobId, dead.LeaseToken, local,
+            reclaimed.JobId, firstClaim.LeaseToken);
+        _jobs.AddRange([(Queue, available), (Queue, scheduled), (Queue, running.JobId), (Queue, completed.JobId), (Queue, dead.JobId), (LocalQueue, local), (Queue, reclaimed.JobId)]);
         Placeholders = new Dictionary<string, string>
         {
             ["{A}"] = $"{available}", ["{S}"] = $"{scheduled}", ["{R}"] = $"{running.JobId}", ["{RToken}"] = $"{running.LeaseToken}",
             ["{C}"] = $"{completed.JobId}", ["{CToken}"] = $"{completed.LeaseToken}", ["{D}"] = $"{dead.JobId}", ["{DToken}"] = $"{dead.LeaseToken}",
-            ["{L}"] = $"{local}",
+            ["{L}"] = $"{local}", ["{X}"] = $"{reclaimed.JobId}", ["{XStaleToken}"] = $"{firstClaim.LeaseToken}",
         };
     }
 
-    private static async Task<ClaimedJob> SendAndClaimAsync(IQueueGrain queue, string payload)
+    private static async Task<ClaimedJob> SendAndClaimAsync(IQueueGrain queue, string payload) =>
+        await ClaimAsync(queue, await queue.SendAsync(payload, new SendOptions { Priority = 1_000 }));
+
+    /// <summary>Claims the one available job, <paramref name="id"/>, with a lease that outlasts the corpus.</summary>
+    private static async Task<ClaimedJob> ClaimAsync(IQueueGrain queue, long id)
     {
-        var id = await queue.SendAsync(payload, new SendOptions { Priority = 1_000 });
         var claimed = Assert.Single(await queue.ClaimAsync(new ClaimOptions { Owner = "seed", LeaseDuration = TimeSpan.FromHours(1) }));
         Assert.Equal(id, claimed.JobId);
         return claimed;
@@ -144,12 +153,13 @@ public abstract class CorpusSilo : IAsyncLifetime
         return text.ToString();
     }
 
-    /// <summary>Sends one request and reads the answer, within <paramref name="timeout"/>.</summary>
-    public async Task<(HttpStatusCode Status, string Body)> PostAsync(byte[] body, string? contentType, string? clusterKey, TimeSpan timeout)
+    /// <summary>Sends one request and reads the answer, within <paramref name="timeout"/>; <paramref name="chunked"/> sends the body without a length.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> PostAsync(byte[] body, string? contentType, string? clusterKey, TimeSpan timeout, bool chunked = false)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, GatewayProtocol.CallPath) { Content = new ByteArrayContent(body) };
         // A big body waits for the server's go-ahead, so a refusal by its length arrives instead of a broken pipe.
         request.Headers.ExpectContinue = body.Length > 1024 * 1024;
+        if (chunked) request.Headers.TransferEncodingChunked = true;
         if (contentType is not null) request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
         if (clusterKey is not null)
         {
@@ -189,8 +199,13 @@ public abstract class CorpusSilo : IAsyncLifetime
     }
 }
 
-/// <summary>The seeded jobs of a <see cref="CorpusSilo"/>, with the lease tokens their claims had.</summary>
-public sealed record Seeded(long Available, long Scheduled, long Running, Guid RunningToken, long Completed, Guid CompletedToken, long Dead, Guid DeadToken, long Local);
+/// <summary>
+/// The seeded jobs of a <see cref="CorpusSilo"/>, with the lease tokens their claims had; <see cref="Reclaimed"/> is
+/// running under a second claim, and <see cref="ReclaimedStaleToken"/> is its first claim's token.
+/// </summary>
+public sealed record Seeded(
+    long Available, long Scheduled, long Running, Guid RunningToken, long Completed, Guid CompletedToken, long Dead, Guid DeadToken, long Local,
+    long Reclaimed, Guid ReclaimedStaleToken);
 
 /// <summary>A corpus silo on the in-memory store.</summary>
 public sealed class InMemoryCorpusSilo : CorpusSilo;

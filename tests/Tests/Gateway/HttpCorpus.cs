@@ -13,6 +13,9 @@ public sealed record HttpCase(string Name, byte[] Body, int Status, string Field
     /// <summary>True for a case a store could answer differently (NUL, names and keys, tokens, states): these run on PostgreSQL too.</summary>
     public bool StoreSpecific { get; init; }
 
+    /// <summary>For a 404 or 409 a grain answered: a pattern of the error's result, the outcome a 200 would have carried.</summary>
+    public string? Result { get; init; }
+
     public override string ToString() => Name;
 }
 
@@ -49,6 +52,14 @@ public static class HttpCorpus
     private static HttpCase Refused(string name, string body, string field, string rule, int status = 400) => new(name, Encoding.UTF8.GetBytes(body), status, field, rule);
 
     private static HttpCase Outcome(string name, string body, string result) => new(name, Encoding.UTF8.GetBytes(body), 200, "", result);
+
+    /// <summary>A call the grain ran but that changed nothing: the job is not in the queue (404) or not the caller's to change (409).</summary>
+    private static HttpCase Unapplied(string name, string body, string outcome) => outcome switch
+    {
+        "NotFound" => Refused(name, body, "jobId", "jobId \\d+: queue '[^']+' has no such job, and .* needs a job of the queue the key names.* Nothing changed", 404) with { Result = outcome },
+        "LeaseLost" => Refused(name, body, "leaseToken", "leaseToken does not hold job \\d+ of queue '[^']+': .* needs the token of the job's current claim.* Nothing changed", 409) with { Result = outcome },
+        _ => Refused(name, body, "jobId", "jobId \\d+: job \\d+ of queue '[^']+' is not dead-lettered, and requeue-dead-letter makes only a dead-lettered job available again\\. Nothing changed", 409) with { Result = outcome },
+    };
 
     private static string Claim(string options) => Queue("claim", options);
 
@@ -275,17 +286,30 @@ public static class HttpCorpus
     private static IEnumerable<HttpCase> Tokens()
     {
         var forged = $"\"{Guid.NewGuid()}\"";
-        yield return Outcome("finish with a forged token", Queue("finish", "{R}", forged, "\"x\""), "LeaseLost");
-        yield return Outcome("fail with a forged token", Queue("fail", "{R}", forged, "\"x\""), "LeaseLost");
-        yield return Outcome("release with a forged token", Queue("release", "{R}", forged), "LeaseLost");
-        yield return Outcome("renew with a forged token", Queue("renew-lease", "{R}", forged), "LeaseLost");
+        // A token of the right shape that no claim gave, and the token of a claim that was given back before the job was claimed again.
+        foreach (var (job, token, which) in new[] { ("{R}", forged, "a forged token"), ("{X}", "\"{XStaleToken}\"", "a stale token after a reclaim") })
+        {
+            yield return Unapplied($"finish with {which}", Queue("finish", job, token, "\"x\""), "LeaseLost");
+            yield return Unapplied($"fail with {which}", Queue("fail", job, token, "\"x\""), "LeaseLost");
+            yield return Unapplied($"release with {which}", Queue("release", job, token), "LeaseLost");
+            yield return Unapplied($"renew with {which}", Queue("renew-lease", job, token), "LeaseLost");
+        }
+
         // Settling is idempotent: the token that finished or dead-lettered a job gets the same outcome again, and nothing changes.
         yield return Outcome("finish a completed job with its old token", Queue("finish", "{C}", "\"{CToken}\""), "Updated");
         yield return Outcome("fail a dead-lettered job with its old token", Queue("fail", "{D}", "\"{DToken}\"", "\"again\""), "DeadLettered");
-        yield return Outcome("release a completed job with its old token", Queue("release", "{C}", "\"{CToken}\""), "LeaseLost");
-        yield return Outcome("renew a scheduled job with the running job's token", Queue("renew-lease", "{S}", "\"{RToken}\""), "LeaseLost");
-        yield return Outcome("finish the running job from another queue", Call("jobs.queue", "corpus-other", "finish", "{R}", "\"{RToken}\""), "NotFound");
-        yield return Outcome("finish a job that does not exist", Queue("finish", "999999999", "\"{RToken}\""), "NotFound");
+        yield return Unapplied("finish a completed job with a forged token", Queue("finish", "{C}", forged), "LeaseLost");
+        yield return Unapplied("fail a dead-lettered job with a forged token", Queue("fail", "{D}", forged, "\"again\""), "LeaseLost");
+        yield return Unapplied("finish a dead-lettered job with the token that failed it", Queue("finish", "{D}", "\"{DToken}\""), "LeaseLost");
+        yield return Unapplied("release a completed job with its old token", Queue("release", "{C}", "\"{CToken}\""), "LeaseLost");
+        yield return Unapplied("renew a completed job with its old token", Queue("renew-lease", "{C}", "\"{CToken}\""), "LeaseLost");
+        yield return Unapplied("renew a scheduled job with the running job's token", Queue("renew-lease", "{S}", "\"{RToken}\""), "LeaseLost");
+        yield return Unapplied("fail an available job with the running job's token", Queue("fail", "{A}", "\"{RToken}\"", "\"x\""), "LeaseLost");
+        yield return Unapplied("finish the running job from another queue", Call("jobs.queue", "corpus-other", "finish", "{R}", "\"{RToken}\""), "NotFound");
+        yield return Unapplied("finish a job that does not exist", Queue("finish", "999999999", "\"{RToken}\""), "NotFound");
+        yield return Unapplied("fail a job that does not exist", Queue("fail", "999999999", "\"{RToken}\"", "\"x\""), "NotFound");
+        yield return Unapplied("release a job that does not exist", Queue("release", "999999999", "\"{RToken}\""), "NotFound");
+        yield return Unapplied("renew a job that does not exist", Queue("renew-lease", "999999999", "\"{RToken}\""), "NotFound");
         yield return Refused("finish with the empty token", Queue("finish", "{R}", "\"00000000-0000-0000-0000-000000000000\""), "leaseToken", "empty");
         foreach (var token in new[] { "\"not-a-guid\"", "123", "\"{RToken}x\"", "\"\"", "null", "\"{RToken}\",\"extra\",\"more\"" })
             yield return Refused($"finish with token {token}", Queue("finish", "{R}", token), "leaseToken|arguments", "GUID|must not be null|takes 2 to 3");
@@ -296,10 +320,10 @@ public static class HttpCorpus
 
     private static IEnumerable<HttpCase> WrongTransitions()
     {
-        foreach (var job in new[] { "A", "S", "R", "C" })
-            yield return Outcome($"requeue a job that is not dead-lettered ({job})", Queue("requeue-dead-letter", $"{{{job}}}"), "NotDeadLettered");
-        yield return Outcome("requeue a job that does not exist", Queue("requeue-dead-letter", "999999999"), "NotFound");
-        yield return Outcome("requeue the node-local job through another queue", Queue("requeue-dead-letter", "{L}"), "NotFound");
+        foreach (var job in new[] { "A", "S", "R", "C", "X" })
+            yield return Unapplied($"requeue a job that is not dead-lettered ({job})", Queue("requeue-dead-letter", $"{{{job}}}"), "NotDeadLettered");
+        yield return Unapplied("requeue a job that does not exist", Queue("requeue-dead-letter", "999999999"), "NotFound");
+        yield return Unapplied("requeue the node-local job through another queue", Queue("requeue-dead-letter", "{L}"), "NotFound");
         yield return Outcome("purge jobs that are not dead letters", Queue("purge-dead-letters", "[{A},{S},{R},{C}]"), "\"result\":0");
         yield return Refused("claim a node-local queue from another node", Call("jobs.queue", CorpusSilo.LocalQueue, "claim", """{"owner":"w","node":"node-b"}"""), "Node", "local to node 'node-a'");
         yield return Refused("claim a node-local queue naming no node", Call("jobs.queue", CorpusSilo.LocalQueue, "claim", """{"owner":"w"}"""), "Node", "local to node 'node-a'");

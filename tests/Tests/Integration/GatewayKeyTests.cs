@@ -82,12 +82,17 @@ public sealed class GatewayKeyTests : IAsyncLifetime
         var lease = (await Queue("roles").ClaimAsync(new ClaimOptions { Owner = "test" })).Single(j => j.JobId == doomed).LeaseToken;
         await Queue("roles").FailAsync(doomed, lease, "boom");
         var settings = await Queue("roles").GetSettingsAsync();
+        var unmonitored = await Queue("roles").SendAsync("held by a gone worker");
+        Assert.Contains(await Queue("roles").ClaimAsync(new ClaimOptions { Owner = "gone", Monitored = false }), j => j.JobId == unmonitored);
 
         AssertForbidden(await CallAsync(WorkerKey, "jobs.queue", "roles", "configure", new { maxAttempts = 1 }),
             "jobs.queue.configure needs the admin role; key 'ci' (worker) has the worker role.");
         AssertForbidden(await CallAsync(EdgeAKey, "jobs.queue", "roles", "recover-expired-leases"), "jobs.queue.recover-expired-leases needs the admin role; key 'edge-a' (worker, node edge-a)");
         AssertForbidden(await CallAsync(WorkerKey, "jobs.queue", "roles", "purge-dead-letters", [null]), "jobs.queue.purge-dead-letters needs the admin role");
         AssertForbidden(await CallAsync(WorkerKey, "jobs.queue", "roles", "requeue-dead-letter", doomed), "jobs.queue.requeue-dead-letter needs the admin role");
+        AssertForbidden(await CallAsync(WorkerKey, "jobs.queue", "roles", "expire-unmonitored-jobs", "gone"),
+            "jobs.queue.expire-unmonitored-jobs needs the admin role; key 'ci' (worker) has the worker role.");
+        Assert.Equal(JobState.Running, (await Queue("roles").GetJobAsync(unmonitored))!.State);
         AssertForbidden(await CallAsync(WorkerKey, "jobs.routing", RoutingTable.DefaultKey, "configure", new { mode = "Custom" }), "jobs.routing.configure needs the admin role");
         Assert.Equal(settings, await Queue("roles").GetSettingsAsync());
         Assert.Equal(JobState.DeadLettered, (await Queue("roles").GetJobAsync(doomed))!.State);
@@ -97,6 +102,9 @@ public sealed class GatewayKeyTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await CallAsync(OpsKey, "jobs.queue", "roles", "configure", settings with { MaxAttempts = 7 })).Status);
         Assert.Equal(7, (await Queue("roles").GetSettingsAsync()).MaxAttempts);
         Assert.Equal(HttpStatusCode.OK, (await CallAsync(StockSilo.ClusterKey, "jobs.queue", "roles", "purge-dead-letters", [null])).Status);
+        var (expiredStatus, expired) = await CallAsync(OpsKey, "jobs.queue", "roles", "expire-unmonitored-jobs", "gone");
+        Assert.Equal((HttpStatusCode.OK, 1), (expiredStatus, expired.GetProperty("result").GetInt32()));
+        Assert.Equal(JobState.Available, (await Queue("roles").GetJobAsync(unmonitored))!.State);
         Assert.Null(await Queue("roles").GetJobAsync(doomed));
     }
 

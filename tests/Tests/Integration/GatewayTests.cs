@@ -67,6 +67,39 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_token_that_does_not_hold_the_job_gets_409_and_an_unknown_job_404_each_with_the_outcome_and_a_repeated_finish_stays_200()
+    {
+        var id = await Queue("http-settle").SendAsync("work");
+        var first = Assert.Single(await Queue("http-settle").ClaimAsync(new ClaimOptions { Owner = "python-worker" }));
+        Assert.Equal(JobUpdateOutcome.Updated, await Queue("http-settle").ReleaseAsync(id, first.LeaseToken));
+        var second = Assert.Single(await Queue("http-settle").ClaimAsync(new ClaimOptions { Owner = "python-worker" }));
+
+        var (stale, lost) = await CallAsync<GatewayError>($$"""{"interface":"jobs.queue","key":"http-settle","method":"finish","arguments":[{{id}},"{{first.LeaseToken}}","late"]}""");
+        Assert.Equal(HttpStatusCode.Conflict, stale);
+        Assert.Equal(("JobUpdateOutcome.LeaseLost", "leaseToken", "LeaseLost"), (lost!.Type, lost.ParamName, lost.Result!.Value.GetString()));
+        Assert.StartsWith($"leaseToken does not hold job {id} of queue 'http-settle': finish needs the token of the job's current claim", lost.Message);
+        var (_, failLost) = await CallAsync<GatewayError>($$"""{"interface":"jobs.queue","key":"http-settle","method":"fail","arguments":[{{id}},"{{first.LeaseToken}}","late"]}""");
+        Assert.Equal(("FailOutcome.LeaseLost", "LeaseLost"), (failLost!.Type, failLost.Result!.Value.GetProperty("outcome").GetString()));
+        Assert.Equal(JobState.Running, (await Queue("http-settle").GetJobAsync(id))!.State);
+
+        var finish = $$"""{"interface":"jobs.queue","key":"http-settle","method":"finish","arguments":[{{id}},"{{second.LeaseToken}}","done"]}""";
+        for (var attempt = 0; attempt < 2; attempt++) // the second is a retry whose first reply was lost: the same answer
+        {
+            var (status, finished) = await CallAsync<GatewayResult>(finish);
+            Assert.Equal((HttpStatusCode.OK, "Updated"), (status, finished!.Result!.Value.GetString()));
+        }
+
+        var (missing, notFound) = await CallAsync<GatewayError>($$"""{"interface":"jobs.queue","key":"http-settle","method":"renew-lease","arguments":[{{id + 1000}},"{{second.LeaseToken}}"]}""");
+        Assert.Equal(HttpStatusCode.NotFound, missing);
+        Assert.Equal(("JobUpdateOutcome.NotFound", "jobId", "NotFound"), (notFound!.Type, notFound.ParamName, notFound.Result!.Value.GetString()));
+        var (wrongState, notDead) = await CallAsync<GatewayError>($$"""{"interface":"jobs.queue","key":"http-settle","method":"requeue-dead-letter","arguments":[{{id}}]}""");
+        Assert.Equal(HttpStatusCode.Conflict, wrongState);
+        Assert.Equal(("jobId", "NotDeadLettered"), (notDead!.ParamName, notDead.Result!.Value.GetString()));
+        var job = await Queue("http-settle").GetJobAsync(id);
+        Assert.Equal(("done", JobState.Completed), (job!.Result, job.State));
+    }
+
+    [Fact]
     public async Task A_partial_settings_update_changes_only_the_settings_it_names()
     {
         var configured = new QueueSettings { MaxAttempts = 9, LeaseDuration = TimeSpan.FromMinutes(3), RetryPriorityDrop = 4 };
