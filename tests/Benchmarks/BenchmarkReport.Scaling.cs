@@ -1,4 +1,5 @@
 using System.Text;
+using Orleans.Jobs.Silo.Hosting;
 
 namespace Orleans.Jobs.Benchmarks;
 
@@ -161,7 +162,7 @@ public static partial class BenchmarkReport
         md.AppendLine("  GC heap committed 22 MiB;");
         md.AppendLine("- 18 MiB of that heap was one object: Orleans' grain directory cache, a `ConcurrentDictionary` made with room for");
         md.AppendLine("  `GrainDirectoryOptions.CacheSize` entries, 1,000,000 by default, on the large object heap from the start. `AddOrleansJobs`");
-        md.AppendLine("  now sets it to 100,000 unless the host set it (a silo that calls more remote grains than that only");
+        md.AppendLine($"  now sets it to {OrleansJobsSiloBuilderExtensions.DirectoryCacheSize:N0} unless the host set it (a silo that calls more remote grains than that only");
         md.AppendLine("  looks some up again): **after: 134-137 MiB** by hand, the idle figure above in this run;");
         md.AppendLine("- tried without effect on the idle figure (within 3 MiB): workstation instead of server GC (server GC's DATAS already");
         md.AppendLine("  keeps the heap small), non-concurrent GC, a 4 MiB gen0 budget, tiered PGO off, tiered compilation off, W^X off (the");
