@@ -16,6 +16,9 @@ public static partial class BenchmarkReport
     private const string BacklogTarget = "a silo's resident memory flat under a backlog";
     private const string TargetsHeading = "## Against the team's targets";
 
+    /// <summary>pgbench by hand (insert into a one-index table; then the same with <c>pg_notify</c> in its transaction): tps at 8 clients / at 1.</summary>
+    private const double PgbenchPlainInsertGrowth = 970.0 / 164, PgbenchNotifyInsertGrowth = 232.0 / 103;
+
     private static string Scaling(BenchmarkResults r, ScalingResults s)
     {
         var md = new StringBuilder();
@@ -104,13 +107,19 @@ public static partial class BenchmarkReport
     {
         if (runs.Count == 0) return;
         WriteGrowthTable(md, $"Sends through the queue grain from {string.Join(", ", runs.Select(x => x.Count))} client processes",
-            "client processes", "1 client", runs, ["jobs sent", "jobs/s per client"], x => [$"{x.Sent:N0}", $"{x.JobsPerSecond / x.Count:N0}"]);
+            "client processes", "1 client", runs, ["jobs sent", "jobs/s per client", "statements running (mean)", "of them waiting on the NOTIFY lock"],
+            x => [$"{x.Sent:N0}", $"{x.JobsPerSecond / x.Count:N0}", $"{x.ActiveBackends:0.0}", $"{x.NotifyLockWaits:0.0}"]);
         md.AppendLine($"Each client is a process of its own (tests/ClusterProcess `send-bench`: an Orleans client with its own gateway connection");
         md.AppendLine($"to the one silo) that sends one job per call with `IQueueGrain.SendAsync` and awaits it before the next, for {runs[0].Seconds:0} s after a");
         md.AppendLine("`GO` that all clients get together (one uncounted send first connects it and activates the queue grain). Each send is");
         md.AppendLine("one insert and its notification in one transaction, on the silo's data plane; the silo's workers are held, so the");
         md.AppendLine("figure is the send path alone. jobs/s adds up each client's sent / its seconds. The client processes share the cores");
-        md.AppendLine("with the silo and PostgreSQL.");
+        md.AppendLine("with the silo and PostgreSQL. Every 100 ms the benchmark reads `pg_stat_activity`: the statements running in the");
+        md.AppendLine("database and those waiting on a lock of a database object (`Lock: object`), which is the lock a transaction that ran");
+        md.AppendLine("NOTIFY takes at commit and holds until its commit is on disk (PostgreSQL queues notifications in commit order), so");
+        md.AppendLine("such transactions commit one at a time, each waiting for its own WAL flush. A plain insert's commits share flushes");
+        md.AppendLine($"instead: pgbench on this server, 8 clients against 1, gave {PgbenchPlainInsertGrowth:0.0}x the inserts per second, but only");
+        md.AppendLine($"{PgbenchNotifyInsertGrowth:0.0}x for an insert and a `pg_notify` in one transaction (2026-12-02, load 33).");
         md.AppendLine();
     }
 

@@ -18,6 +18,15 @@ public static partial class BenchmarkSql
     /// <summary>When the last job of <paramref name="queue"/> was recorded complete.</summary>
     public static string LastFinishedAt(string schema, string queue) => $"select max(finished_at) from {schema}.finished_jobs where queue = '{queue}' and state = 2";
 
+    /// <summary>
+    /// Client backends of this database (the caller left out) that are running a statement, and those of them waiting on
+    /// a lock of a database object: what a transaction that ran NOTIFY takes at commit, one transaction at a time.
+    /// </summary>
+    public const string ActiveAndNotifyLockWaits = """
+        select count(*) filter (where state = 'active'), count(*) filter (where wait_event_type = 'Lock' and wait_event = 'object')
+        from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid()
+        """;
+
     /// <summary>Jobs of <paramref name="queue"/> recorded complete.</summary>
     public static string CountCompleted(string schema, string queue) => $"select count(*) from {schema}.finished_jobs where queue = '{queue}' and state = 2";
 }

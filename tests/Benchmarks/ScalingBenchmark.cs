@@ -111,11 +111,17 @@ public sealed class ScalingBenchmark(BenchmarkDatabase server, TextWriter log)
                 {
                     await Task.WhenAll(processes.Select(p => p.ReadyAsync(StartDeadline)));
                     var loadAtStart = BenchmarkEnvironment.LoadAverage();
+                    using var sending = new CancellationTokenSource();
+                    var waits = DatabaseWaitsAsync(sending.Token);
                     await Task.WhenAll(processes.Select(p => p.WriteLineAsync("GO")));
                     var sent = await Task.WhenAll(processes.Select(p => SentAsync(p, sendFor + StartDeadline)));
-                    var run = new ClientSends(clients, sent.Sum(s => s.Count), sent.Max(s => s.Seconds), sent.Sum(s => s.Count / s.Seconds), loadAtStart, BenchmarkEnvironment.LoadAverage());
+                    await sending.CancelAsync();
+                    var (active, notifyLock) = await waits;
+                    var run = new ClientSends(clients, sent.Sum(s => s.Count), sent.Max(s => s.Seconds), sent.Sum(s => s.Count / s.Seconds), loadAtStart, BenchmarkEnvironment.LoadAverage(),
+                        active, notifyLock);
                     runs.Add(run);
-                    log.WriteLine($"  scaling sends, {clients} client processes: {run.JobsPerSecond:N0} jobs/s ({run.Sent:N0} sent; load {run.LoadAtStart:0.0} -> {run.LoadAtEnd:0.0})");
+                    log.WriteLine($"  scaling sends, {clients} client processes: {run.JobsPerSecond:N0} jobs/s ({run.Sent:N0} sent; {active:0.0} statements running, " +
+                                  $"{notifyLock:0.0} of them waiting on the NOTIFY lock; load {run.LoadAtStart:0.0} -> {run.LoadAtEnd:0.0})");
                 }
                 finally
                 {
@@ -127,6 +133,23 @@ public sealed class ScalingBenchmark(BenchmarkDatabase server, TextWriter log)
         {
             await StopAllAsync(silos);
         }
+    }
+
+    /// <summary>Until cancelled, every 100 ms: statements running in the database and those waiting on the NOTIFY lock; their means.</summary>
+    private async Task<(double Active, double NotifyLock)> DatabaseWaitsAsync(CancellationToken cancellationToken)
+    {
+        var samples = new List<(long Active, long NotifyLock)>();
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+                samples.Add(await server.RowAsync(BenchmarkSql.ActiveAndNotifyLockWaits, r => (r.GetInt64(0), r.GetInt64(1))));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return samples.Count == 0 ? (0, 0) : (samples.Average(x => x.Active), samples.Average(x => x.NotifyLock));
     }
 
     /// <summary>A client's <c>SENT &lt;count&gt; &lt;seconds&gt;</c> line.</summary>

@@ -39,9 +39,12 @@ public sealed record SiloBurndown(int Silos, int Workers, int Jobs, double Secon
 
 /// <summary>
 /// <paramref name="Clients"/> client processes sending one job per call for about <paramref name="Seconds"/> each:
-/// <paramref name="Sent"/> jobs in all, at <paramref name="JobsPerSecond"/> (the sum of each client's rate).
+/// <paramref name="Sent"/> jobs in all, at <paramref name="JobsPerSecond"/> (the sum of each client's rate). While they
+/// sent, the database had on average <paramref name="ActiveBackends"/> statements running, <paramref name="NotifyLockWaits"/>
+/// of them waiting on the lock a NOTIFY takes at commit.
 /// </summary>
-public sealed record ClientSends(int Clients, long Sent, double Seconds, double JobsPerSecond, double? LoadAtStart, double? LoadAtEnd) : IScalingRun
+public sealed record ClientSends(int Clients, long Sent, double Seconds, double JobsPerSecond, double? LoadAtStart, double? LoadAtEnd, double ActiveBackends, double NotifyLockWaits)
+    : IScalingRun
 {
     public int Count => Clients;
 }
