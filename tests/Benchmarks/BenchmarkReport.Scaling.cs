@@ -99,7 +99,8 @@ public static partial class BenchmarkReport
         md.AppendLine("The jobs are inserted in batches of 1,000 and analyzed before any silo starts. The silos start one after another, each");
         md.AppendLine("at default settings (`Workers:MaxConcurrency` 16, no prefetch), so the workers grow with the silos; once all are up they");
         md.AppendLine("get `GO` together. Timed from the `GO` until the last job's completion is recorded (the store's clock); the silos' start");
-        md.AppendLine("is left out, as in the burn-down above.");
+        md.AppendLine("is left out, as in the burn-down above. The silos and PostgreSQL compete for the same two cores, and the load from other");
+        md.AppendLine("work moved between the runs (the last column), so the ratios are this run's, not a trend.");
         md.AppendLine();
     }
 
@@ -120,6 +121,14 @@ public static partial class BenchmarkReport
         md.AppendLine("such transactions commit one at a time, each waiting for its own WAL flush. A plain insert's commits share flushes");
         md.AppendLine($"instead: pgbench on this server, 8 clients against 1, gave {PgbenchPlainInsertGrowth:0.0}x the inserts per second, but only");
         md.AppendLine($"{PgbenchNotifyInsertGrowth:0.0}x for an insert and a `pg_notify` in one transaction (2026-12-02, load 33).");
+        if (runs.MaxBy(x => x.Count) is { ActiveBackends: > 0 } most && most.NotifyLockWaits >= most.ActiveBackends / 2)
+        {
+            md.AppendLine($"With {most.Count} clients, {most.NotifyLockWaits:0.0} of the {most.ActiveBackends:0.0} statements running at a time waited on that lock: sends queue on it,");
+            md.AppendLine("one commit and one flush at a time for the whole database. A NOTIFY sent after the insert commits, in a transaction of");
+            md.AppendLine("its own that does not wait for its flush (`synchronous_commit` off; the jobs are on disk already), or one NOTIFY per");
+            md.AppendLine("queue for many sends, would let the sends' commits share flushes; not done here.");
+        }
+
         md.AppendLine();
     }
 
@@ -155,31 +164,34 @@ public static partial class BenchmarkReport
         md.AppendLine($"Idle means: from READY, sampled every second until the last {ScalingBenchmark.SettleWindow} samples lie within {ScalingBenchmark.SettleSpread:0%} of each other; the");
         md.AppendLine($"figure is their median. **Flat** means: the highest sample from 10% added on is at most {FlatFactor}x the sample at 10% added.");
         md.AppendLine("Done counts come from the archive's highest id (jobs are claimed in id order), so they may run ahead by the 16 jobs in");
-        md.AppendLine("flight; every job is counted complete at the end.");
+        md.AppendLine("flight; every job is counted complete at the end. Each point of the table is the first sample at or past it.");
         md.AppendLine();
     }
 
     /// <summary>Where an idle silo's memory goes and what was changed because of it (measured by hand, with dotnet-counters and dotnet-gcdump).</summary>
     private static void WriteIdleMemoryNotes(StringBuilder md, BacklogMemory? b)
     {
-        md.AppendLine("Where an idle silo's memory goes (2026-12-02, the stock silo `--serve --skip-sample` on PostgreSQL, load 24-50 on 2 cores;");
-        md.AppendLine("`dotnet-counters`, `dotnet-gcdump`, `/proc/<pid>/smaps`):");
+        md.AppendLine("Why an idle silo holds what it holds (2026-12-02, measured by hand on this machine at load 23-50: the stock silo");
+        md.AppendLine("`--serve --skip-sample` on PostgreSQL and this section's silo; `dotnet-counters`, `dotnet-gcdump`, `/proc/<pid>/smaps`):");
         md.AppendLine();
-        md.AppendLine("- **before: 150 MiB**, of which 71 MiB mapped files (the runtime, `System.Private.CoreLib` alone 13 MiB, ASP.NET Core,");
-        md.AppendLine("  Orleans, Npgsql: pages shared with every .NET process on the machine), 32 MiB shared memory (the code the JIT compiled,");
-        md.AppendLine("  about 17,400 methods, and the runtime's stubs, mapped twice through a memfd for W^X) and 47 MiB anonymous, of which the");
-        md.AppendLine("  GC heap committed 22 MiB;");
+        md.AppendLine("- **before: 150 MiB** (151 MiB for this section's silo), of which 71 MiB mapped files (the runtime; `System.Private.CoreLib`");
+        md.AppendLine("  alone 13 MiB; ASP.NET Core, Orleans, Npgsql: pages shared with every .NET process on the machine), 32 MiB shared memory");
+        md.AppendLine("  (the code the JIT compiled, about 17,400 methods, and the runtime's stubs, mapped through a memfd for W^X) and 47 MiB");
+        md.AppendLine("  anonymous, of which the GC heap had committed 22 MiB;");
         md.AppendLine("- 18 MiB of that heap was one object: Orleans' grain directory cache, a `ConcurrentDictionary` made with room for");
         md.AppendLine("  `GrainDirectoryOptions.CacheSize` entries, 1,000,000 by default, on the large object heap from the start. `AddOrleansJobs`");
-        md.AppendLine($"  now sets it to {OrleansJobsSiloBuilderExtensions.DirectoryCacheSize:N0} unless the host set it (a silo that calls more remote grains than that only");
-        md.AppendLine("  looks some up again): **after: 134-137 MiB** by hand, the idle figure above in this run;");
-        md.AppendLine("- tried without effect on the idle figure (within 3 MiB): workstation instead of server GC (server GC's DATAS already");
-        md.AppendLine("  keeps the heap small), non-concurrent GC, a 4 MiB gen0 budget, tiered PGO off, tiered compilation off, W^X off (the");
-        md.AppendLine("  shared memory becomes anonymous, the total stays), the DI container's IL emit off, `MALLOC_ARENA_MAX=2`.");
+        md.AppendLine($"  now sets it to {OrleansJobsSiloBuilderExtensions.DirectoryCacheSize:N0} unless the host sets it (a silo that calls more remote grains than that looks the");
+        md.AppendLine("  rest up again in the directory): **after: 138 MiB** for this section's silo, started side by side with the old build");
+        md.AppendLine("  (151 MiB), and 134-137 MiB for the stock silo; the GC heap commits 8 MiB. The idle row above is this run's figure.");
+        md.AppendLine("  Throughput is not touched: these workloads call a handful of remote grains, far under either size;");
+        md.AppendLine("- tried, without moving the idle figure by more than 3 MiB: workstation instead of server GC (server GC's dynamic");
+        md.AppendLine("  adaptation, DATAS, already keeps the heap small), non-concurrent GC, a 4 MiB gen0 budget, tiered PGO off, tiered");
+        md.AppendLine("  compilation off, W^X off (the shared memory becomes anonymous memory of the same size), the DI container's IL emit");
+        md.AppendLine("  off, `MALLOC_ARENA_MAX=2`. So the GC settings stay as they are (server GC, the Web SDK's default).");
         md.AppendLine();
-        md.AppendLine("The rest is the runtime and the code of Orleans, ASP.NET Core (the HTTP gateway) and Npgsql, loaded and compiled:");
-        md.AppendLine("100 MB is not reachable by settings. What would move it: ahead-of-time compiled code (ReadyToRun for the silo and");
-        md.AppendLine("Orleans at publish: less JIT memory), or a silo without the HTTP gateway.");
+        md.AppendLine("The rest is the runtime and the code of Orleans, ASP.NET Core (the HTTP gateway) and Npgsql, loaded and compiled; no");
+        md.AppendLine("runtime setting tried comes near 100 MB. What could: code compiled ahead of time (ReadyToRun for the silo and Orleans");
+        md.AppendLine("when publishing, so less is compiled into memory), or a silo without the HTTP gateway (ASP.NET Core).");
         if (b is not null && b.IdleRssKb * 1024L > IdleRssGoalBytes)
             md.AppendLine($"The goal is not met: {Mib(b.IdleRssKb)} MiB in this run.");
         md.AppendLine();
