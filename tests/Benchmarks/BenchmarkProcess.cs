@@ -38,17 +38,32 @@ public sealed class BenchmarkProcess : IAsyncDisposable
     /// Starts <c>silo &lt;connection&gt; &lt;schema&gt; &lt;queue&gt;</c> on free ports; <paramref name="configuration"/>
     /// adds <c>--Section:Key=value</c> settings (cluster id, membership).
     /// </summary>
-    public static BenchmarkProcess StartSilo(string connection, string schema, string queue, bool hang, IEnumerable<string> configuration)
+    public static BenchmarkProcess StartSilo(string connection, string schema, string queue, bool hang, IEnumerable<string> configuration) =>
+        StartSilo(connection, schema, queue, hang ? ["--hang"] : [], configuration, stockSiloRuntime: false);
+
+    /// <summary>
+    /// Starts <c>silo &lt;connection&gt; &lt;schema&gt; &lt;queue&gt; &lt;switches&gt;</c> on free ports; with
+    /// <paramref name="stockSiloRuntime"/> it runs on the stock silo's runtimeconfig.json (its GC settings) instead of
+    /// tests/ClusterProcess's own, so its memory and speed are those of a silo as shipped.
+    /// </summary>
+    public static BenchmarkProcess StartSilo(string connection, string schema, string queue, string[] switches, IEnumerable<string> configuration, bool stockSiloRuntime)
     {
         var gatewayPort = FreePort();
-        return Start(new[] { "silo", connection, schema, queue }.Concat(hang ? ["--hang"] : [])
-            .Concat([$"--Cluster:SiloPort={FreePort()}", $"--Cluster:GatewayPort={gatewayPort}"]).Concat(configuration), gatewayPort);
+        return Start(new[] { "silo", connection, schema, queue }.Concat(switches)
+            .Concat([$"--Cluster:SiloPort={FreePort()}", $"--Cluster:GatewayPort={gatewayPort}"]).Concat(configuration), gatewayPort, stockSiloRuntime);
     }
 
     /// <summary>Starts tests/ClusterProcess with <paramref name="arguments"/> (its mode first).</summary>
-    public static BenchmarkProcess Start(IEnumerable<string> arguments, int? gatewayPort = null)
+    public static BenchmarkProcess Start(IEnumerable<string> arguments, int? gatewayPort = null, bool stockSiloRuntime = false)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (stockSiloRuntime)
+        {
+            start.ArgumentList.Add("exec");
+            start.ArgumentList.Add("--runtimeconfig");
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Orleans.Jobs.Silo.runtimeconfig.json"));
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Orleans.Jobs.ClusterProcess.dll"));
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         return new BenchmarkProcess(Process.Start(start)!, gatewayPort);
@@ -71,6 +86,13 @@ public sealed class BenchmarkProcess : IAsyncDisposable
         {
             return null;
         }
+    }
+
+    /// <summary>Writes a line to the process's standard input (a <c>GO</c>: see tests/ClusterProcess).</summary>
+    public async Task WriteLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
     }
 
     /// <summary>The last lines of standard error.</summary>

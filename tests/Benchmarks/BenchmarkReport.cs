@@ -23,6 +23,7 @@ public static partial class BenchmarkReport
         (PipelinesRegion, r => r.Pipelines is { } pipelines ? Pipelines(r, pipelines) : null),
         (StreamsRegion, r => r.Streams is { } streams ? Streams(r, streams) : null),
         (JobSetRegion, r => r.JobSets is { } jobSets ? JobSets(r, jobSets) : null),
+        (ScalingRegion, r => r.Scaling is { } scaling ? Scaling(r, scaling) : null),
     ];
 
     /// <summary>
@@ -42,7 +43,7 @@ public static partial class BenchmarkReport
             if (region is not null) page = BenchmarkPage.Put(page, name, region, ProfileHeading);
         }
 
-        return page;
+        return PutScalingTargets(page, r, lastPage);
     }
 
     /// <summary>The page without its regions (<see cref="Publish"/> puts them in before the profile's heading).</summary>

@@ -14,6 +14,7 @@ public sealed class BenchmarkResults
     public PipelineResults? Pipelines { get; set; }
     public StreamResults? Streams { get; set; }
     public JobSetResults? JobSets { get; set; }
+    public ScalingResults? Scaling { get; set; }
 }
 
 /// <summary>The pipelines section: pipelines of ours and flows of peers, and a plain-job burn-down of as many jobs as they have steps.</summary>

@@ -5,7 +5,7 @@ namespace Orleans.Jobs.Benchmarks;
 /// (src/Storage/PostgreSql); these only set up, seed, inspect and clean the benchmark's databases and schemas.
 /// Identifiers come from the benchmark's own constants, never from input.
 /// </summary>
-public static class BenchmarkSql
+public static partial class BenchmarkSql
 {
     public const string ServerVersion = "show server_version";
 

@@ -8,23 +8,19 @@ public static class ProcessStatus
     /// <summary>VmRSS and VmHWM (the peak) of a process, in KiB; nulls once it has gone.</summary>
     public static (long? Rss, long? Peak) Memory(int pid)
     {
-        try
-        {
-            long? rss = null, peak = null;
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal)) rss = Kilobytes(line);
-                else if (line.StartsWith("VmHWM:", StringComparison.Ordinal)) peak = Kilobytes(line);
-            }
+        var fields = StatusFields(pid, "VmRSS:", "VmHWM:");
+        return (fields[0], fields[1]);
+    }
 
-            return (rss, peak);
-        }
-        catch (IOException)
-        {
-            return (null, null);
-        }
-
-        static long Kilobytes(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+    /// <summary>
+    /// What a process's resident memory is made of, in KiB (RssAnon, RssFile, RssShmem): anonymous memory (the GC heap,
+    /// native heaps, stacks), mapped files (the runtime's and the assemblies' images) and shared memory (.NET maps the
+    /// code it compiles and its stubs through a memfd, for W^X); nulls once it has gone.
+    /// </summary>
+    public static (long? Anonymous, long? Files, long? Shared) ResidentParts(int pid)
+    {
+        var fields = StatusFields(pid, "RssAnon:", "RssFile:", "RssShmem:");
+        return (fields[0], fields[1], fields[2]);
     }
 
     /// <summary>Open file descriptors (files, sockets, pipes) of a process; null once it has gone.</summary>
@@ -38,5 +34,25 @@ public static class ProcessStatus
         {
             return null;
         }
+    }
+
+    /// <summary>The KiB values of the lines of /proc/&lt;pid&gt;/status that start with <paramref name="names"/>, in their order; nulls once it has gone.</summary>
+    private static long?[] StatusFields(int pid, params string[] names)
+    {
+        var values = new long?[names.Length];
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                var at = Array.FindIndex(names, name => line.StartsWith(name, StringComparison.Ordinal));
+                if (at >= 0) values[at] = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+            }
+        }
+        catch (IOException)
+        {
+            Array.Clear(values);
+        }
+
+        return values;
     }
 }

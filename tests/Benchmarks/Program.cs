@@ -10,6 +10,9 @@ using Orleans.Jobs.Benchmarks.Soak;
 //   pipelines, streams and/or jobset sections rewrite only their parts of the last docs/benchmarks.md, and a run that leaves one out keeps its part.
 //   OJ_BENCH_JOBSET_JOBS: the jobset sizes, comma-separated (default 100000,1000000; with --quick 10000,100000);
 //   OJ_BENCH_JOBSET_MINUTES: how long one jobset may run before it is stopped and reported as not done (default 120).
+//   scaling (only when named: its 1,000,000-job backlog alone takes half an hour or more here): burn-downs on 1, 2 and 4 silo processes, sends
+//   from 1, 4 and 16 client processes, a silo's memory idle and under a backlog. OJ_BENCH_SCALING_JOBS: the burn-downs' jobs (default
+//   100000; --quick 20000); OJ_BENCH_BACKLOG_JOBS: the backlog (default 1000000; --quick 100000); OJ_BENCH_SEND_SECONDS (default 10).
 //   --from-json <benchmarks.json>: measures nothing; writes the report again from the figures of an earlier run (its sections
 //   named by --only), e.g. after a change to the report's wording.
 if (args.FirstOrDefault() is "chaos" or "soak")
@@ -44,7 +47,7 @@ if (args.FirstOrDefault() is "chaos" or "soak")
 
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks <connection> <output-dir> [--quick] [--only ceilings,burndown,latency,recovery,peers,pipelines,streams,history,jobset] [--from-json <benchmarks.json>]");
+    Console.Error.WriteLine("usage: Orleans.Jobs.Benchmarks <connection> <output-dir> [--quick] [--only ceilings,burndown,latency,recovery,peers,pipelines,streams,history,jobset,scaling] [--from-json <benchmarks.json>]");
     return 2;
 }
 
@@ -76,6 +79,9 @@ var jobSetSizes = (Environment.GetEnvironmentVariable("OJ_BENCH_JOBSET_JOBS") is
     .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToList();
 var jobSetCap = TimeSpan.FromMinutes(int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_JOBSET_MINUTES"), out var minutes) ? minutes : 120);
 var recoveryCap = TimeSpan.FromSeconds(120);
+var scalingJobs = int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_SCALING_JOBS"), out var scaling) ? scaling : quick ? 20_000 : 100_000;
+var backlogJobs = int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_BACKLOG_JOBS"), out var backlog) ? backlog : quick ? 100_000 : 1_000_000;
+var sendFor = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_SEND_SECONDS"), out var sendSeconds) ? sendSeconds : 10);
 
 var environment = await BenchmarkEnvironment.ReadAsync(server.ConnectionString);
 log.WriteLine($"Benchmarks on {environment.Cpu} ({environment.Cores} cores), PostgreSQL {environment.PostgreSql}, {environment.DotNet}");
@@ -178,6 +184,12 @@ if (sections.Contains("jobset"))
     }
 
     jobSets.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
+}
+
+if (sections.Contains("scaling"))
+{
+    log.WriteLine($"Scaling: {scalingJobs:N0} jobs on 1, 2 and 4 silo processes; sends from 1, 4 and 16 clients; a silo idle and under {backlogJobs:N0} jobs");
+    results.Scaling = await new ScalingBenchmark(server, log).RunAsync(scalingJobs, sendFor, backlogJobs);
 }
 
 await PublishAsync(results);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,7 +24,9 @@ using Orleans.Jobs.Silo.Workers;
 //          Prints "READY <owner>" and stops gracefully when stdin closes. Further arguments are silo configuration
 //          (--Cluster:SiloPort=..., --Cluster:GatewayPort=..., --Cluster:Redis=... for Redis membership);
 //          --Membership:<option>=... sets Orleans' ClusterMembershipOptions over Orleans.Jobs' timing (the benchmarks'
-//          fast recovery, e.g. --Membership:ProbeTimeout=00:00:00.500).
+//          fast recovery, e.g. --Membership:ProbeTimeout=00:00:00.500). With --noop the handler records nothing and does
+//          nothing, once a line "GO" has come on stdin: until then the workers hold the jobs they claimed, so the
+//          benchmarks start several silos' work at one moment and can fill a backlog before it drains.
 //   pipeline-silo <connection> <schema> [--Section:Key=value ...]
 //          a silo (PostgreSQL job store and pipeline store) running the proof pipeline's workers (ProofPipeline), 20 ms
 //          per step (--Proof:StepMilliseconds=N); prints "READY <owner>" and stops gracefully when stdin closes.
@@ -46,31 +50,50 @@ using Orleans.Jobs.Silo.Workers;
 //   client <queue> <count> [--Section:Key=value ...]
 //          an Orleans client (Cluster:Gateways=host:port,... or Cluster:Redis=...) that sends <count> jobs in batches;
 //          prints "SENT <count>".
+//   send-bench <queue> <seconds> [--Section:Key=value ...]
+//          an Orleans client that prints "READY client-<pid>", waits for a line "GO" on stdin, then sends one job at a time
+//          (IQueueGrain.SendAsync, each awaited) for <seconds> and prints "SENT <count> <seconds taken>". For the
+//          scaling benchmark's concurrent clients (scripts/bench --only scaling).
 return args.FirstOrDefault() switch
 {
-    "silo" when args.Length >= 4 => await RunSiloAsync(args[1], args[2], args[3], args.Contains("--hang"), args.Skip(4).Where(a => a != "--hang").ToArray()),
+    "silo" when args.Length >= 4 => await RunSiloAsync(args[1], args[2], args[3], SiloHandler(args), args.Skip(4).Where(a => a is not "--hang" and not "--noop").ToArray()),
     "pipeline-silo" when args.Length >= 3 => await RunPipelineSiloAsync(args[1], args[2], args.Skip(3).ToArray()),
     "pipeline-client" when args.Length >= 3 => await RunPipelineClientAsync(int.Parse(args[1]), args[2], args.Skip(3).ToArray()),
     "jobset-worker" when args.Length >= 5 => await RunJobSetWorkerAsync(args[1], args[2], args[3], int.Parse(args[4]), args.Skip(5).ToArray()),
     "stream-client" when args.Length >= 5 => await RunStreamClientAsync(args[1], args[2], args[3], int.Parse(args[4]), args.Skip(5).ToArray()),
     "jobset-bench" when args.Length >= 3 => await RunJobSetBenchAsync(args[1], int.Parse(args[2]), args.Skip(3).ToArray()),
     "client" when args.Length >= 3 => await RunClientAsync(args[1], int.Parse(args[2]), args.Skip(3).ToArray()),
+    "send-bench" when args.Length >= 3 => await RunSendBenchAsync(args[1], double.Parse(args[2], CultureInfo.InvariantCulture), args.Skip(3).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: silo <connection> <schema> <queue> [--hang] [--Key=value ...] | pipeline-silo <connection> <schema> [--Key=value ...] | pipeline-client <count> <id-prefix> [--Key=value ...] | jobset-worker <connection> <schema> <jobset-id> <count> [--Key=value ...] | stream-client <connection> <schema> <stream-id> <count> [--Key=value ...] | jobset-bench <jobset-id> <count> [--Key=value ...] | client <queue> <count> [--Key=value ...]");
+    Console.Error.WriteLine("usage: silo <connection> <schema> <queue> [--hang|--noop] [--Key=value ...] | pipeline-silo <connection> <schema> [--Key=value ...] | pipeline-client <count> <id-prefix> [--Key=value ...] | jobset-worker <connection> <schema> <jobset-id> <count> [--Key=value ...] | stream-client <connection> <schema> <stream-id> <count> [--Key=value ...] | jobset-bench <jobset-id> <count> [--Key=value ...] | client <queue> <count> [--Key=value ...] | send-bench <queue> <seconds> [--Key=value ...]");
     return 2;
 }
 
-static async Task<int> RunSiloAsync(string connection, string schema, string queue, bool hang, string[] configuration)
+static SiloHandlerKind SiloHandler(string[] args) =>
+    args.Contains("--noop") ? SiloHandlerKind.NoOpAfterGo : args.Contains("--hang") ? SiloHandlerKind.Hang : SiloHandlerKind.Record;
+
+static async Task<int> RunSiloAsync(string connection, string schema, string queue, SiloHandlerKind handler, string[] configuration)
 {
     await using var recorder = NpgsqlDataSource.Create(connection);
+    var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     var insert = $"insert into {schema}.proof_executions (job_id, silo_id, attempt, started_at) values (@job, @silo, @attempt, clock_timestamp())";
     var builder = SiloHost.CreateBuilder(["--Gateway:Port=0", $"--Store:ConnectionString={connection}", $"--Store:Schema={schema}", .. configuration], silo =>
     {
         silo.Services.AddOptions<ClusterMembershipOptions>().PostConfigure(o => silo.Configuration.GetSection("Membership").Bind(o));
+        if (handler == SiloHandlerKind.NoOpAfterGo)
+        {
+            silo.AddJobHandler(queue, async (_, ct) =>
+            {
+                await go.Task.WaitAsync(ct);
+                return null;
+            });
+            return;
+        }
+
         silo.AddJobHandler(queue, async (job, ct) =>
         {
             await using (var command = recorder.CreateCommand(insert))
@@ -81,14 +104,15 @@ static async Task<int> RunSiloAsync(string connection, string schema, string que
                 await command.ExecuteNonQueryAsync(ct);
             }
 
-            await Task.Delay(hang ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(10), ct); // some work, so jobs are in flight when a silo dies
+            // some work, so jobs are in flight when a silo dies
+            await Task.Delay(handler == SiloHandlerKind.Hang ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(10), ct);
             return null;
         });
     });
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     await using var app = builder.BuildSilo();
     await app.StartAsync();
-    return await ServeUntilStdinClosesAsync(app);
+    return await ServeUntilStdinClosesAsync(app, go);
 }
 
 static async Task<int> RunPipelineSiloAsync(string connection, string schema, string[] configuration)
@@ -101,10 +125,17 @@ static async Task<int> RunPipelineSiloAsync(string connection, string schema, st
     return await ServeUntilStdinClosesAsync(app);
 }
 
-static async Task<int> ServeUntilStdinClosesAsync(WebApplication app)
+// Serves until the parent closes stdin (its way to stop us gracefully); a line "GO" on the way completes go.
+static async Task<int> ServeUntilStdinClosesAsync(WebApplication app, TaskCompletionSource? go = null)
 {
     Console.WriteLine($"READY {app.Services.GetRequiredService<JobWorkerService>().Owner}");
-    await Console.In.ReadToEndAsync(); // the parent closes stdin to stop us gracefully
+    while (await Console.In.ReadLineAsync() is { } line)
+    {
+        if (line.Trim() == "GO") go?.TrySetResult();
+    }
+
+    go?.TrySetResult(); // held workers finish at once rather than wait out the shutdown timeout
+
     using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
     await app.StopAsync(deadline.Token);
     return 0;
@@ -215,4 +246,41 @@ static async Task<int> RunStreamClientAsync(string connection, string schema, st
     var exit = await WorkStreamProof.RunClientAsync(host.Services.GetRequiredService<IClusterClient>(), connection, schema, streamId, count, Console.Out);
     await host.StopAsync();
     return exit;
+}
+
+static async Task<int> RunSendBenchAsync(string queue, double seconds, string[] configuration)
+{
+    using var host = await StartClientAsync(configuration);
+    var grain = host.Services.GetRequiredService<IClusterClient>().GetGrain<IQueueGrain>(queue);
+    await grain.SendAsync("warm-up"); // the first call connects and activates the queue grain; not counted
+    Console.WriteLine($"READY client-{Environment.ProcessId}");
+    string? line;
+    do line = await Console.In.ReadLineAsync();
+    while (line is not null && line.Trim() != "GO");
+    if (line is null) return 1; // the parent closed stdin without a GO: nothing to measure
+
+    var sent = 0;
+    var clock = Stopwatch.StartNew();
+    while (clock.Elapsed.TotalSeconds < seconds)
+    {
+        await grain.SendAsync("{}");
+        sent++;
+    }
+
+    Console.WriteLine($"SENT {sent} {clock.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)}");
+    await host.StopAsync();
+    return 0;
+}
+
+/// <summary>What a <c>silo</c> process's handler does with a job.</summary>
+internal enum SiloHandlerKind
+{
+    /// <summary>Records the execution, then works 10 ms.</summary>
+    Record,
+
+    /// <summary>Records the execution, then never returns (the recovery benchmark's silo to be killed).</summary>
+    Hang,
+
+    /// <summary>Nothing, once a line "GO" came on stdin.</summary>
+    NoOpAfterGo,
 }
