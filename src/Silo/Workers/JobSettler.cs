@@ -32,7 +32,7 @@ internal sealed partial class JobSettler(
         {
             lock (_settling) _settling.Remove(t);
             settled?.Invoke();
-        }, TaskScheduler.Default);
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default); // bookkeeping only: no hop to the thread pool per job
     }
 
     /// <summary>Waits for every outcome still being recorded, for as long as <paramref name="cancellationToken"/> allows.</summary>

@@ -43,7 +43,7 @@ internal sealed partial class LeaseRenewals : IAsyncDisposable
     public HeldLease? Hold(ClaimedJob job)
     {
         if (job.LeaseDuration is not { } lease) return null;
-        var held = new HeldLease(this, job, lease, _time.GetUtcNow() + lease);
+        var held = new HeldLease(this, job, lease, job.LeaseExpiresAt ?? _time.GetUtcNow() + lease);
         _held[held] = 0;
         // Wake the loop when it sleeps with nothing held, or for longer than this lease allows.
         var wasEmpty = Interlocked.Increment(ref _count) == 1;

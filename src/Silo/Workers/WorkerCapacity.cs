@@ -35,6 +35,7 @@ internal sealed class WorkerCapacity
     private int _running;
     private int _waiting;
     private int _settling;
+    private int _claimLoopsWaiting;
 
     /// <summary>Slots for <paramref name="maxConcurrency"/> runners and a look-ahead of <paramref name="prefetch"/> jobs, or an adaptive one bounded by <paramref name="maxLookAhead"/> when null.</summary>
     public WorkerCapacity(int maxConcurrency, int? prefetch, int maxLookAhead, TimeProvider time)
@@ -70,8 +71,9 @@ internal sealed class WorkerCapacity
         get
         {
             if (_fixedLookAhead is { } fixedLookAhead) return fixedLookAhead;
-            var duration = Math.Max(Interlocked.Read(ref _meanDurationTicks), MeanRunningTicks());
-            if (duration <= 0) return 0;
+            var mean = Interlocked.Read(ref _meanDurationTicks);
+            if (mean == 0) return 0; // nothing finished yet: jobs that just started say nothing of how long they take
+            var duration = Math.Max(mean, MeanRunningTicks());
             var horizon = Math.Min(LookAheadHorizon.Ticks, Interlocked.Read(ref _shortestLeaseTicks) / 4);
             return (int)Math.Min(_maxLookAhead, (double)_maxConcurrency * horizon / duration);
         }
@@ -84,15 +86,39 @@ internal sealed class WorkerCapacity
     /// </summary>
     public async Task<Room> WaitForRoomAsync(CancellationToken cancellationToken)
     {
-        while (true)
+        // Registered before the check: a slot freed after it sees the waiter and wakes it (see WakeClaimLoops).
+        Interlocked.Increment(ref _claimLoopsWaiting);
+        try
         {
-            var changed = _freed.Next;
-            var lookAhead = LookAhead;
-            var total = _maxConcurrency + lookAhead;
-            var free = total - Taken;
-            if (free >= Math.Max(1, lookAhead / 4) || (free > 0 && Waiting == 0)) return new Room(free, total);
-            await changed.WaitAsync(cancellationToken);
+            while (true)
+            {
+                var changed = _freed.Next;
+                if (RoomWorthClaiming() is { } room) return room;
+                await changed.WaitAsync(cancellationToken);
+            }
         }
+        finally
+        {
+            Interlocked.Decrement(ref _claimLoopsWaiting);
+        }
+    }
+
+    /// <summary>The room when it is worth a claim, else null.</summary>
+    private Room? RoomWorthClaiming()
+    {
+        var lookAhead = LookAhead;
+        var total = _maxConcurrency + lookAhead;
+        var free = total - Taken;
+        return free >= Math.Max(1, lookAhead / 4) || (free > 0 && Waiting == 0) ? new Room(free, total) : null;
+    }
+
+    /// <summary>
+    /// Wakes the claim loops once a freed slot makes room worth a claim, not on every slot: a loop waiting for a
+    /// quarter of a look-ahead of 2,000 would otherwise wake 500 times for one claim.
+    /// </summary>
+    private void WakeClaimLoops()
+    {
+        if (Volatile.Read(ref _claimLoopsWaiting) > 0 && RoomWorthClaiming() is not null) _freed.Pulse();
     }
 
     /// <summary>Free slots, out of <paramref name="Total"/> slots in all.</summary>
@@ -141,7 +167,7 @@ internal sealed class WorkerCapacity
     public void Settled()
     {
         Interlocked.Decrement(ref _settling);
-        _freed.Pulse();
+        WakeClaimLoops();
     }
 
     /// <summary>Runner <paramref name="runner"/> finished its job (its outcome, if any, is settling now): its handler time counts in the mean.</summary>
@@ -159,7 +185,7 @@ internal sealed class WorkerCapacity
         }
 
         Interlocked.Decrement(ref _running);
-        _freed.Pulse();
+        WakeClaimLoops();
     }
 
     /// <summary>The mean time the jobs running now have run so far, in TimeSpan ticks; 0 when none runs.</summary>

@@ -19,6 +19,12 @@ public sealed class WorkerCapacityTests
         var capacity = Adaptive();
         Assert.Equal(0, capacity.LookAhead);
         Assert.Equal(Runners, capacity.Reserve(1000));
+
+        // Jobs that have only just started say nothing yet of how long jobs take.
+        for (var runner = 0; runner < Runners; runner++) capacity.Start(runner);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(0, capacity.LookAhead);
+        Assert.Equal(0, capacity.Reserve(1000));
     }
 
     [Fact]
