@@ -14,7 +14,7 @@ public sealed partial class PostgresStoreOptions
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>Default of <see cref="CompletionBatchSize"/>.</summary>
-    public const int DefaultCompletionBatchSize = 500;
+    public const int DefaultCompletionBatchSize = 1000;
 
     /// <summary>An Npgsql connection string, e.g. Host=127.0.0.1;Port=5432;Username=jobs;Password=...;Database=jobs.</summary>
     public string ConnectionString { get; set; } = "";
