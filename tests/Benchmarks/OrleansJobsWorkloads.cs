@@ -22,7 +22,7 @@ public sealed partial class OrleansJobsWorkloads(BenchmarkDatabase server, TextW
     public const int StartsInFlight = 50;
 
     /// <summary>"fast": <c>Workers:Prefetch</c>, the documented override of the adaptive look-ahead.</summary>
-    public const int FastPrefetch = 500;
+    public const int FastPrefetch = 2000;
 
     private static readonly int SilosForConcurrency = int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_SILOS"), out var n) ? n : 1;
 
