@@ -122,7 +122,8 @@ public static partial class BenchmarkReport
         md.AppendLine();
         md.AppendLine("Each system's own bulk API before its burn-down, timed around the inserts only: graphile-worker `addJobs`, pg-boss");
         md.AppendLine("`insert`, BullMQ `addBulk`; Orleans.Jobs `IJobStore.EnqueueAsync` on the PostgreSQL store (what `SendBatchAsync`");
-        md.AppendLine("runs on a silo), each batch one statement. Settings do not change a peer's insert; both runs are listed.");
+        md.AppendLine("runs on a silo), each batch one transaction: ids taken, rows copied in (binary COPY), a notification. Settings do");
+        md.AppendLine("not change a peer's insert; both runs are listed.");
         md.AppendLine();
 
         md.AppendLine($"## Pickup latency: {r.LatencyJobs:N0} jobs enqueued one at a time, 10 ms apart, on an idle system");
