@@ -23,6 +23,23 @@ public interface IJobStore
     /// <summary>Extends a monitored lease to <paramref name="expiresAt"/> if <paramref name="leaseToken"/> still holds the job.</summary>
     Task<JobUpdateOutcome> RenewLeaseAsync(string queue, long jobId, Guid leaseToken, DateTimeOffset expiresAt, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Extends many monitored leases at once, each as <see cref="RenewLeaseAsync"/> would; returns the jobs whose lease
+    /// was not extended (their tokens no longer hold them, or they hold no lease). A silo renews everything it holds
+    /// with one call per tick. The default renews them one by one; a provider may do it in one statement.
+    /// </summary>
+    async Task<IReadOnlyList<LeaseRenewal>> RenewLeasesAsync(IReadOnlyList<LeaseRenewal> leases, CancellationToken cancellationToken)
+    {
+        var notRenewed = new List<LeaseRenewal>();
+        foreach (var lease in leases)
+        {
+            if (await RenewLeaseAsync(lease.Queue, lease.JobId, lease.LeaseToken, lease.ExpiresAt, cancellationToken) != JobUpdateOutcome.Updated)
+                notRenewed.Add(lease);
+        }
+
+        return notRenewed;
+    }
+
     /// <summary>Completes a running job if <paramref name="leaseToken"/> still holds it.</summary>
     Task<JobUpdateOutcome> CompleteAsync(string queue, long jobId, Guid leaseToken, string? result, DateTimeOffset now, CancellationToken cancellationToken);
 

@@ -48,3 +48,6 @@ public sealed record RetryBackoff(TimeSpan Base, TimeSpan Max, int PriorityDrop 
         return TimeSpan.FromTicks((long)ticks);
     }
 }
+
+/// <summary>One lease to extend in <see cref="IJobStore.RenewLeasesAsync"/>: job <paramref name="JobId"/> of <paramref name="Queue"/>, held by <paramref name="LeaseToken"/>, until <paramref name="ExpiresAt"/>.</summary>
+public sealed record LeaseRenewal(string Queue, long JobId, Guid LeaseToken, DateTimeOffset ExpiresAt);

@@ -55,12 +55,13 @@ public static partial class BenchmarkReport
     {
         if (s.Backlog is not { } b) yield break;
         var idle = b.IdleRssKb * 1024L;
-        yield return $"| {IdleTarget} | {Mib(b.IdleRssKb)} MiB ({idle / 1e6:0} MB){(b.IdleSettled ? "" : ", not settled")}, load {Load(b.LoadAtStart)} | {(idle <= IdleRssGoalBytes ? "yes" : "no")} |";
+        yield return $"| {IdleTarget} | {Mib(b.IdleRssKb)} MiB ({idle / 1e6:0} MB){(b.IdleSettled ? "" : ", not settled")}, load {Load(b.LoadAtStart)} | **{(double)idle / IdleRssGoalBytes:0.00}x** (target at most 1.00x) | {(idle <= IdleRssGoalBytes ? "yes" : "no")} |";
         var flatness = BacklogFlatness(b);
         var measured = double.IsNaN(flatness)
             ? "no figure"
             : $"{b.Jobs:N0} jobs: peak {Mib(BacklogPeakAfterWarmUp(b))} MiB = {flatness:0.00}x the {Mib(BacklogAtAdded(b, Points[0])!.RssKb)} MiB at 10% added (flat: at most {FlatFactor}x){(b.Error is null ? "" : ", until it stopped")}";
-        yield return $"| {BacklogTarget} | {measured} | {(flatness <= FlatFactor && b.Error is null ? "yes" : "no")} |";
+        var ratio = double.IsNaN(flatness) ? "-" : $"**{flatness:0.00}x** (target at most {FlatFactor}x)";
+        yield return $"| {BacklogTarget} | {measured} | {ratio} | {(flatness <= FlatFactor && b.Error is null ? "yes" : "no")} |";
     }
 
     /// <summary>

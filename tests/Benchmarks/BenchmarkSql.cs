@@ -41,6 +41,9 @@ public static partial class BenchmarkSql
     public static string CountExecutions(string schema) => $"select count(*) from {schema}.proof_executions";
 
     /// <summary>Jobs running (state 1) under a claim owner.</summary>
+    /// <summary>Whether a queue still has a job in the hot table (a finished job leaves it): a cheap poll for the end of a drain.</summary>
+    public static string QueueHasJobs(string schema, string queue) => $"select exists (select 1 from {schema}.jobs where queue = '{queue}')";
+
     public static string CountRunningOf(string schema, string owner) => $"select count(*) from {schema}.jobs where state = 1 and owner = '{owner}'";
 
     /// <summary>First start, last start and count of the reruns, on other silos, of the jobs <paramref name="owner"/> started.</summary>

@@ -34,7 +34,7 @@ public sealed partial class OrleansJobsWorkloads
         await ResetAsync();
         double seconds;
         WorkCounters cost;
-        await using (var cluster = Cluster(new HandlerProbe(), concurrency, prefetch: 0, inMemory: !postgres))
+        await using (var cluster = Cluster(new HandlerProbe(), concurrency, prefetch: null, inMemory: !postgres))
         {
             await cluster.DeployAsync();
             var workersPerSilo = concurrency / SilosForConcurrency;
@@ -58,7 +58,7 @@ public sealed partial class OrleansJobsWorkloads
         var probe = new HandlerProbe();
         double seconds;
         WorkCounters cost;
-        await using (var cluster = Cluster(probe, concurrency, prefetch: 0, inMemory: !postgres))
+        await using (var cluster = Cluster(probe, concurrency, prefetch: null, inMemory: !postgres))
         {
             await cluster.DeployAsync();
             var queue = cluster.Client.GetGrain<IQueueGrain>(Queue);

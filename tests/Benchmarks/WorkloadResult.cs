@@ -25,6 +25,12 @@ public sealed record WorkloadResult
     public int? Pipelines { get; init; }
     public double? PipelinesPerSecond { get; init; }
 
+    /// <summary>Burn-down: seconds to insert its jobs with the system's bulk API, in batches of 1,000, before the drain.</summary>
+    public double? InsertSeconds { get; init; }
+
+    /// <summary>Burn-down: jobs inserted per second with the system's bulk API.</summary>
+    public double? InsertJobsPerSecond => InsertSeconds is > 0 ? Jobs / InsertSeconds : null;
+
     /// <summary>Transaction ids the server handed out during the timed run: one per write transaction, of every client.</summary>
     public long? WriteTransactions { get; init; }
 

@@ -107,6 +107,9 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
         return await store.RenewLeaseAsync(queue, jobId, leaseToken, Now + lease, CancellationToken.None);
     }
 
+    /// <summary>Extends many held leases at once (a silo's workers renew all they hold each tick); returns those not extended.</summary>
+    public Task<IReadOnlyList<LeaseRenewal>> RenewLeasesAsync(IReadOnlyList<LeaseRenewal> leases) => store.RenewLeasesAsync(leases, CancellationToken.None);
+
     /// <summary>Completes a held job with an optional result.</summary>
     public Task<JobUpdateOutcome> FinishAsync(string queue, long jobId, Guid leaseToken, string? result)
     {

@@ -1,12 +1,11 @@
 using Microsoft.Extensions.Logging;
-using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Grains.Queues;
 
 namespace Orleans.Jobs.Silo.Workers;
 
-/// <summary>A claimed job on its way through a silo: its handler registration, the claim, and its lease heartbeat (none for unmonitored jobs).</summary>
-internal sealed record PendingJob(JobHandlerRegistration Registration, ClaimedJob Job, LeaseHeartbeat? Heartbeat);
+/// <summary>A claimed job on its way through a silo: its handler registration, the claim, and its renewed lease (none for unmonitored jobs).</summary>
+internal sealed record PendingJob(JobHandlerRegistration Registration, ClaimedJob Job, LeaseRenewals.HeldLease? Lease);
 
 /// <summary>
 /// Records jobs' outcomes in the background, so a runner is free as soon as its handler returns: each write is retried
@@ -24,12 +23,16 @@ internal sealed partial class JobSettler(
     private const int SettleTries = 6;
     private readonly HashSet<Task> _settling = [];
 
-    /// <summary>Starts recording <paramref name="action"/> for <paramref name="pending"/> in the background.</summary>
-    public void Start(PendingJob pending, SettleAction action)
+    /// <summary>Starts recording <paramref name="action"/> for <paramref name="pending"/> in the background; <paramref name="settled"/> runs when it is done.</summary>
+    public void Start(PendingJob pending, SettleAction action, Action? settled = null)
     {
         var settling = SettleAsync(pending, action);
         lock (_settling) _settling.Add(settling);
-        settling.ContinueWith(t => { lock (_settling) _settling.Remove(t); }, TaskScheduler.Default);
+        settling.ContinueWith(t =>
+        {
+            lock (_settling) _settling.Remove(t);
+            settled?.Invoke();
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default); // bookkeeping only: no hop to the thread pool per job
     }
 
     /// <summary>Waits for every outcome still being recorded, for as long as <paramref name="cancellationToken"/> allows.</summary>
@@ -93,7 +96,7 @@ internal sealed partial class JobSettler(
         }
         finally
         {
-            if (pending.Heartbeat is { } heartbeat) await heartbeat.DisposeAsync();
+            if (pending.Lease is { } lease) await lease.DisposeAsync();
         }
     }
 

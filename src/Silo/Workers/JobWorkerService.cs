@@ -1,7 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Grains.Queues;
 using Orleans.Jobs.Silo.Hosting;
@@ -34,9 +33,9 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     private readonly ILogger<JobWorkerService> _logger;
     private readonly Channel<PendingJob> _claimed = Channel.CreateUnbounded<PendingJob>();
     private readonly WorkerCapacity _capacity;
-    private readonly int _claimShare;
     private readonly CancellationTokenSource _abortJobs = new();
     private readonly JobSettler _settler;
+    private readonly LeaseRenewals _leases;
     private Task _runners = Task.CompletedTask;
     private readonly CancellationTokenSource _stopTaking = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<PendingJob, byte> _running = new();
@@ -62,12 +61,9 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         _node = siloOptions.Value.Node;
         _logger = logger;
         _registrations = Validate(registrations);
-        _capacity = new WorkerCapacity(_options.MaxConcurrency, _options.Prefetch);
-        // Every queue's loop sees the same free room: claiming all of it from each would over-claim and give the
-        // surplus back (a wasted claim and release per job when a silo serves several busy queues, as pipeline
-        // workers do). A loop claims at most its share; it claims again at once while room is left.
-        _claimShare = Math.Max(1, _capacity.Total / Math.Max(1, _registrations.Count));
+        _capacity = new WorkerCapacity(_options.MaxConcurrency, _options.Prefetch, _options.MaxLookAhead, timeProvider);
         _settler = new JobSettler(plane, timeProvider, () => IsKilled, Killed, this.LogAbandoned, logger);
+        _leases = new LeaseRenewals(plane.RenewLeasesAsync, timeProvider, logger);
     }
 
     /// <summary>Who owns this silo's claims: its silo address with its generation, unique to this incarnation.</summary>
@@ -111,8 +107,8 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     protected override Task RunAsync(CancellationToken stoppingToken)
     {
         if (_registrations.Count == 0) return Task.CompletedTask;
-        Killed.Register(() => { _claimed.Writer.TryComplete(); _abortJobs.Cancel(); });
-        _runners = Task.WhenAll(Enumerable.Range(0, _options.MaxConcurrency).Select(_ => Task.Run(RunnerAsync)));
+        Killed.Register(() => { _claimed.Writer.TryComplete(); _abortJobs.Cancel(); _ = _leases.DisposeAsync().AsTask(); }); // a killed silo writes nothing more
+        _runners = Task.WhenAll(Enumerable.Range(0, _options.MaxConcurrency).Select(runner => Task.Run(() => RunnerAsync(runner))));
         var claiming = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopTaking.Token).Token;
         return Task.WhenAll(_registrations.Select(async r =>
         {
@@ -141,6 +137,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         }
 
         await _settler.DrainAsync(cancellationToken);
+        await _leases.DisposeAsync();
     }
 
     private async Task ClaimLoopAsync(JobHandlerRegistration registration, CancellationToken stoppingToken)
@@ -153,12 +150,16 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         while (!stoppingToken.IsCancellationRequested)
         {
             var room = await _capacity.WaitForRoomAsync(stoppingToken);
+            // Every queue's loop sees the same free room: claiming all of it from each would over-claim and give the
+            // surplus back (a wasted claim and release per job when a silo serves several busy queues, as pipeline
+            // workers do). A loop claims at most its share; it claims again at once while room is left.
+            var share = Math.Max(1, room.Total / _registrations.Count);
             IReadOnlyList<ClaimedJob> jobs;
             try
             {
                 jobs = await _plane.WaitAsync(queue, _options.PollTimeout, new ClaimOptions
                 {
-                    MaxJobs = Math.Min(Math.Min(room, _claimShare), QueueLimits.MaxClaimBatch),
+                    MaxJobs = Math.Min(Math.Min(room.Free, share), QueueLimits.MaxClaimBatch),
                     Monitored = registration.Options.Monitored,
                     Owner = Owner,
                     Node = _node,
@@ -178,11 +179,11 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             }
 
             // Other queues' loops claimed at the same time: keep what fits, give the rest back uncounted at once.
-            var kept = _capacity.Reserve(jobs.Count);
+            if (jobs.Count > 0) _capacity.ObserveLease(jobs[0].LeaseDuration);
+            var kept = _capacity.Reserve(jobs.Count, room.Total);
             foreach (var job in jobs.Take(kept))
             {
-                var heartbeat = new LeaseHeartbeat(lease => _plane.RenewLeaseAsync(job.Queue, job.JobId, job.LeaseToken, lease), job, _timeProvider);
-                var pending = new PendingJob(registration, job, heartbeat);
+                var pending = new PendingJob(registration, job, _leases.Hold(job));
                 if (!_claimed.Writer.TryWrite(pending)) _settler.Start(pending, new SettleAction(SettleKind.Release));
             }
 
@@ -191,11 +192,11 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         }
     }
 
-    private async Task RunnerAsync()
+    private async Task RunnerAsync(int runner)
     {
         await foreach (var pending in _claimed.Reader.ReadAllAsync())
         {
-            _capacity.Start();
+            _capacity.Start(runner);
             PeakRunningJobs = Math.Max(PeakRunningJobs, _capacity.Running);
             try
             {
@@ -209,7 +210,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             finally
             {
                 _running.TryRemove(pending, out _);
-                _capacity.Finish();
+                _capacity.Finish(runner);
             }
         }
     }
@@ -217,18 +218,18 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     /// <summary>Runs one job's handler, then records its outcome in the background.</summary>
     private async Task RunJobAsync(PendingJob pending)
     {
-        var (registration, job, heartbeat) = pending;
-        if (IsKilled || _draining || heartbeat?.IsLost == true)
+        var (registration, job, lease) = pending;
+        if (IsKilled || _draining || lease?.IsLost == true)
         {
             // Not started: give it back (draining), or leave it (killed, or it waited so long its lease was lost).
-            var before = JobOutcomes.AfterHandler(null, null, IsKilled, heartbeat?.IsLost == true, shuttingDown: true);
+            var before = JobOutcomes.AfterHandler(null, null, IsKilled, lease?.IsLost == true, shuttingDown: true);
             await _settler.SettleAsync(pending, before.Kind == SettleKind.Finish ? new SettleAction(SettleKind.Release) : before);
             return;
         }
 
-        using var jobCancellation = heartbeat is null
+        using var jobCancellation = lease is null
             ? CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token)
-            : CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token, heartbeat.LeaseLost);
+            : CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token, lease.LeaseLost);
         Exception? error = null;
         string? result = null;
         try
@@ -243,9 +244,10 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         }
 
         Interlocked.Increment(ref _jobsDone);
-        var action = JobOutcomes.AfterHandler(error, result, IsKilled, heartbeat?.IsLost == true, _abortJobs.IsCancellationRequested);
+        var action = JobOutcomes.AfterHandler(error, result, IsKilled, lease?.IsLost == true, _abortJobs.IsCancellationRequested);
         if (action.Kind == SettleKind.Fail) LogFailed(error!, job.Queue, job.JobId, job.Attempt);
-        _settler.Start(pending, action);
+        _capacity.StartSettling(); // the job keeps its slot until its outcome is written: claims wait for a slow store
+        _settler.Start(pending, action, _capacity.Settled);
     }
 
     private static List<JobHandlerRegistration> Validate(IEnumerable<JobHandlerRegistration> registrations)

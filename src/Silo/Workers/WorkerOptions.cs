@@ -29,11 +29,19 @@ public sealed class WorkerOptions
 
     /// <summary>
     /// Jobs claimed ahead of free workers and held in this silo (their leases renewed) so workers never wait for a
-    /// round trip and claims come in large batches: much higher throughput for short jobs. The default, 0, claims
-    /// only for free workers, which spreads long jobs fairly over silos; a prefetched job waits for a worker here
-    /// even when another silo is idle.
+    /// round trip and claims come in large batches. Unset (the default), the silo sizes it from what it observes: the
+    /// work its runners do in one second at the jobs' mean duration, at most a quarter of the shortest lease's work
+    /// and at most <see cref="MaxLookAhead"/> jobs; 0 until a job has finished, and small for long jobs, which so
+    /// spread fairly over silos. A dying silo strands at most that many jobs beyond its running ones until Orleans
+    /// declares it dead. Set it to fix the look-ahead instead (0: claim only for free workers).
     /// </summary>
-    public int Prefetch { get; set; }
+    public int? Prefetch { get; set; }
+
+    /// <summary>The most jobs the adaptive look-ahead holds (unused when <see cref="Prefetch"/> is set).</summary>
+    public int MaxLookAhead { get; set; } = DefaultMaxLookAhead;
+
+    /// <summary>Default of <see cref="MaxLookAhead"/>: two claims' worth, so one can be in flight while the workers eat the other.</summary>
+    public const int DefaultMaxLookAhead = 2 * QueueLimits.MaxClaimBatch;
 }
 
 internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
@@ -47,6 +55,8 @@ internal sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.ShutdownTimeout)} must not be negative.");
         if (options.PollTimeout <= TimeSpan.Zero || options.PollTimeout > QueueLimits.MaxWait)
             failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.PollTimeout)} must be between 0 and {QueueLimits.MaxWait} (was {options.PollTimeout}).");
+        if (options.MaxLookAhead is < 0 or > 100_000)
+            failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.MaxLookAhead)} must be between 0 and 100000 (was {options.MaxLookAhead}).");
         if (options.Prefetch is < 0 or > 100_000)
             failures.Add($"{nameof(WorkerOptions)}.{nameof(WorkerOptions.Prefetch)} must be between 0 and 100000 (was {options.Prefetch}).");
         if (options.LeaseDuration is { } lease && (lease < QueueLimits.MinLeaseDuration || lease > QueueLimits.MaxLeaseDuration))

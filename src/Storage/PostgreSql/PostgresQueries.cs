@@ -36,6 +36,19 @@ internal sealed class PostgresQueries(string schema)
         """);
     public string Notify => "select pg_notify(@channel, @queue)";
 
+    /// <summary>@count fresh job ids, ascending: a bulk send takes its ids first, then copies its rows in with them.</summary>
+    public string ReserveJobIds => S("select nextval('{schema}.jobs_id_seq') from generate_series(1, @count)");
+
+    /// <summary>
+    /// The binary COPY of a bulk send, ids included (COPY writes an identity column's given values, as INSERT's
+    /// OVERRIDING SYSTEM VALUE does). The columns in the order <see cref="PostgresJobStore"/> writes them.
+    /// </summary>
+    public string CopyJobs => S("copy {schema}.jobs (id, queue, state, payload, priority, position, enqueued_at, visible_at, max_attempts) from stdin (format binary)");
+
+    /// <summary>
+    /// Claims up to @max visible jobs. The update finds the rows it locked by primary key (<c>j.id = any(array(...))</c>):
+    /// joined to them instead, the planner hashed the whole hot table, so a claim of 500 read every waiting job.
+    /// </summary>
     public string Claim => S($$"""
         with next as (
             select id from {schema}.jobs
@@ -46,7 +59,7 @@ internal sealed class PostgresQueries(string schema)
         update {schema}.jobs j
         set state = 1, attempt = j.attempt + 1, lease_token = gen_random_uuid(), lease_duration_us = @leaseUs,
             lease_expires_at = @expires, owner = @owner, claim_id = @claim
-        from next where j.id = next.id
+        where j.id = any(array(select id from next))
         returning {{ClaimedColumns}}
         """);
 
@@ -83,21 +96,40 @@ internal sealed class PostgresQueries(string schema)
         """);
 
     /// <summary>
-    /// Completes a batch: moves the held jobs to the archive; returns the ids that were completed. <c>j.id = any(@ids)</c>
-    /// keys the delete by the primary key whatever the statistics say: analyzed after a bulk insert, they say no job is
-    /// running, and the planner then scanned every running job once per completion in the batch — quadratic once
-    /// completions fall behind the claims.
+    /// Extends a batch of leases (a silo's held jobs of one lease length, once per tick) to @expires; returns the ids it extended. The rows
+    /// are found by primary key, and a lease token names one attempt of one job, so "id among @ids and token among
+    /// @tokens" is the pair's match without a join (joined to the input, the planner rescanned it once per row).
+    /// </summary>
+    public string RenewBatch => S("""
+        update {schema}.jobs j set lease_expires_at = @expires
+        where j.id = any(@ids) and j.state = 1 and j.lease_expires_at is not null and j.lease_token = any(@tokens) and j.queue = any(@queues)
+        returning j.id
+        """);
+
+    /// <summary>
+    /// Completes a batch: moves the held jobs to the archive; returns the ids and tokens it completed. Each input row
+    /// finds its job by primary key in a lateral subquery (<c>offset 0</c> keeps it one: flattened into a join, the
+    /// planner either rescanned the input once per job, quadratic in the batch, or hashed the whole hot table). The
+    /// delete then takes the matched rows by primary key and checks their state and token again, so a job changed
+    /// meanwhile (its lease expired and another claim took it) is left alone.
     /// </summary>
     public string CompleteBatch => S("""
         with input as (
-            select * from unnest(@ids, @queues, @tokens, @results, @finished) as i(id, queue, token, result, finished_at)),
+            select distinct on (id, token) * from unnest(@ids, @queues, @tokens, @results, @finished) as i(id, queue, token, result, finished_at)),
+        held as (
+            select h.id, h.lease_token from input i
+            cross join lateral (
+                select j.id, j.lease_token from {schema}.jobs j
+                where j.id = i.id and j.queue = i.queue and j.state = 1 and j.lease_token = i.token
+                offset 0) h),
         moved as (
-            delete from {schema}.jobs j using input i
-            where j.id = any(@ids) and j.id = i.id and j.queue = i.queue and j.state = 1 and j.lease_token = i.token
-            returning j.*, i.result as result, i.finished_at as finished_at),
+            delete from {schema}.jobs j
+            where j.id = any(array(select id from held)) and j.state = 1 and j.lease_token = any(array(select lease_token from held))
+            returning j.*),
         archived as (
             insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error, settled_by)
-            select id, queue, 2, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error, lease_token from moved)
+            select m.id, m.queue, 2, m.payload, m.priority, m.enqueued_at, m.visible_at, m.attempt, m.max_attempts, m.owner, i.finished_at, i.result, m.last_error, m.lease_token
+            from moved m join input i on i.id = m.id and i.token = m.lease_token)
         select id, lease_token from moved
         """);
 

@@ -14,7 +14,7 @@ public sealed partial class PostgresStoreOptions
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>Default of <see cref="CompletionBatchSize"/>.</summary>
-    public const int DefaultCompletionBatchSize = 500;
+    public const int DefaultCompletionBatchSize = 1000;
 
     /// <summary>An Npgsql connection string, e.g. Host=127.0.0.1;Port=5432;Username=jobs;Password=...;Database=jobs.</summary>
     public string ConnectionString { get; set; } = "";
@@ -59,6 +59,9 @@ public sealed partial class PostgresStoreOptions
     /// <summary>The most connections Orleans' ADO.NET providers of one silo open at once, unless the connection string sets <c>Maximum Pool Size</c>.</summary>
     public const int DefaultOrleansMaxPoolSize = 20;
 
+    /// <summary>Statements each connection of the store prepares automatically, unless the connection string sets <c>Max Auto Prepare</c>: more than the store has.</summary>
+    public const int DefaultMaxAutoPrepare = 64;
+
     /// <summary>The ADO.NET invariant name Orleans' providers load Npgsql by.</summary>
     public const string AdoNetInvariant = "Npgsql";
 
@@ -71,11 +74,17 @@ public sealed partial class PostgresStoreOptions
             throw new OptionsValidationException(nameof(PostgresStoreOptions), typeof(PostgresStoreOptions), validation.Failures);
     }
 
-    /// <summary>A data source on <see cref="ConnectionString"/>, named "orleans-jobs" in pg_stat_activity unless the string names it.</summary>
+    /// <summary>
+    /// A data source on <see cref="ConnectionString"/>, named "orleans-jobs" in pg_stat_activity unless the string names
+    /// it, with Npgsql's automatic preparation on (<see cref="DefaultMaxAutoPrepare"/> statements per connection) unless
+    /// the string sets <c>Max Auto Prepare</c>: the store runs a few dozen statements over and over, and a prepared one
+    /// is parsed and planned once per connection instead of once per call.
+    /// </summary>
     internal NpgsqlDataSource CreateDataSource()
     {
         var builder = new NpgsqlDataSourceBuilder(ConnectionString);
         builder.ConnectionStringBuilder.ApplicationName ??= "orleans-jobs";
+        if (!ConnectionString.Replace(" ", "", StringComparison.Ordinal).Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)) builder.ConnectionStringBuilder.MaxAutoPrepare = DefaultMaxAutoPrepare;
         return builder.Build();
     }
 

@@ -208,7 +208,8 @@ async function burndown(opts) {
     const batch = Array.from({ length: Math.min(1000, opts.jobs - sent) }, () => ({ name: 'noop', data: {} }));
     await queue.addBulk(batch);
   }
-  log(`inserted ${opts.jobs} jobs in ${((performance.now() - insertStart) / 1000).toFixed(1)} s`);
+  const insertSeconds = (performance.now() - insertStart) / 1000;
+  log(`inserted ${opts.jobs} jobs in ${insertSeconds.toFixed(1)} s`);
   await queue.close();
   await withClient(opts.connection, client => client.query(`ANALYZE ${SCHEMA}.job`));
 
@@ -242,7 +243,7 @@ async function burndown(opts) {
   }
   if (stalled > 0) log(`warning: ${stalled} jobs were reported stalled during the drain`);
   log(`burndown: ${opts.jobs} jobs in ${seconds.toFixed(2)} s = ${Math.round(opts.jobs / seconds)} jobs/s`);
-  return result(opts, { seconds: round(seconds, 3), jobsPerSecond: Math.round(opts.jobs / seconds), stalledJobs: stalled });
+  return result(opts, { seconds: round(seconds, 3), jobsPerSecond: Math.round(opts.jobs / seconds), stalledJobs: stalled, insertSeconds: round(insertSeconds, 3) });
 }
 
 async function latency(opts) {

@@ -208,6 +208,7 @@ async function burndown(o) {
   } finally {
     await utils.release();
   }
+  const insertSeconds = (nowMs() - tInsert) / 1000;
   const db = new pg.Client({ connectionString: o.connection });
   await db.connect();
   try {
@@ -258,6 +259,7 @@ async function burndown(o) {
         concurrencyPerProcess: shares[0],
         seconds: round(seconds, 3),
         jobsPerSecond: Math.round(o.jobs / seconds),
+        insertSeconds: round(insertSeconds, 3),
       };
     } finally {
       await Promise.all(children.map((c) => c.stop()));

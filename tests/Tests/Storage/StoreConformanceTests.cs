@@ -66,6 +66,33 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_bulk_send_keeps_every_job_its_id_order_priority_front_delay_and_attempts()
+    {
+        // Large enough for a provider's bulk path (PostgreSQL copies batches of 64 and more in).
+        var jobs = Enumerable.Range(0, 300).Select(i => Job($"job-{i}", priority: i % 3 == 0 ? 1 : 0, front: i % 5 == 0, maxAttempts: 1 + i % 4,
+            visibleAt: i % 7 == 0 ? Now + TimeSpan.FromSeconds(10) : null)).ToList();
+        var ids = await Store.EnqueueAsync("q", jobs, Now, None);
+
+        Assert.Equal(300, ids.Count);
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(300, ids.Distinct().Count());
+        Assert.Equal(new QueueCounts(300 - 43, 43, 0, 0, 0), await Store.GetCountsAsync("q", Now, None));
+        var third = await Store.GetJobAsync("q", ids[3], None);
+        Assert.Equal(("job-3", 1, 4, JobState.Available, Now), (third!.Payload, third.Priority, third.MaxAttempts, third.State, third.VisibleAt));
+
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        var claimed = await Store.ClaimAsync("q", Monitored(max: 300), Now, None);
+        var sentAt = Now - TimeSpan.FromSeconds(10);
+        var expected = jobs.Select((job, i) => (job, i))
+            .OrderByDescending(x => x.job.Priority)
+            .ThenBy(x => JobRules.Position(x.job.Front, x.job.VisibleAt ?? sentAt))
+            .ThenBy(x => x.i)
+            .Select(x => x.job.Payload);
+        Assert.Equal(expected, claimed.Select(j => j.Payload));
+        Assert.Equal(jobs.Select(j => j.MaxAttempts).Sum(), claimed.Sum(j => j.MaxAttempts));
+    }
+
+    [Fact]
     public async Task Delayed_jobs_are_invisible_until_their_time()
     {
         var ids = await Store.EnqueueAsync("q", [Job("later", visibleAt: Now + TimeSpan.FromSeconds(10))], Now, None);
@@ -111,6 +138,40 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     // ---- jobs: leases ----
+
+    [Fact]
+    public async Task Many_leases_renew_in_one_call_and_it_names_those_no_longer_held()
+    {
+        Assert.Empty(await Store.RenewLeasesAsync([], None));
+        await Store.EnqueueAsync("q", [Job("kept"), Job("finished"), Job("stolen")], Now, None);
+        await Store.EnqueueAsync("other", [Job("elsewhere")], Now, None);
+        var jobs = await Store.ClaimAsync("q", Monitored(3), Now, None);
+        var (kept, finished, stolen) = (jobs[0], jobs[1], jobs[2]);
+        var elsewhere = await ClaimOneAsync("other");
+        await Store.EnqueueAsync("plain", [Job("no lease")], Now, None);
+        var plain = await ClaimOneAsync("plain", Unmonitored());
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", finished.JobId, finished.LeaseToken, null, Now, None));
+
+        Clock.Advance(TimeSpan.FromSeconds(20));
+        var until = Now + TimeSpan.FromSeconds(30);
+        var notRenewed = await Store.RenewLeasesAsync(
+        [
+            new LeaseRenewal("q", kept.JobId, kept.LeaseToken, until),
+            new LeaseRenewal("q", finished.JobId, finished.LeaseToken, until),
+            new LeaseRenewal("q", stolen.JobId, Guid.NewGuid(), until),
+            new LeaseRenewal("other", elsewhere.JobId, elsewhere.LeaseToken, until),
+            new LeaseRenewal("plain", plain.JobId, plain.LeaseToken, until),
+        ], None);
+        Assert.Equal([finished.JobId, stolen.JobId, plain.JobId], notRenewed.Select(r => r.JobId).Order());
+        Assert.Equal(until, (await Store.GetJobAsync("q", kept.JobId, None))!.LeaseExpiresAt);
+        Assert.Equal(until, (await Store.GetJobAsync("other", elsewhere.JobId, None))!.LeaseExpiresAt);
+
+        // Past the first lease: only the job whose renewal was refused comes back.
+        Clock.Advance(TimeSpan.FromSeconds(15));
+        Assert.Equal(1, await Store.RecoverExpiredLeasesAsync("q", Now, None));
+        Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.RenewLeaseAsync("q", stolen.JobId, stolen.LeaseToken, Now + TimeSpan.FromMinutes(1), None));
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.RenewLeaseAsync("q", kept.JobId, kept.LeaseToken, Now + TimeSpan.FromMinutes(1), None));
+    }
 
     [Fact]
     public async Task Only_the_current_lease_token_can_renew_finish_fail_or_release()
