@@ -209,7 +209,7 @@ public sealed class CliTests
         var live = await queue.SendAsync("held");
         Assert.Equal(live, Assert.Single(await queue.ClaimAsync(new ClaimOptions { Owner = "live-worker", Monitored = false })).JobId);
         var leased = await queue.SendAsync("leased");
-        Assert.Equal(leased, Assert.Single(await queue.ClaimAsync(new ClaimOptions { Owner = "gone-worker" })).JobId); // monitored: its lease returns it
+        Assert.Equal(leased, Assert.Single(await queue.ClaimAsync(new ClaimOptions { Owner = "gone-worker", LeaseDuration = TimeSpan.FromHours(1) })).JobId); // monitored: its lease returns it (an hour, so a slow machine's test never outlives it)
 
         var list = await JobsCli.RunOkAsync(["unmonitored", "list", "cli-lost", .. silo.Connection]);
         Assert.Contains("queue cli-lost: 3 unmonitored running jobs of 2 owners", list.Out);
