@@ -7,24 +7,33 @@ namespace Orleans.Jobs.Client.Queues;
 /// refused, or renewals fail until the lease has run out, <see cref="LeaseLost"/> is cancelled: the job may already
 /// be running elsewhere, so the holder should stop.
 /// </summary>
+/// <remarks>
+/// One timer per job and no loop: most jobs end long before their first renewal, so starting and stopping a heartbeat
+/// must cost next to nothing (stopping throws no cancellation exception and waits for nothing but a renewal in flight).
+/// </remarks>
 public sealed class LeaseHeartbeat : IAsyncDisposable
 {
-    private readonly CancellationTokenSource _stop = new();
+    private readonly Func<TimeSpan, Task<JobUpdateOutcome>>? _renew;
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _lease;
+    private readonly ITimer? _timer;
     private readonly CancellationTokenSource _lost = new();
-    private readonly Task _loop;
+    private readonly Lock _gate = new();
+    private DateTimeOffset _expiresAt;
+    private Task _renewing = Task.CompletedTask;
+    private bool _stopped;
 
     /// <summary>Starts renewing the lease of <paramref name="job"/> through <paramref name="renew"/> (given the lease length); does nothing for unmonitored jobs.</summary>
     public LeaseHeartbeat(Func<TimeSpan, Task<JobUpdateOutcome>> renew, ClaimedJob job, TimeProvider timeProvider)
     {
-        if (job.LeaseDuration is not { } lease)
-        {
-            _loop = Task.CompletedTask;
-            return;
-        }
+        _timeProvider = timeProvider;
+        if (job.LeaseDuration is not { } lease) return;
 
-        var expiresAt = timeProvider.GetUtcNow() + lease;
+        _renew = renew;
+        _lease = lease;
+        _expiresAt = timeProvider.GetUtcNow() + lease;
         var interval = TimeSpan.FromTicks(Math.Max(lease.Ticks / 3, TimeSpan.FromMilliseconds(20).Ticks));
-        _loop = RenewAsync(renew, expiresAt, lease, interval, timeProvider);
+        _timer = timeProvider.CreateTimer(static heartbeat => ((LeaseHeartbeat)heartbeat!).Tick(), this, interval, interval);
     }
 
     /// <summary>Cancelled when the holder lost the job.</summary>
@@ -33,46 +42,57 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
     /// <summary>True when the holder lost the job.</summary>
     public bool IsLost => _lost.IsCancellationRequested;
 
-    private async Task RenewAsync(Func<TimeSpan, Task<JobUpdateOutcome>> renew, DateTimeOffset expiresAt, TimeSpan lease, TimeSpan interval, TimeProvider timeProvider)
+    /// <summary>A tick: renews unless stopped or a renewal is still in flight (ticks meanwhile are skipped, not queued).</summary>
+    private void Tick()
     {
-        using var timer = new PeriodicTimer(interval, timeProvider);
+        lock (_gate)
+        {
+            if (_stopped || !_renewing.IsCompleted) return;
+            _renewing = Task.Run(RenewAsync); // the renewal, and whatever a lost lease cancels, runs outside the lock
+        }
+    }
+
+    private async Task RenewAsync()
+    {
         try
         {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
+            if (await _renew!(_lease) != JobUpdateOutcome.Updated)
             {
-                try
-                {
-                    var outcome = await renew(lease);
-                    if (outcome != JobUpdateOutcome.Updated)
-                    {
-                        await _lost.CancelAsync();
-                        return;
-                    }
-
-                    expiresAt = timeProvider.GetUtcNow() + lease;
-                }
-                catch (Exception) when (!_stop.IsCancellationRequested)
-                {
-                    // A transient failure: keep trying while the lease may still be ours.
-                    if (timeProvider.GetUtcNow() >= expiresAt)
-                    {
-                        await _lost.CancelAsync();
-                        return;
-                    }
-                }
+                Lose();
+                return;
             }
+
+            _expiresAt = _timeProvider.GetUtcNow() + _lease;
         }
-        catch (Exception) when (_stop.IsCancellationRequested)
+        catch (Exception) when (!Volatile.Read(ref _stopped))
+        {
+            // A transient failure: keep trying while the lease may still be ours.
+            if (_timeProvider.GetUtcNow() >= _expiresAt) Lose();
+        }
+        catch (Exception)
         {
             // Stopping: a renewal that was in flight may fail any way it likes; the holder is done with the lease.
         }
     }
 
-    /// <summary>Stops renewing.</summary>
+    private void Lose()
+    {
+        _lost.Cancel();
+        _timer!.Dispose();
+    }
+
+    /// <summary>Stops renewing, once a renewal in flight (if any) has ended.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        await _loop;
-        _stop.Dispose(); // _lost stays usable: holders may still look at LeaseLost after settling
+        Task renewing;
+        lock (_gate)
+        {
+            if (_stopped) return;
+            _stopped = true;
+            renewing = _renewing;
+        }
+
+        _timer?.Dispose();
+        await renewing; // _lost stays usable: holders may still look at LeaseLost after settling
     }
 }

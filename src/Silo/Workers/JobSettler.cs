@@ -1,7 +1,9 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Orleans.Jobs.Client.Queues;
 using Orleans.Jobs.Grains.Interfaces;
 using Orleans.Jobs.Grains.Queues;
+using Orleans.Jobs.Storage;
 
 namespace Orleans.Jobs.Silo.Workers;
 
@@ -12,32 +14,114 @@ internal sealed record PendingJob(JobHandlerRegistration Registration, ClaimedJo
 /// Records jobs' outcomes in the background, so a runner is free as soon as its handler returns: each write is retried
 /// while there is no verdict (<see cref="JobOutcomes.AfterSettle"/>), the lease is renewed until it is recorded, and a
 /// graceful stop waits for what is still being written.
+/// <para>
+/// Finished jobs, nearly all of them, are recorded in batches: one loop takes every finish that queued up while it
+/// wrote the last batch and records them per queue in one store call (<see cref="QueueDataPlane.FinishManyAsync"/>).
+/// An idle silo writes at once, a busy one amortises. A batch that fails as a whole falls back to a write per job,
+/// with that write's retries. Fails and releases are rare and go one by one.
+/// </para>
 /// </summary>
-internal sealed partial class JobSettler(
-    QueueDataPlane plane,
-    TimeProvider timeProvider,
-    Func<bool> isKilled,
-    CancellationToken killed,
-    Action<string, long, string> logAbandoned,
-    ILogger logger)
+internal sealed partial class JobSettler
 {
     private const int SettleTries = 6;
+    private const int MaxFinishBatch = QueueLimits.MaxBatchSize;
+    private readonly QueueDataPlane _plane;
+    private readonly TimeProvider _timeProvider;
+    private readonly Func<bool> _isKilled;
+    private readonly CancellationToken _killed;
+    private readonly Action<string, long, string> _logAbandoned;
+    private readonly ILogger _logger;
     private readonly HashSet<Task> _settling = [];
+    private readonly Channel<(PendingJob Job, string? Result)> _finished =
+        Channel.CreateUnbounded<(PendingJob, string?)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _finishing;
+
+    public JobSettler(QueueDataPlane plane, TimeProvider timeProvider, Func<bool> isKilled, CancellationToken killed, Action<string, long, string> logAbandoned, ILogger logger)
+    {
+        _plane = plane;
+        _timeProvider = timeProvider;
+        _isKilled = isKilled;
+        _killed = killed;
+        _logAbandoned = logAbandoned;
+        _logger = logger;
+        _finishing = Task.Run(RecordFinishedAsync);
+    }
 
     /// <summary>Starts recording <paramref name="action"/> for <paramref name="pending"/> in the background.</summary>
     public void Start(PendingJob pending, SettleAction action)
     {
-        var settling = SettleAsync(pending, action);
-        lock (_settling) _settling.Add(settling);
-        settling.ContinueWith(t => { lock (_settling) _settling.Remove(t); }, TaskScheduler.Default);
+        if (action.Kind == SettleKind.Finish && _finished.Writer.TryWrite((pending, action.Text))) return;
+        Track(SettleAsync(pending, action));
     }
 
     /// <summary>Waits for every outcome still being recorded, for as long as <paramref name="cancellationToken"/> allows.</summary>
     public async Task DrainAsync(CancellationToken cancellationToken)
     {
+        _finished.Writer.TryComplete(); // finishes from now on are written one by one
+        await _finishing.WaitAsync(cancellationToken);
         Task[] settling;
         lock (_settling) settling = [.. _settling];
         await Task.WhenAll(settling).WaitAsync(cancellationToken);
+    }
+
+    private void Track(Task settling)
+    {
+        lock (_settling) _settling.Add(settling);
+        settling.ContinueWith(t => { lock (_settling) _settling.Remove(t); }, TaskScheduler.Default);
+    }
+
+    private async Task RecordFinishedAsync()
+    {
+        var batch = new List<(PendingJob Job, string? Result)>();
+        var sameQueue = new List<(PendingJob Job, string? Result)>();
+        while (await _finished.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxFinishBatch && _finished.Reader.TryRead(out var next)) batch.Add(next);
+            while (batch.Count > 0)
+            {
+                // One store call per queue: take the first job's queue out of the batch, then the rest.
+                var queue = batch[0].Job.Job.Queue;
+                sameQueue.Clear();
+                sameQueue.AddRange(batch.Where(f => f.Job.Job.Queue == queue));
+                batch.RemoveAll(f => f.Job.Job.Queue == queue);
+                await RecordFinishedAsync(queue, sameQueue);
+            }
+        }
+    }
+
+    private async Task RecordFinishedAsync(string queue, List<(PendingJob Job, string? Result)> finished)
+    {
+        IReadOnlyList<JobUpdateOutcome>? outcomes = null;
+        if (!_isKilled())
+        {
+            try
+            {
+                outcomes = await _plane.FinishManyAsync(queue, [.. finished.Select(f => new JobCompletion(f.Job.Job.JobId, f.Job.Job.LeaseToken, f.Result))]);
+            }
+            catch (Exception e) when (!_isKilled())
+            {
+                LogFinishBatchFailed(_logger, e, finished.Count, queue);
+            }
+            catch (Exception)
+            {
+                // Killed meanwhile: nothing more is written.
+            }
+        }
+
+        for (var i = 0; i < finished.Count; i++)
+        {
+            var (pending, result) = finished[i];
+            if (outcomes is null && !_isKilled())
+            {
+                Track(SettleAsync(pending, new SettleAction(SettleKind.Finish, result))); // it stops the job's heartbeat when done
+                continue;
+            }
+
+            if (outcomes is not null && JobOutcomes.AfterSettle(outcomes[i], null, 1, SettleTries) is SettleVerdict.LeaseLost or SettleVerdict.NotFound && !_isKilled())
+                _logAbandoned(pending.Job.Queue, pending.Job.JobId, "its lease was lost before its outcome was recorded");
+            if (pending.Heartbeat is { } heartbeat) await heartbeat.DisposeAsync();
+        }
     }
 
     /// <summary>Records a job's outcome, retrying when there is no verdict; the lease is renewed until it is recorded.</summary>
@@ -48,7 +132,7 @@ internal sealed partial class JobSettler(
         {
             if (action.Kind == SettleKind.Abandon)
             {
-                if (!isKilled()) logAbandoned(job.Queue, job.JobId, action.Text ?? "");
+                if (!_isKilled()) _logAbandoned(job.Queue, job.JobId, action.Text ?? "");
                 return;
             }
 
@@ -60,9 +144,9 @@ internal sealed partial class JobSettler(
                 {
                     outcome = action.Kind switch
                     {
-                        SettleKind.Finish => await plane.FinishAsync(job.Queue, job.JobId, job.LeaseToken, action.Text),
-                        SettleKind.Fail => await plane.FailAsync(job.Queue, job.JobId, job.LeaseToken, action.Text ?? ""),
-                        _ => await plane.ReleaseAsync(job.Queue, job.JobId, job.LeaseToken),
+                        SettleKind.Finish => await _plane.FinishAsync(job.Queue, job.JobId, job.LeaseToken, action.Text),
+                        SettleKind.Fail => await _plane.FailAsync(job.Queue, job.JobId, job.LeaseToken, action.Text ?? ""),
+                        _ => await _plane.ReleaseAsync(job.Queue, job.JobId, job.LeaseToken),
                     };
                 }
                 catch (Exception e)
@@ -70,25 +154,25 @@ internal sealed partial class JobSettler(
                     error = e;
                 }
 
-                if (isKilled()) return;
+                if (_isKilled()) return;
                 switch (JobOutcomes.AfterSettle(outcome, error, attempt, SettleTries))
                 {
                     case SettleVerdict.Recorded:
                         return;
                     case SettleVerdict.LeaseLost or SettleVerdict.NotFound:
-                        logAbandoned(job.Queue, job.JobId, "its lease was lost before its outcome was recorded");
+                        _logAbandoned(job.Queue, job.JobId, "its lease was lost before its outcome was recorded");
                         return;
                     case SettleVerdict.Retry:
-                        LogSettleRetry(logger, error!, action.Kind, job.Queue, job.JobId, attempt);
-                        await Task.Delay(TimeSpan.FromMilliseconds(100 * (1 << attempt)), timeProvider, killed);
+                        LogSettleRetry(_logger, error!, action.Kind, job.Queue, job.JobId, attempt);
+                        await Task.Delay(TimeSpan.FromMilliseconds(100 * (1 << attempt)), _timeProvider, _killed);
                         break;
                     default:
-                        LogSettleFailed(logger, error, action.Kind, job.Queue, job.JobId, job.IsMonitored ? "its lease will return it" : "it is unmonitored: inspect it, it stays running");
+                        LogSettleFailed(_logger, error, action.Kind, job.Queue, job.JobId, job.IsMonitored ? "its lease will return it" : "it is unmonitored: inspect it, it stays running");
                         return;
                 }
             }
         }
-        catch (OperationCanceledException) when (isKilled())
+        catch (OperationCanceledException) when (_isKilled())
         {
         }
         finally
@@ -96,6 +180,9 @@ internal sealed partial class JobSettler(
             if (pending.Heartbeat is { } heartbeat) await heartbeat.DisposeAsync();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record {Count} finished jobs of queue {Queue} at once; recording them one by one")]
+    private static partial void LogFinishBatchFailed(ILogger logger, Exception exception, int count, string queue);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not {Action} job {JobId} of queue {Queue} (try {Attempt}); retrying")]
     private static partial void LogSettleRetry(ILogger logger, Exception exception, SettleKind action, string queue, long jobId, int attempt);

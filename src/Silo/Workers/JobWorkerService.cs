@@ -24,7 +24,7 @@ namespace Orleans.Jobs.Silo.Workers;
 /// </summary>
 public sealed partial class JobWorkerService : SiloBackgroundLoop
 {
-        private readonly QueueDataPlane _plane;
+    private readonly QueueDataPlane _plane;
     private readonly IServiceProvider _services;
     private readonly TimeProvider _timeProvider;
     private readonly WorkerOptions _options;
@@ -39,7 +39,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     private readonly JobSettler _settler;
     private Task _runners = Task.CompletedTask;
     private readonly CancellationTokenSource _stopTaking = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<PendingJob, byte> _running = new();
+    private readonly PendingJob?[] _runnerJobs; // what each runner runs now, for the heartbeat's current job
     private volatile bool _draining;
     private long _jobsDone;
 
@@ -68,6 +68,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         // workers do). A loop claims at most its share; it claims again at once while room is left.
         _claimShare = Math.Max(1, _capacity.Total / Math.Max(1, _registrations.Count));
         _settler = new JobSettler(plane, timeProvider, () => IsKilled, Killed, this.LogAbandoned, logger);
+        _runnerJobs = new PendingJob?[_options.MaxConcurrency];
     }
 
     /// <summary>Who owns this silo's claims: its silo address with its generation, unique to this incarnation.</summary>
@@ -86,7 +87,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     public long JobsDone => Interlocked.Read(ref _jobsDone);
 
     /// <summary>A job running now, as "queue/job id", or null.</summary>
-    public string? CurrentJob => _running.Keys.Select(p => $"{p.Job.Queue}/{p.Job.JobId}").FirstOrDefault();
+    public string? CurrentJob => _runnerJobs.FirstOrDefault(p => p is not null) is { } pending ? $"{pending.Job.Queue}/{pending.Job.JobId}" : null;
 
     /// <summary>True once <see cref="StopTakingJobs"/> was called: running jobs finish, no more are claimed.</summary>
     public bool StoppedTakingJobs => _stopTaking.IsCancellationRequested;
@@ -112,7 +113,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     {
         if (_registrations.Count == 0) return Task.CompletedTask;
         Killed.Register(() => { _claimed.Writer.TryComplete(); _abortJobs.Cancel(); });
-        _runners = Task.WhenAll(Enumerable.Range(0, _options.MaxConcurrency).Select(_ => Task.Run(RunnerAsync)));
+        _runners = Task.WhenAll(Enumerable.Range(0, _options.MaxConcurrency).Select(runner => Task.Run(() => RunnerAsync(runner))));
         var claiming = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopTaking.Token).Token;
         return Task.WhenAll(_registrations.Select(async r =>
         {
@@ -191,7 +192,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         }
     }
 
-    private async Task RunnerAsync()
+    private async Task RunnerAsync(int runner)
     {
         await foreach (var pending in _claimed.Reader.ReadAllAsync())
         {
@@ -199,7 +200,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             PeakRunningJobs = Math.Max(PeakRunningJobs, _capacity.Running);
             try
             {
-                _running[pending] = 0;
+                Volatile.Write(ref _runnerJobs[runner], pending);
                 await RunJobAsync(pending);
             }
             catch (Exception e)
@@ -208,7 +209,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             }
             finally
             {
-                _running.TryRemove(pending, out _);
+                Volatile.Write(ref _runnerJobs[runner], null);
                 _capacity.Finish();
             }
         }
@@ -233,9 +234,16 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         string? result = null;
         try
         {
-            await using var scope = _services.CreateAsyncScope();
-            var handler = registration.Create(scope.ServiceProvider);
-            result = await handler.HandleAsync(new JobContext(job, Owner), jobCancellation.Token);
+            if (registration.Shared is { } shared)
+            {
+                result = await shared.HandleAsync(new JobContext(job, Owner), jobCancellation.Token); // needs no services: no scope
+            }
+            else
+            {
+                await using var scope = _services.CreateAsyncScope();
+                var handler = registration.Create(scope.ServiceProvider);
+                result = await handler.HandleAsync(new JobContext(job, Owner), jobCancellation.Token);
+            }
         }
         catch (Exception e)
         {
