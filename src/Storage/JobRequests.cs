@@ -27,7 +27,7 @@ public sealed record JobClaim(int MaxJobs, TimeSpan? LeaseDuration, string Owner
     /// Chosen by the claimer and recorded on the jobs the claim takes, so a claim whose answer was lost (it committed,
     /// the reply never came) can be found again with <see cref="Resume"/>. A fresh id per claim unless set.
     /// </summary>
-    public Guid ClaimId { get; init; } = Guid.NewGuid();
+    public Guid ClaimId { get; init; } = UnguessableIds.Next();
 
     /// <summary>
     /// True when an earlier claim with this <see cref="ClaimId"/> failed without an answer: the jobs it holds are

@@ -13,20 +13,37 @@ namespace Orleans.Jobs.Client.Queues;
 /// </remarks>
 public sealed class LeaseHeartbeat : IAsyncDisposable
 {
-    private readonly Func<TimeSpan, Task<JobUpdateOutcome>>? _renew;
+    private static readonly Lock Stopped = new(); // in _gate: stopped before any tick, so no tick needs a lock any more
+
+    private readonly Func<ClaimedJob, TimeSpan, Task<JobUpdateOutcome>>? _renew;
+    private readonly ClaimedJob _job;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _lease;
     private readonly ITimer? _timer;
-    private readonly CancellationTokenSource _lost = new();
-    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource? _holderCancellation;
+    private Lock? _gate; // made by the first tick: most heartbeats stop before it
+    private CancellationTokenSource? _lost; // made when someone asks for LeaseLost
+    private int _isLost;
     private DateTimeOffset _expiresAt;
     private Task _renewing = Task.CompletedTask;
     private bool _stopped;
 
     /// <summary>Starts renewing the lease of <paramref name="job"/> through <paramref name="renew"/> (given the lease length); does nothing for unmonitored jobs.</summary>
     public LeaseHeartbeat(Func<TimeSpan, Task<JobUpdateOutcome>> renew, ClaimedJob job, TimeProvider timeProvider)
+        : this((_, lease) => renew(lease), job, timeProvider, holderCancellation: null)
     {
+    }
+
+    /// <summary>
+    /// As the public constructor, with <paramref name="renew"/> given the job too, so one delegate serves every job; a
+    /// lost lease also cancels <paramref name="holderCancellation"/> (a silo worker's job cancellation), so the holder
+    /// needs no source linked to <see cref="LeaseLost"/>.
+    /// </summary>
+    internal LeaseHeartbeat(Func<ClaimedJob, TimeSpan, Task<JobUpdateOutcome>> renew, ClaimedJob job, TimeProvider timeProvider, CancellationTokenSource? holderCancellation)
+    {
+        _job = job;
         _timeProvider = timeProvider;
+        _holderCancellation = holderCancellation;
         if (job.LeaseDuration is not { } lease) return;
 
         _renew = renew;
@@ -37,15 +54,30 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
     }
 
     /// <summary>Cancelled when the holder lost the job.</summary>
-    public CancellationToken LeaseLost => _lost.Token;
+    public CancellationToken LeaseLost
+    {
+        get
+        {
+            if (Volatile.Read(ref _lost) is null)
+            {
+                var made = new CancellationTokenSource();
+                if (Interlocked.CompareExchange(ref _lost, made, null) is not null) made.Dispose();
+            }
+
+            if (IsLost) _lost!.Cancel(); // lost before anyone asked
+            return _lost!.Token;
+        }
+    }
 
     /// <summary>True when the holder lost the job.</summary>
-    public bool IsLost => _lost.IsCancellationRequested;
+    public bool IsLost => Volatile.Read(ref _isLost) != 0;
 
     /// <summary>A tick: renews unless stopped or a renewal is still in flight (ticks meanwhile are skipped, not queued).</summary>
     private void Tick()
     {
-        lock (_gate)
+        var gate = Volatile.Read(ref _gate) ?? Interlocked.CompareExchange(ref _gate, new Lock(), null) ?? _gate!;
+        if (gate == Stopped) return;
+        lock (gate)
         {
             if (_stopped || !_renewing.IsCompleted) return;
             _renewing = Task.Run(RenewAsync); // the renewal, and whatever a lost lease cancels, runs outside the lock
@@ -56,7 +88,7 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
     {
         try
         {
-            if (await _renew!(_lease) != JobUpdateOutcome.Updated)
+            if (await _renew!(_job, _lease) != JobUpdateOutcome.Updated)
             {
                 Lose();
                 return;
@@ -77,7 +109,9 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
 
     private void Lose()
     {
-        _lost.Cancel();
+        Interlocked.Exchange(ref _isLost, 1); // a full fence: LeaseLost, made meanwhile, sees it or is seen here
+        Volatile.Read(ref _lost)?.Cancel();
+        _holderCancellation?.Cancel();
         _timer!.Dispose();
     }
 
@@ -85,11 +119,21 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Task renewing;
-        lock (_gate)
+        var gate = Interlocked.CompareExchange(ref _gate, Stopped, null);
+        if (gate is null || gate == Stopped)
         {
-            if (_stopped) return;
+            // No tick came, and none will renew now.
             _stopped = true;
-            renewing = _renewing;
+            renewing = Task.CompletedTask;
+        }
+        else
+        {
+            lock (gate)
+            {
+                if (_stopped) return;
+                _stopped = true;
+                renewing = _renewing;
+            }
         }
 
         _timer?.Dispose();

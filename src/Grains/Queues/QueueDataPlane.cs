@@ -224,7 +224,8 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     public static void ValidateJobId(long jobId) => Require(jobId > 0, nameof(jobId), jobId, "Job ids are positive numbers.");
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming <paramref name="name"/> and the rule unless <paramref name="ok"/>.</summary>
-    public static void Require(bool ok, string name, object? value, string rule)
+    /// <remarks>Generic so a check that passes boxes nothing: claims and completions make several per job.</remarks>
+    public static void Require<T>(bool ok, string name, T value, string rule)
     {
         if (!ok) throw new ArgumentOutOfRangeException(name, value, rule);
     }
@@ -272,7 +273,7 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     {
         var name = QueueName.Parse(queue);
         ArgumentNullException.ThrowIfNull(options);
-        Require(options.MaxJobs is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(options.MaxJobs), options.MaxJobs, $"MaxJobs must be between 1 and {QueueLimits.MaxClaimBatch}.");
+        Require(options.MaxJobs is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(options.MaxJobs), options.MaxJobs, MaxJobsRule);
         QueueLimits.ValidateOwner(options.Owner, nameof(options.Owner));
         // A node is stored with the claim even on a cluster-wide queue, so it follows the node rule everywhere.
         if (options.Node is not null) QueueLimits.ValidateNodeName(options.Node, nameof(options.Node));
@@ -301,8 +302,11 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     }
 
     private static void ValidateLease(TimeSpan lease) =>
-        Require(lease >= QueueLimits.MinLeaseDuration && lease <= QueueLimits.MaxLeaseDuration, "leaseDuration", lease,
-            $"A lease must be between {QueueLimits.MinLeaseDuration} and {QueueLimits.MaxLeaseDuration}.");
+        Require(lease >= QueueLimits.MinLeaseDuration && lease <= QueueLimits.MaxLeaseDuration, "leaseDuration", lease, LeaseRule);
+
+    // Rules of checks made per claim, written once rather than formatted on every call.
+    private static readonly string MaxJobsRule = $"MaxJobs must be between 1 and {QueueLimits.MaxClaimBatch}.";
+    private static readonly string LeaseRule = $"A lease must be between {QueueLimits.MinLeaseDuration} and {QueueLimits.MaxLeaseDuration}.";
 
     private sealed record CachedSettings(QueueSettings Settings, DateTimeOffset ReadAt);
 }

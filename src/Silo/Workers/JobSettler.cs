@@ -7,8 +7,12 @@ using Orleans.Jobs.Storage;
 
 namespace Orleans.Jobs.Silo.Workers;
 
-/// <summary>A claimed job on its way through a silo: its handler registration, the claim, and its lease heartbeat (none for unmonitored jobs).</summary>
-internal sealed record PendingJob(JobHandlerRegistration Registration, ClaimedJob Job, LeaseHeartbeat? Heartbeat);
+/// <summary>
+/// A claimed job on its way through a silo: its handler registration, the claim, its lease heartbeat (none for
+/// unmonitored jobs), and the cancellation its handler gets (none for a job given back unrun): cancelled when the lease
+/// is lost (by the heartbeat) or when the silo stops its jobs.
+/// </summary>
+internal sealed record PendingJob(JobHandlerRegistration Registration, ClaimedJob Job, LeaseHeartbeat? Heartbeat, CancellationTokenSource? Cancellation);
 
 /// <summary>
 /// Records jobs' outcomes in the background, so a runner is free as soon as its handler returns: each write is retried
@@ -97,7 +101,10 @@ internal sealed partial class JobSettler
         {
             try
             {
-                outcomes = await _plane.FinishManyAsync(queue, [.. finished.Select(f => new JobCompletion(f.Job.Job.JobId, f.Job.Job.LeaseToken, f.Result))]);
+                var completions = new JobCompletion[finished.Count];
+                for (var i = 0; i < completions.Length; i++)
+                    completions[i] = new JobCompletion(finished[i].Job.Job.JobId, finished[i].Job.Job.LeaseToken, finished[i].Result);
+                outcomes = await _plane.FinishManyAsync(queue, completions);
             }
             catch (Exception e) when (!_isKilled())
             {
@@ -118,7 +125,7 @@ internal sealed partial class JobSettler
                 continue;
             }
 
-            if (outcomes is not null && JobOutcomes.AfterSettle(outcomes[i], null, 1, SettleTries) is SettleVerdict.LeaseLost or SettleVerdict.NotFound && !_isKilled())
+            if (outcomes?[i] is JobUpdateOutcome.LeaseLost or JobUpdateOutcome.NotFound && !_isKilled())
                 _logAbandoned(pending.Job.Queue, pending.Job.JobId, "its lease was lost before its outcome was recorded");
             if (pending.Heartbeat is { } heartbeat) await heartbeat.DisposeAsync();
         }

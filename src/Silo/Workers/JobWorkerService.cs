@@ -41,6 +41,8 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     private readonly CancellationTokenSource _stopTaking = new();
     private readonly PendingJob?[] _runnerJobs; // what each runner runs now, for the heartbeat's current job
     private volatile bool _draining;
+    private string? _owner;
+    private readonly Func<ClaimedJob, TimeSpan, Task<JobUpdateOutcome>> _renewLease; // one for every job's heartbeat
     private long _jobsDone;
 
     /// <summary>Creates the workers of a silo; they start with the silo.</summary>
@@ -69,10 +71,11 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         _claimShare = Math.Max(1, _capacity.Total / Math.Max(1, _registrations.Count));
         _settler = new JobSettler(plane, timeProvider, () => IsKilled, Killed, this.LogAbandoned, logger);
         _runnerJobs = new PendingJob?[_options.MaxConcurrency];
+        _renewLease = (job, lease) => _plane.RenewLeaseAsync(job.Queue, job.JobId, job.LeaseToken, lease);
     }
 
     /// <summary>Who owns this silo's claims: its silo address with its generation, unique to this incarnation.</summary>
-    public string Owner => _silo.SiloAddress.ToParsableString();
+    public string Owner => _owner ??= _silo.SiloAddress.ToParsableString(); // read per claim and per job: built once
 
     /// <summary>The node this silo runs on (its node-local queues are <c>queue@node</c>).</summary>
     public string Node => _node;
@@ -113,6 +116,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     {
         if (_registrations.Count == 0) return Task.CompletedTask;
         Killed.Register(() => { _claimed.Writer.TryComplete(); _abortJobs.Cancel(); });
+        _abortJobs.Token.Register(CancelRunningJobs);
         _runners = Task.WhenAll(Enumerable.Range(0, _options.MaxConcurrency).Select(runner => Task.Run(() => RunnerAsync(runner))));
         var claiming = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopTaking.Token).Token;
         return Task.WhenAll(_registrations.Select(async r =>
@@ -149,7 +153,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         var queue = registration.Options.NodeLocal ? QueueName.Local(registration.Queue, _node).ToString() : registration.Queue;
         // A claim that failed may have committed with its reply lost: the next one resumes it under the same id, so
         // the jobs it took come back now rather than when their leases run out.
-        var claimId = Guid.NewGuid();
+        var claimId = UnguessableIds.Next();
         var resume = false;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -167,7 +171,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
                     ClaimId = claimId,
                     Resume = resume,
                 }, stoppingToken);
-                (claimId, resume) = (Guid.NewGuid(), false);
+                (claimId, resume) = (UnguessableIds.Next(), false);
             }
             catch (Exception e)
             {
@@ -182,13 +186,14 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             var kept = _capacity.Reserve(jobs.Count);
             foreach (var job in jobs.Take(kept))
             {
-                var heartbeat = new LeaseHeartbeat(lease => _plane.RenewLeaseAsync(job.Queue, job.JobId, job.LeaseToken, lease), job, _timeProvider);
-                var pending = new PendingJob(registration, job, heartbeat);
+                var cancellation = new CancellationTokenSource();
+                var heartbeat = new LeaseHeartbeat(_renewLease, job, _timeProvider, cancellation);
+                var pending = new PendingJob(registration, job, heartbeat, cancellation);
                 if (!_claimed.Writer.TryWrite(pending)) _settler.Start(pending, new SettleAction(SettleKind.Release));
             }
 
             foreach (var job in jobs.Skip(kept))
-                _settler.Start(new PendingJob(registration, job, null), new SettleAction(SettleKind.Release));
+                _settler.Start(new PendingJob(registration, job, null, null), new SettleAction(SettleKind.Release));
         }
     }
 
@@ -200,7 +205,8 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             PeakRunningJobs = Math.Max(PeakRunningJobs, _capacity.Running);
             try
             {
-                Volatile.Write(ref _runnerJobs[runner], pending);
+                Interlocked.Exchange(ref _runnerJobs[runner], pending); // a full fence: a stop of all jobs sees this job, or this sees the stop
+                if (_abortJobs.IsCancellationRequested) pending.Cancellation?.Cancel();
                 await RunJobAsync(pending);
             }
             catch (Exception e)
@@ -218,7 +224,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     /// <summary>Runs one job's handler, then records its outcome in the background.</summary>
     private async Task RunJobAsync(PendingJob pending)
     {
-        var (registration, job, heartbeat) = pending;
+        var (registration, job, heartbeat, cancellation) = pending;
         if (IsKilled || _draining || heartbeat?.IsLost == true)
         {
             // Not started: give it back (draining), or leave it (killed, or it waited so long its lease was lost).
@@ -227,22 +233,20 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             return;
         }
 
-        using var jobCancellation = heartbeat is null
-            ? CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token)
-            : CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token, heartbeat.LeaseLost);
+        var jobCancellation = cancellation?.Token ?? _abortJobs.Token;
         Exception? error = null;
         string? result = null;
         try
         {
             if (registration.Shared is { } shared)
             {
-                result = await shared.HandleAsync(new JobContext(job, Owner), jobCancellation.Token); // needs no services: no scope
+                result = await shared.HandleAsync(new JobContext(job, Owner), jobCancellation); // needs no services: no scope
             }
             else
             {
                 await using var scope = _services.CreateAsyncScope();
                 var handler = registration.Create(scope.ServiceProvider);
-                result = await handler.HandleAsync(new JobContext(job, Owner), jobCancellation.Token);
+                result = await handler.HandleAsync(new JobContext(job, Owner), jobCancellation);
             }
         }
         catch (Exception e)
@@ -254,6 +258,13 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         var action = JobOutcomes.AfterHandler(error, result, IsKilled, heartbeat?.IsLost == true, _abortJobs.IsCancellationRequested);
         if (action.Kind == SettleKind.Fail) LogFailed(error!, job.Queue, job.JobId, job.Attempt);
         _settler.Start(pending, action);
+    }
+
+    /// <summary>Cancels the handlers running now (a job that starts later sees the stop itself, in its runner).</summary>
+    private void CancelRunningJobs()
+    {
+        foreach (var pending in _runnerJobs)
+            pending?.Cancellation?.Cancel();
     }
 
     private static List<JobHandlerRegistration> Validate(IEnumerable<JobHandlerRegistration> registrations)

@@ -1,30 +1,55 @@
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using Orleans.Jobs.Grains.Interfaces;
 
 namespace Orleans.Jobs.Storage.InMemory;
 
 public sealed partial class InMemoryJobStore
 {
+    /// <summary>One job. Times are kept as UTC ticks (<see cref="NoTime"/> for none): a row of the archive is small.</summary>
     private sealed class JobRow
     {
+        private const long NoTime = long.MinValue;
+
         public long Id;
         public required string Queue;
         public required string Payload;
         public int Priority;
-        public long Position;
-        public DateTimeOffset EnqueuedAt;
-        public DateTimeOffset VisibleAt;
         public JobState State;
         public int Attempt;
         public int MaxAttempts;
+        public long Position;
+        public long EnqueuedTicks;
+        public long VisibleTicks;
+        public long LeaseExpiresTicks = NoTime;
+        public long FinishedTicks = NoTime;
         public Guid LeaseToken; // the holder's while running; after a finish, a fail or its scheduled retry, that attempt's
-        public Guid? ClaimId;
-        public DateTimeOffset? LeaseExpiresAt;
+        public Guid ClaimId; // empty: not held by a claim
         public string? Owner;
-        public DateTimeOffset? FinishedAt;
         public string? Result;
         public string? LastError;
+
+        public DateTimeOffset EnqueuedAt
+        {
+            get => new(EnqueuedTicks, TimeSpan.Zero);
+            init => EnqueuedTicks = value.UtcTicks;
+        }
+
+        public DateTimeOffset VisibleAt
+        {
+            get => new(VisibleTicks, TimeSpan.Zero);
+            set => VisibleTicks = value.UtcTicks;
+        }
+
+        public DateTimeOffset? LeaseExpiresAt
+        {
+            get => LeaseExpiresTicks == NoTime ? null : new DateTimeOffset(LeaseExpiresTicks, TimeSpan.Zero);
+            set => LeaseExpiresTicks = value?.UtcTicks ?? NoTime;
+        }
+
+        public DateTimeOffset? FinishedAt
+        {
+            get => FinishedTicks == NoTime ? null : new DateTimeOffset(FinishedTicks, TimeSpan.Zero);
+            set => FinishedTicks = value?.UtcTicks ?? NoTime;
+        }
 
         /// <summary>Gives the row a lease of <paramref name="claim"/> from <paramref name="now"/> and returns it as claimed.</summary>
         public ClaimedJob Lease(JobClaim claim, DateTimeOffset now)
@@ -46,14 +71,12 @@ public sealed partial class InMemoryJobStore
         private static readonly Comparer<JobRow> ClaimOrder = Comparer<JobRow>.Create(static (a, b) =>
         {
             var byPriority = b.Priority.CompareTo(a.Priority);
-            return byPriority != 0 ? byPriority : ClaimKey(a).CompareTo(ClaimKey(b));
+            return byPriority != 0 ? byPriority : ByClaimPosition.KeyOf(a).CompareTo(ByClaimPosition.KeyOf(b));
         });
 
         private readonly ReadyRows _available = new();
-        private readonly OrderedRows<JobRow> _delayed = new();
-        private readonly OrderedRows<JobRow> _completed = new(); // by finish time, for pruning
-        private readonly Guid[] _leaseTokens = new Guid[256];
-        private int _leaseTokensUsed = int.MaxValue;
+        private readonly OrderedRows<JobRow, ByVisibleTime> _delayed = new();
+        private readonly OrderedRows<JobRow, ByFinishTime> _completed = new(); // for pruning
 
         public string Queue => queue;
         public Dictionary<long, JobRow> All { get; } = [];
@@ -76,21 +99,21 @@ public sealed partial class InMemoryJobStore
             row.LeaseExpiresAt = null;
             row.Owner = null;
             row.LeaseToken = Guid.Empty;
-            row.ClaimId = null;
-            if (row.VisibleAt <= now) _available.Add(row);
-            else _delayed.Add(row, new RowKey(row.VisibleAt.UtcTicks, row.Id));
+            row.ClaimId = Guid.Empty;
+            if (row.VisibleTicks <= now.UtcTicks) _available.Add(row);
+            else _delayed.Add(row);
         }
 
         public void PromoteVisible(DateTimeOffset now)
         {
-            while (_delayed.TryPeek(out _, out var visible) && visible.At <= now.UtcTicks)
+            while (_delayed.TryPeek(out var row) && row.VisibleTicks <= now.UtcTicks)
                 _available.Add(_delayed.Take());
         }
 
         /// <summary>When the next available job is visible: now if one is, else the earliest delayed one's time; null when none.</summary>
         public DateTimeOffset? NextVisibleAt() =>
             _available.Count > 0 ? DateTimeOffset.MinValue
-            : _delayed.TryPeek(out var row, out _) ? row.VisibleAt
+            : _delayed.TryPeek(out var row) ? row.VisibleAt
             : null;
 
         /// <summary>Claims up to MaxJobs visible rows in claim order into <paramref name="claimed"/>.</summary>
@@ -101,7 +124,7 @@ public sealed partial class InMemoryJobStore
             {
                 row.State = JobState.Running;
                 row.Attempt++;
-                row.LeaseToken = NextLeaseToken();
+                row.LeaseToken = UnguessableIds.Next();
                 row.ClaimId = claim.ClaimId;
                 Running.Add(row.Id, row);
                 claimed.Add(row.Lease(claim, now));
@@ -143,9 +166,9 @@ public sealed partial class InMemoryJobStore
             row.FinishedAt = now;
             row.LeaseExpiresAt = null;
             row.LeaseToken = settledBy;
-            row.ClaimId = null;
+            row.ClaimId = Guid.Empty;
             if (state == JobState.DeadLettered) DeadLetters.Add(row.Id, row);
-            else _completed.Add(row, new RowKey(now.UtcTicks, row.Id));
+            else _completed.Add(row);
         }
 
         /// <summary>Returns a running job to the queue without counting its attempt: it was not tried.</summary>
@@ -172,7 +195,7 @@ public sealed partial class InMemoryJobStore
         public int Prune(DateTimeOffset completedBefore, DateTimeOffset deadLetteredBefore)
         {
             var pruned = 0;
-            while (_completed.TryPeek(out _, out var finished) && finished.At < completedBefore.UtcTicks)
+            while (_completed.TryPeek(out var finished) && finished.FinishedTicks < completedBefore.UtcTicks)
             {
                 All.Remove(_completed.Take().Id);
                 pruned++;
@@ -222,28 +245,27 @@ public sealed partial class InMemoryJobStore
             return rows.Count;
         }
 
-        /// <summary>
-        /// A fresh unguessable lease token. They come from the system's secure random source in blocks, so a claim of
-        /// many jobs costs one read of it rather than one per job.
-        /// </summary>
-        private Guid NextLeaseToken()
+        /// <summary>Claim order within a priority: position (expedites first, then by visible time), then id.</summary>
+        private readonly struct ByClaimPosition : IRowOrder<JobRow>
         {
-            if (_leaseTokensUsed >= _leaseTokens.Length)
-            {
-                RandomNumberGenerator.Fill(MemoryMarshal.AsBytes(_leaseTokens.AsSpan()));
-                _leaseTokensUsed = 0;
-            }
-
-            return _leaseTokens[_leaseTokensUsed++];
+            public static RowKey KeyOf(JobRow row) => new(row.Position, row.Id);
         }
 
-        private static RowKey ClaimKey(JobRow row) => new(row.Position, row.Id);
+        private readonly struct ByVisibleTime : IRowOrder<JobRow>
+        {
+            public static RowKey KeyOf(JobRow row) => new(row.VisibleTicks, row.Id);
+        }
+
+        private readonly struct ByFinishTime : IRowOrder<JobRow>
+        {
+            public static RowKey KeyOf(JobRow row) => new(row.FinishedTicks, row.Id);
+        }
 
         /// <summary>Visible rows by priority, highest first; within a priority in claim position order.</summary>
         private sealed class ReadyRows
         {
-            private readonly List<(int Priority, OrderedRows<JobRow> Rows)> _byPriority = []; // highest priority first
-            private OrderedRows<JobRow>? _spare; // an emptied priority's rows, kept for the next priority that needs some
+            private readonly List<(int Priority, OrderedRows<JobRow, ByClaimPosition> Rows)> _byPriority = []; // highest priority first
+            private OrderedRows<JobRow, ByClaimPosition>? _spare; // an emptied priority's rows, kept for the next priority that needs some
 
             public int Count { get; private set; }
 
@@ -253,11 +275,11 @@ public sealed partial class InMemoryJobStore
                 if (at < 0)
                 {
                     at = ~at;
-                    _byPriority.Insert(at, (row.Priority, _spare ?? new OrderedRows<JobRow>()));
+                    _byPriority.Insert(at, (row.Priority, _spare ?? new OrderedRows<JobRow, ByClaimPosition>()));
                     _spare = null;
                 }
 
-                _byPriority[at].Rows.Add(row, ClaimKey(row));
+                _byPriority[at].Rows.Add(row);
                 Count++;
             }
 
@@ -276,8 +298,8 @@ public sealed partial class InMemoryJobStore
                 return row;
             }
 
-            private static readonly Comparer<(int Priority, OrderedRows<JobRow> Rows)> HighestFirst =
-                Comparer<(int Priority, OrderedRows<JobRow> Rows)>.Create(static (a, b) => b.Priority.CompareTo(a.Priority));
+            private static readonly Comparer<(int Priority, OrderedRows<JobRow, ByClaimPosition> Rows)> HighestFirst =
+                Comparer<(int Priority, OrderedRows<JobRow, ByClaimPosition> Rows)>.Create(static (a, b) => b.Priority.CompareTo(a.Priority));
         }
     }
 }

@@ -12,31 +12,39 @@ internal readonly record struct RowKey(long At, long Id) : IComparable<RowKey>
     }
 }
 
+/// <summary>How an <see cref="OrderedRows{T, TOrder}"/> orders its items: the key of an item, which must not change while it is held.</summary>
+internal interface IRowOrder<in T>
+{
+    static abstract RowKey KeyOf(T item);
+}
+
 /// <summary>
 /// Items taken least key first. Items mostly arrive in key order — sends in ascending order, expedites in descending
 /// order — so two runs take them in O(1): a queue appended at its back and a stack pushed on its top. Only an item
 /// that fits neither run (a retry, a job given back) goes to a heap. The least item is the least of the three heads.
+/// The runs hold bare references (keys are read from the items), so a large queue costs one reference per row.
 /// Not thread-safe: the store uses it under its queue's lock.
 /// </summary>
-internal sealed class OrderedRows<T>
+internal sealed class OrderedRows<T, TOrder> where TOrder : IRowOrder<T>
 {
-    private readonly Queue<(T Item, RowKey Key)> _ascending = new();
-    private readonly Stack<(T Item, RowKey Key)> _descending = new();
+    private readonly Queue<T> _ascending = new();
+    private readonly Stack<T> _descending = new();
     private readonly PriorityQueue<T, RowKey> _others = new();
     private RowKey _lastAscending;
 
     public int Count => _ascending.Count + _descending.Count + _others.Count;
 
-    public void Add(T item, RowKey key)
+    public void Add(T item)
     {
+        var key = TOrder.KeyOf(item);
         if (_ascending.Count == 0 || key.CompareTo(_lastAscending) >= 0)
         {
-            _ascending.Enqueue((item, key));
+            _ascending.Enqueue(item);
             _lastAscending = key;
         }
-        else if (_descending.Count == 0 || key.CompareTo(_descending.Peek().Key) <= 0)
+        else if (!_descending.TryPeek(out var top) || key.CompareTo(TOrder.KeyOf(top)) <= 0)
         {
-            _descending.Push((item, key));
+            _descending.Push(item);
         }
         else
         {
@@ -44,23 +52,22 @@ internal sealed class OrderedRows<T>
         }
     }
 
-    /// <summary>The least item and its key, if any.</summary>
-    public bool TryPeek(out T item, out RowKey key)
+    /// <summary>The least item, if any.</summary>
+    public bool TryPeek(out T item)
     {
-        var source = Least();
-        switch (source)
+        switch (Least())
         {
             case Source.Ascending:
-                (item, key) = _ascending.Peek();
+                item = _ascending.Peek();
                 return true;
             case Source.Descending:
-                (item, key) = _descending.Peek();
+                item = _descending.Peek();
                 return true;
             case Source.Others:
-                return _others.TryPeek(out item!, out key);
+                item = _others.Peek();
+                return true;
             default:
                 item = default!;
-                key = default;
                 return false;
         }
     }
@@ -68,8 +75,8 @@ internal sealed class OrderedRows<T>
     /// <summary>Removes and returns the least item; there must be one.</summary>
     public T Take() => Least() switch
     {
-        Source.Ascending => _ascending.Dequeue().Item,
-        Source.Descending => _descending.Pop().Item,
+        Source.Ascending => _ascending.Dequeue(),
+        Source.Descending => _descending.Pop(),
         Source.Others => _others.Dequeue(),
         _ => throw new InvalidOperationException("No rows to take."),
     };
@@ -78,9 +85,9 @@ internal sealed class OrderedRows<T>
     {
         var least = Source.None;
         RowKey leastKey = default;
-        if (_ascending.TryPeek(out var ascending)) (least, leastKey) = (Source.Ascending, ascending.Key);
-        if (_descending.TryPeek(out var descending) && (least == Source.None || descending.Key.CompareTo(leastKey) < 0))
-            (least, leastKey) = (Source.Descending, descending.Key);
+        if (_ascending.TryPeek(out var ascending)) (least, leastKey) = (Source.Ascending, TOrder.KeyOf(ascending));
+        if (_descending.TryPeek(out var descending) && TOrder.KeyOf(descending) is var descendingKey && (least == Source.None || descendingKey.CompareTo(leastKey) < 0))
+            (least, leastKey) = (Source.Descending, descendingKey);
         if (_others.TryPeek(out _, out var other) && (least == Source.None || other.CompareTo(leastKey) < 0))
             least = Source.Others;
         return least;

@@ -76,6 +76,39 @@ public sealed class LeaseHeartbeatTests
     }
 
     [Fact]
+    public async Task A_lost_lease_cancels_the_holders_own_cancellation_and_a_token_asked_for_later()
+    {
+        var clock = new FakeTimeProvider();
+        var holder = new CancellationTokenSource();
+        var job = new ClaimedJob(1, "q", "data", 0, 1, 3, Guid.NewGuid(), TimeSpan.FromSeconds(30), clock.GetUtcNow() + TimeSpan.FromSeconds(30), clock.GetUtcNow());
+        var renewedJobs = new List<long>();
+        var heartbeat = new LeaseHeartbeat((renewed, _) =>
+        {
+            lock (renewedJobs) renewedJobs.Add(renewed.JobId);
+            return Task.FromResult(JobUpdateOutcome.LeaseLost);
+        }, job, clock, holder);
+
+        Assert.False(holder.IsCancellationRequested);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => heartbeat.IsLost, "the lease to be marked lost");
+        Assert.True(holder.IsCancellationRequested);
+        Assert.True(heartbeat.LeaseLost.IsCancellationRequested); // asked for only after the loss
+        lock (renewedJobs) Assert.Equal([1L], renewedJobs);
+        await heartbeat.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_heartbeat_stopped_before_its_first_renewal_never_renews()
+    {
+        var (script, heartbeat, clock) = Start();
+        await heartbeat.DisposeAsync();
+        clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(0, script.Renewals);
+        Assert.False(heartbeat.IsLost);
+        Assert.False(heartbeat.LeaseLost.IsCancellationRequested);
+    }
+
+    [Fact]
     public async Task Renewals_that_keep_failing_mark_the_lease_lost_once_it_has_run_out()
     {
         var (script, heartbeat, clock) = Start();
