@@ -166,7 +166,10 @@ public static partial class BenchmarkReport
                 md.AppendLine();
                 md.AppendLine("Each in-process figure is the median of three timed runs after an untimed warm-up run (the runs' own rates,");
                 md.AppendLine("this process's CPU time per item and the load average are in its row): on a shared 2-core machine one run");
-                md.AppendLine("can lose its cores to another process. The in-memory silos run at default worker settings (no prefetch).");
+                md.AppendLine("can lose its cores to another process, and the CPU time per item is the steadier figure. The store's workers");
+                md.AppendLine("complete each job with its own call; the in-memory silos run at default worker settings (no prefetch) and");
+                md.AppendLine("keep every finished job in the archive, the earlier runs' included. Where the time went and what changed:");
+                md.AppendLine("docs/profiling.md, \"Embedded path\".");
                 md.AppendLine();
             }
         }

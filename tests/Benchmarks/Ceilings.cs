@@ -119,7 +119,8 @@ public sealed partial class Ceilings(BenchmarkDatabase server, TextWriter log)
 
     /// <summary>
     /// Runs <paramref name="run"/> once untimed, then <see cref="TimedRuns"/> times; reports the median rate, each
-    /// run's rate, this process's CPU time per item over the timed runs and the machine's load when they started.
+    /// run's rate, this process's CPU time per item over the timed runs (filling the queue included, also where the
+    /// clock does not count it) and the machine's load when they started.
     /// </summary>
     private async Task<CeilingResult> MedianAsync(string name, string how, Func<Task<(int Items, TimeSpan Elapsed)>> run)
     {
@@ -138,7 +139,7 @@ public sealed partial class Ceilings(BenchmarkDatabase server, TextWriter log)
         var cpuPerItem = (WorkCounters.ProcessCpuSeconds() - cpu) * 1e6 / items;
         return Report(new CeilingResult(name, Percentiles.Of(rates, 50),
             $"{how}; median of {TimedRuns} runs ({string.Join(", ", rates.Select(r => r.ToString("N0")))}/s) after a warm-up run, " +
-            $"{cpuPerItem:0.00} µs of CPU per item{(load is { } l ? $", load average {l:0.0}" : "")}"));
+            $"{cpuPerItem:0.00} µs of CPU per item, filling included{(load is { } l ? $", load average {l:0.0}" : "")}"));
     }
 
     private CeilingResult Report(CeilingResult result)
