@@ -89,7 +89,16 @@ internal sealed partial class JobSettler
                 sameQueue.Clear();
                 sameQueue.AddRange(batch.Where(f => f.Job.Job.Queue == queue));
                 batch.RemoveAll(f => f.Job.Job.Queue == queue);
-                await RecordFinishedAsync(queue, sameQueue);
+                try
+                {
+                    await RecordFinishedAsync(queue, sameQueue);
+                }
+                catch (Exception e)
+                {
+                    LogFinishLoopFault(_logger, e, queue); // the loop must never die: every later finish would wait on it
+                    foreach (var (pending, _) in sameQueue)
+                        if (pending.Heartbeat is { } heartbeat) await heartbeat.DisposeAsync(); // so their leases can run out
+                }
             }
         }
     }
@@ -190,6 +199,9 @@ internal sealed partial class JobSettler
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record {Count} finished jobs of queue {Queue} at once; recording them one by one")]
     private static partial void LogFinishBatchFailed(ILogger logger, Exception exception, int count, string queue);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Recording finished jobs of queue {Queue} failed outside the store; the monitored ones come back when their leases run out")]
+    private static partial void LogFinishLoopFault(ILogger logger, Exception exception, string queue);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not {Action} job {JobId} of queue {Queue} (try {Attempt}); retrying")]
     private static partial void LogSettleRetry(ILogger logger, Exception exception, SettleKind action, string queue, long jobId, int attempt);
