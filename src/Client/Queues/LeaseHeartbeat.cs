@@ -27,6 +27,7 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
     private DateTimeOffset _expiresAt;
     private Task _renewing = Task.CompletedTask;
     private bool _stopped;
+    private bool _tickedWhileRenewing;
 
     /// <summary>Starts renewing the lease of <paramref name="job"/> through <paramref name="renew"/> (given the lease length); does nothing for unmonitored jobs.</summary>
     public LeaseHeartbeat(Func<TimeSpan, Task<JobUpdateOutcome>> renew, ClaimedJob job, TimeProvider timeProvider)
@@ -72,14 +73,23 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
     /// <summary>True when the holder lost the job.</summary>
     public bool IsLost => Volatile.Read(ref _isLost) != 0;
 
-    /// <summary>A tick: renews unless stopped or a renewal is still in flight (ticks meanwhile are skipped, not queued).</summary>
+    /// <summary>
+    /// A tick: renews unless stopped. A tick while a renewal is in flight is kept, and the next renewal starts as soon
+    /// as that one ends (as a periodic timer's missed tick would), so a slow renewal costs no more than its own delay.
+    /// </summary>
     private void Tick()
     {
         var gate = Volatile.Read(ref _gate) ?? Interlocked.CompareExchange(ref _gate, new Lock(), null) ?? _gate!;
         if (gate == Stopped) return;
         lock (gate)
         {
-            if (_stopped || !_renewing.IsCompleted) return;
+            if (_stopped) return;
+            if (!_renewing.IsCompleted)
+            {
+                _tickedWhileRenewing = true;
+                return;
+            }
+
             _renewing = Task.Run(RenewAsync); // the renewal, and whatever a lost lease cancels, runs outside the lock
         }
     }
@@ -104,6 +114,14 @@ public sealed class LeaseHeartbeat : IAsyncDisposable
         catch (Exception)
         {
             // Stopping: a renewal that was in flight may fail any way it likes; the holder is done with the lease.
+        }
+
+        if (IsLost) return;
+        lock (_gate!)
+        {
+            if (_stopped || !_tickedWhileRenewing) return;
+            _tickedWhileRenewing = false;
+            _renewing = Task.Run(RenewAsync);
         }
     }
 

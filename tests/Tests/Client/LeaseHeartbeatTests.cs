@@ -50,6 +50,21 @@ public sealed class LeaseHeartbeatTests
     }
 
     [Fact]
+    public async Task A_tick_during_a_slow_renewal_renews_again_as_soon_as_it_ends()
+    {
+        var (script, heartbeat, clock) = Start();
+        clock.Advance(TimeSpan.FromSeconds(10)); // the first renewal starts and hangs
+        await Eventually.WithinAsync(script.RenewStarted.Task.ContinueWith(_ => true), "the first renewal to start");
+        clock.Advance(TimeSpan.FromSeconds(10)); // the next tick comes while it hangs
+        Assert.Equal(1, script.Renewals);
+
+        script.RenewResult.SetResult(JobUpdateOutcome.Updated);
+        await Eventually.TrueAsync(() => script.Renewals == 2, "the kept tick's renewal, without waiting for another tick");
+        Assert.False(heartbeat.IsLost);
+        await heartbeat.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Stopping_while_a_renewal_fails_does_not_throw()
     {
         var (script, heartbeat, clock) = Start();
