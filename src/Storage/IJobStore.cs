@@ -43,6 +43,14 @@ public interface IJobStore
     /// <summary>Completes a running job if <paramref name="leaseToken"/> still holds it.</summary>
     Task<JobUpdateOutcome> CompleteAsync(string queue, long jobId, Guid leaseToken, string? result, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Completes running jobs of a queue, each if its lease token still holds it, as <see cref="CompleteAsync(string, long, Guid, string?, DateTimeOffset, CancellationToken)"/>
+    /// would one by one; returns each one's outcome in order. Workers record their finished jobs this way, so a
+    /// provider that can write many at once (one lock, one statement) should. By default: one completion per job, all at once.
+    /// </summary>
+    async Task<IReadOnlyList<JobUpdateOutcome>> CompleteManyAsync(string queue, IReadOnlyList<JobCompletion> completions, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await Task.WhenAll(completions.Select(c => CompleteAsync(queue, c.JobId, c.LeaseToken, c.Result, now, cancellationToken)));
+
     /// <summary>Fails a running job if <paramref name="leaseToken"/> still holds it: it retries after a backoff, or is dead-lettered after its last attempt.</summary>
     Task<FailResult> FailAsync(string queue, long jobId, Guid leaseToken, string error, RetryBackoff backoff, DateTimeOffset now, CancellationToken cancellationToken);
 

@@ -10,6 +10,12 @@ namespace Orleans.Jobs.Storage;
 /// <param name="MaxAttempts">How many times the job may be claimed before it is dead-lettered.</param>
 public sealed record NewJob(string Payload, int Priority, DateTimeOffset? VisibleAt, bool Front, int MaxAttempts);
 
+/// <summary>A completion of a running job, one of a batch (<see cref="IJobStore.CompleteManyAsync"/>).</summary>
+/// <param name="JobId">The job.</param>
+/// <param name="LeaseToken">The token of the claim that holds it.</param>
+/// <param name="Result">The handler's result, if any.</param>
+public readonly record struct JobCompletion(long JobId, Guid LeaseToken, string? Result);
+
 /// <summary>A request to claim jobs.</summary>
 /// <param name="MaxJobs">The most jobs to claim at once.</param>
 /// <param name="LeaseDuration">Monitored claims take a lease of this length; null claims without a lease (unmonitored).</param>
@@ -21,7 +27,7 @@ public sealed record JobClaim(int MaxJobs, TimeSpan? LeaseDuration, string Owner
     /// Chosen by the claimer and recorded on the jobs the claim takes, so a claim whose answer was lost (it committed,
     /// the reply never came) can be found again with <see cref="Resume"/>. A fresh id per claim unless set.
     /// </summary>
-    public Guid ClaimId { get; init; } = Guid.NewGuid();
+    public Guid ClaimId { get; init; } = UnguessableIds.Next();
 
     /// <summary>
     /// True when an earlier claim with this <see cref="ClaimId"/> failed without an answer: the jobs it holds are

@@ -30,8 +30,10 @@ public sealed class HandlerProbe(bool measureLatency = false)
     {
         if (measureLatency) Latencies.Enqueue(Stopwatch.GetElapsedTime(long.Parse(job.Payload)).TotalMilliseconds);
         Interlocked.Increment(ref _jobs);
-        return Task.FromResult<string?>(null);
+        return NoResult;
     }
+
+    private static readonly Task<string?> NoResult = Task.FromResult<string?>(null); // a no-op job allocates nothing of its own
 
     /// <summary>This process's CPU seconds when the first silo's workers started.</summary>
     public double CpuAtWorkersStart => Volatile.Read(ref _cpuAtWorkersStart);

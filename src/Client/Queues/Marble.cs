@@ -79,7 +79,7 @@ public sealed class Marble(IGrainFactory grains, MarbleOptions? options = null) 
 
         var grain = Queue(queue);
         var resume = _failedClaims.TryRemove(queue, out var claimId);
-        if (!resume) claimId = Guid.NewGuid();
+        if (!resume) claimId = UnguessableIds.Next();
         IReadOnlyList<ClaimedJob> claims;
         try
         {

@@ -59,42 +59,56 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, $"A wait's timeout must be between 0 and {QueueLimits.MaxWait}.");
         var claim = await ToClaimAsync(queue, options);
         var deadline = Now + timeout;
-
-        // Subscribe before the first claim: a job sent between an empty claim and the wait still wakes us.
-        using var subscription = store.SubscribeAvailability(queue);
-        _waiting.AddOrUpdate(queue, 1, (_, n) => n + 1);
+        _waiting.AddOrUpdate(queue, 1, static (_, n) => n + 1);
         try
         {
-            return await WaitLoopAsync(queue, claim, deadline, subscription, cancellationToken);
+            return await WaitLoopAsync(queue, claim, deadline, cancellationToken);
         }
         finally
         {
-            _waiting.AddOrUpdate(queue, 0, (_, n) => n - 1);
+            _waiting.AddOrUpdate(queue, 0, static (_, n) => n - 1);
         }
     }
 
-    private async Task<IReadOnlyList<ClaimedJob>> WaitLoopAsync(string queue, JobClaim claim, DateTimeOffset deadline, IJobAvailabilitySubscription subscription, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<ClaimedJob>> WaitLoopAsync(string queue, JobClaim claim, DateTimeOffset deadline, CancellationToken cancellationToken)
     {
-        while (true)
+        // A busy queue answers the first claim: only a wait that finds nothing subscribes to signals.
+        IJobAvailabilitySubscription? subscription = null;
+        try
         {
-            var jobs = await ClaimAsync(queue, claim);
-            claim = claim with { Resume = false }; // a resumed claim has its answer now; later rounds claim afresh under the same id
-            if (jobs.Count > 0)
+            while (true)
             {
-                if (!cancellationToken.IsCancellationRequested) return jobs;
-                // The waiter left while we claimed (a client that disconnected): give the jobs back, uncounted.
-                await Task.WhenAll(jobs.Select(job => store.ReleaseAsync(queue, job.JobId, job.LeaseToken, Now, CancellationToken.None)));
-                cancellationToken.ThrowIfCancellationRequested();
+                var jobs = await ClaimAsync(queue, claim);
+                if (claim.Resume) claim = claim with { Resume = false }; // a resumed claim has its answer now; later rounds claim afresh under the same id
+                if (jobs.Count > 0)
+                {
+                    if (!cancellationToken.IsCancellationRequested) return jobs;
+                    // The waiter left while we claimed (a client that disconnected): give the jobs back, uncounted.
+                    await Task.WhenAll(jobs.Select(job => store.ReleaseAsync(queue, job.JobId, job.LeaseToken, Now, CancellationToken.None)));
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                if (subscription is null)
+                {
+                    // Subscribe, then claim once more before waiting: a job sent between the empty claim and the
+                    // subscription is found by that claim, and any later one signals.
+                    subscription = store.SubscribeAvailability(queue);
+                    continue;
+                }
+
+                var now = Now;
+                var remaining = deadline - now;
+                if (remaining <= TimeSpan.Zero) return jobs;
+
+                // Delayed jobs send no signal when they become visible: wake up when the next one does.
+                if (await store.GetNextVisibleAtAsync(queue, cancellationToken) is { } nextVisible && nextVisible - now < remaining)
+                    remaining = TimeSpan.FromTicks(Math.Max((nextVisible - now).Ticks, TimeSpan.FromMilliseconds(10).Ticks));
+                await subscription.WaitAsync(remaining, timeProvider, cancellationToken);
             }
-
-            var now = Now;
-            var remaining = deadline - now;
-            if (remaining <= TimeSpan.Zero) return jobs;
-
-            // Delayed jobs send no signal when they become visible: wake up when the next one does.
-            if (await store.GetNextVisibleAtAsync(queue, cancellationToken) is { } nextVisible && nextVisible - now < remaining)
-                remaining = TimeSpan.FromTicks(Math.Max((nextVisible - now).Ticks, TimeSpan.FromMilliseconds(10).Ticks));
-            await subscription.WaitAsync(remaining, timeProvider, cancellationToken);
+        }
+        finally
+        {
+            subscription?.Dispose();
         }
     }
 
@@ -116,6 +130,21 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
         ValidateHold(jobId, leaseToken);
         if (result is not null) QueueLimits.ValidatePayload(result, nameof(result));
         return store.CompleteAsync(queue, jobId, leaseToken, result, Now, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Completes held jobs of the queue in one write, each as <see cref="FinishAsync"/> would; returns each one's
+    /// outcome in order. A silo's workers record their finished jobs this way.
+    /// </summary>
+    public Task<IReadOnlyList<JobUpdateOutcome>> FinishManyAsync(string queue, IReadOnlyList<JobCompletion> completions)
+    {
+        foreach (var completion in completions)
+        {
+            ValidateHold(completion.JobId, completion.LeaseToken);
+            if (completion.Result is { } result) QueueLimits.ValidatePayload(result, "result");
+        }
+
+        return store.CompleteManyAsync(queue, completions, Now, CancellationToken.None);
     }
 
     /// <summary>Fails a held job: it retries after the queue's backoff, or is dead-lettered after its last attempt.</summary>
@@ -199,7 +228,8 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     public static void ValidateJobId(long jobId) => Require(jobId > 0, nameof(jobId), jobId, "Job ids are positive numbers.");
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming <paramref name="name"/> and the rule unless <paramref name="ok"/>.</summary>
-    public static void Require(bool ok, string name, object? value, string rule)
+    /// <remarks>Generic so a check that passes boxes nothing: claims and completions make several per job.</remarks>
+    public static void Require<T>(bool ok, string name, T value, string rule)
     {
         if (!ok) throw new ArgumentOutOfRangeException(name, value, rule);
     }
@@ -251,7 +281,7 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     {
         var name = QueueName.Parse(queue);
         ArgumentNullException.ThrowIfNull(options);
-        Require(options.MaxJobs is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(options.MaxJobs), options.MaxJobs, $"MaxJobs must be between 1 and {QueueLimits.MaxClaimBatch}.");
+        Require(options.MaxJobs is >= 1 and <= QueueLimits.MaxClaimBatch, nameof(options.MaxJobs), options.MaxJobs, MaxJobsRule);
         QueueLimits.ValidateOwner(options.Owner, nameof(options.Owner));
         // A node is stored with the claim even on a cluster-wide queue, so it follows the node rule everywhere.
         if (options.Node is not null) QueueLimits.ValidateNodeName(options.Node, nameof(options.Node));
@@ -280,8 +310,11 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     }
 
     private static void ValidateLease(TimeSpan lease) =>
-        Require(lease >= QueueLimits.MinLeaseDuration && lease <= QueueLimits.MaxLeaseDuration, "leaseDuration", lease,
-            $"A lease must be between {QueueLimits.MinLeaseDuration} and {QueueLimits.MaxLeaseDuration}.");
+        Require(lease >= QueueLimits.MinLeaseDuration && lease <= QueueLimits.MaxLeaseDuration, "leaseDuration", lease, LeaseRule);
+
+    // Rules of checks made per claim, written once rather than formatted on every call.
+    private static readonly string MaxJobsRule = $"MaxJobs must be between 1 and {QueueLimits.MaxClaimBatch}.";
+    private static readonly string LeaseRule = $"A lease must be between {QueueLimits.MinLeaseDuration} and {QueueLimits.MaxLeaseDuration}.";
 
     private sealed record CachedSettings(QueueSettings Settings, DateTimeOffset ReadAt);
 }

@@ -21,16 +21,16 @@ public static class JobHandlerExtensions
     {
         ArgumentNullException.ThrowIfNull(handler);
         var instance = new DelegateJobHandler(handler);
-        return silo.AddJobHandler(queue, _ => instance, options);
+        return silo.AddJobHandler(queue, _ => instance, options, shared: instance);
     }
 
-    internal static ISiloBuilder AddJobHandler(this ISiloBuilder silo, string queue, Func<IServiceProvider, IJobHandler> create, JobHandlerOptions? options = null)
+    internal static ISiloBuilder AddJobHandler(this ISiloBuilder silo, string queue, Func<IServiceProvider, IJobHandler> create, JobHandlerOptions? options = null, IJobHandler? shared = null)
     {
         options ??= new JobHandlerOptions();
         if (options.NodeLocal && QueueName.Parse(queue).IsNodeLocal)
             throw new ArgumentException($"Register node-local handlers by the plain queue name, not '{queue}': the silo adds its own node.", nameof(queue));
         QueueLimits.ValidateQueueName(queue);
-        silo.Services.AddSingleton(new JobHandlerRegistration(queue, create, options));
+        silo.Services.AddSingleton(new JobHandlerRegistration(queue, create, options) { Shared = shared });
         return silo;
     }
 }

@@ -41,7 +41,7 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
     private readonly List<Task> _workers = [];
     private readonly SemaphoreSlim _claiming = new(1, 1);
     private readonly ConcurrentQueue<ClaimedJob> _claimedAhead = new();
-    private Guid _claimId = Guid.NewGuid(); // the next claim's id, kept after a failed claim; used under _claiming
+    private Guid _claimId = UnguessableIds.Next(); // the next claim's id, kept after a failed claim; used under _claiming
     private bool _resumeClaim;
     private Task _spawner = Task.CompletedTask;
     private volatile WorkStreamProperties _properties = properties;
@@ -194,7 +194,7 @@ internal sealed partial class TrackedWorkStream(string streamId, WorkStreamPrope
                     throw;
                 }
 
-                (_claimId, _resumeClaim) = (Guid.NewGuid(), false);
+                (_claimId, _resumeClaim) = (UnguessableIds.Next(), false);
                 foreach (var job in jobs.Skip(1)) _claimedAhead.Enqueue(job);
                 return jobs.Count > 0 ? jobs[0] : null;
             }

@@ -71,7 +71,11 @@ public sealed record JobHandlerOptions
 /// <param name="Queue">The queue.</param>
 /// <param name="Create">Creates the handler for one job, from the silo's services.</param>
 /// <param name="Options">How the jobs are claimed.</param>
-public sealed record JobHandlerRegistration(string Queue, Func<IServiceProvider, IJobHandler> Create, JobHandlerOptions Options);
+public sealed record JobHandlerRegistration(string Queue, Func<IServiceProvider, IJobHandler> Create, JobHandlerOptions Options)
+{
+    /// <summary>One handler for every job, which takes nothing from the silo's services (a delegate): jobs run without a service scope.</summary>
+    internal IJobHandler? Shared { get; init; }
+}
 
 /// <summary>A handler made from a delegate.</summary>
 internal sealed class DelegateJobHandler(Func<JobContext, CancellationToken, Task<string?>> handle) : IJobHandler

@@ -46,6 +46,7 @@ internal enum SettleVerdict
 /// </summary>
 internal static class JobOutcomes
 {
+    private static readonly SettleAction FinishedWithoutResult = new(SettleKind.Finish); // the common outcome, one instance for all
     /// <summary>Decides what to record after a handler ran.</summary>
     /// <param name="handlerError">What the handler threw; null when it returned.</param>
     /// <param name="result">What it returned.</param>
@@ -58,7 +59,7 @@ internal static class JobOutcomes
         if (leaseLost) return new SettleAction(SettleKind.Abandon, "its lease was lost");
         return handlerError switch
         {
-            null => new SettleAction(SettleKind.Finish, result),
+            null => result is null ? FinishedWithoutResult : new SettleAction(SettleKind.Finish, result),
             OperationCanceledException when shuttingDown => new SettleAction(SettleKind.Release),
             _ => new SettleAction(SettleKind.Fail, $"{handlerError.GetType().Name}: {handlerError.Message}"),
         };

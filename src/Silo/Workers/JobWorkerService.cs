@@ -23,7 +23,7 @@ namespace Orleans.Jobs.Silo.Workers;
 /// </summary>
 public sealed partial class JobWorkerService : SiloBackgroundLoop
 {
-        private readonly QueueDataPlane _plane;
+    private readonly QueueDataPlane _plane;
     private readonly IServiceProvider _services;
     private readonly TimeProvider _timeProvider;
     private readonly WorkerOptions _options;
@@ -38,8 +38,9 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     private readonly LeaseRenewals _leases;
     private Task _runners = Task.CompletedTask;
     private readonly CancellationTokenSource _stopTaking = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<PendingJob, byte> _running = new();
+    private readonly PendingJob?[] _runnerJobs; // what each runner runs now, for stopping all jobs and the heartbeat's current job
     private volatile bool _draining;
+    private string? _owner;
     private long _jobsDone;
 
     /// <summary>Creates the workers of a silo; they start with the silo.</summary>
@@ -64,10 +65,11 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         _capacity = new WorkerCapacity(_options.MaxConcurrency, _options.Prefetch, _options.MaxLookAhead, timeProvider);
         _settler = new JobSettler(plane, timeProvider, () => IsKilled, Killed, this.LogAbandoned, logger);
         _leases = new LeaseRenewals(plane.RenewLeasesAsync, timeProvider, logger);
+        _runnerJobs = new PendingJob?[_options.MaxConcurrency];
     }
 
     /// <summary>Who owns this silo's claims: its silo address with its generation, unique to this incarnation.</summary>
-    public string Owner => _silo.SiloAddress.ToParsableString();
+    public string Owner => _owner ??= _silo.SiloAddress.ToParsableString(); // read per claim and per job: built once
 
     /// <summary>The node this silo runs on (its node-local queues are <c>queue@node</c>).</summary>
     public string Node => _node;
@@ -82,7 +84,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     public long JobsDone => Interlocked.Read(ref _jobsDone);
 
     /// <summary>A job running now, as "queue/job id", or null.</summary>
-    public string? CurrentJob => _running.Keys.Select(p => $"{p.Job.Queue}/{p.Job.JobId}").FirstOrDefault();
+    public string? CurrentJob => _runnerJobs.FirstOrDefault(p => p is not null) is { } pending ? $"{pending.Job.Queue}/{pending.Job.JobId}" : null;
 
     /// <summary>True once <see cref="StopTakingJobs"/> was called: running jobs finish, no more are claimed.</summary>
     public bool StoppedTakingJobs => _stopTaking.IsCancellationRequested;
@@ -108,6 +110,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     {
         if (_registrations.Count == 0) return Task.CompletedTask;
         Killed.Register(() => { _claimed.Writer.TryComplete(); _abortJobs.Cancel(); _ = _leases.DisposeAsync().AsTask(); }); // a killed silo writes nothing more
+        _abortJobs.Token.Register(CancelRunningJobs);
         _runners = Task.WhenAll(Enumerable.Range(0, _options.MaxConcurrency).Select(runner => Task.Run(() => RunnerAsync(runner))));
         var claiming = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopTaking.Token).Token;
         return Task.WhenAll(_registrations.Select(async r =>
@@ -145,7 +148,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         var queue = registration.Options.NodeLocal ? QueueName.Local(registration.Queue, _node).ToString() : registration.Queue;
         // A claim that failed may have committed with its reply lost: the next one resumes it under the same id, so
         // the jobs it took come back now rather than when their leases run out.
-        var claimId = Guid.NewGuid();
+        var claimId = UnguessableIds.Next();
         var resume = false;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -167,7 +170,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
                     ClaimId = claimId,
                     Resume = resume,
                 }, stoppingToken);
-                (claimId, resume) = (Guid.NewGuid(), false);
+                (claimId, resume) = (UnguessableIds.Next(), false);
             }
             catch (Exception e)
             {
@@ -183,12 +186,13 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             var kept = _capacity.Reserve(jobs.Count, room.Total);
             foreach (var job in jobs.Take(kept))
             {
-                var pending = new PendingJob(registration, job, _leases.Hold(job));
+                var cancellation = new CancellationTokenSource();
+                var pending = new PendingJob(registration, job, _leases.Hold(job, cancellation), cancellation);
                 if (!_claimed.Writer.TryWrite(pending)) _settler.Start(pending, new SettleAction(SettleKind.Release));
             }
 
             foreach (var job in jobs.Skip(kept))
-                _settler.Start(new PendingJob(registration, job, null), new SettleAction(SettleKind.Release));
+                _settler.Start(new PendingJob(registration, job, null, new CancellationTokenSource()), new SettleAction(SettleKind.Release));
         }
     }
 
@@ -200,7 +204,8 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             PeakRunningJobs = Math.Max(PeakRunningJobs, _capacity.Running);
             try
             {
-                _running[pending] = 0;
+                Interlocked.Exchange(ref _runnerJobs[runner], pending); // a full fence: a stop of all jobs sees this job, or this sees the stop
+                if (_abortJobs.IsCancellationRequested) pending.Cancellation.Cancel();
                 await RunJobAsync(pending);
             }
             catch (Exception e)
@@ -209,7 +214,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             }
             finally
             {
-                _running.TryRemove(pending, out _);
+                Volatile.Write(ref _runnerJobs[runner], null);
                 _capacity.Finish(runner);
             }
         }
@@ -218,7 +223,7 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
     /// <summary>Runs one job's handler, then records its outcome in the background.</summary>
     private async Task RunJobAsync(PendingJob pending)
     {
-        var (registration, job, lease) = pending;
+        var (registration, job, lease, cancellation) = pending;
         if (IsKilled || _draining || lease?.IsLost == true)
         {
             // Not started: give it back (draining), or leave it (killed, or it waited so long its lease was lost).
@@ -227,16 +232,21 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
             return;
         }
 
-        using var jobCancellation = lease is null
-            ? CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token)
-            : CancellationTokenSource.CreateLinkedTokenSource(_abortJobs.Token, lease.LeaseLost);
+        var jobCancellation = cancellation.Token; // one source per job: its lost lease and a stop of all jobs cancel it
         Exception? error = null;
         string? result = null;
         try
         {
-            await using var scope = _services.CreateAsyncScope();
-            var handler = registration.Create(scope.ServiceProvider);
-            result = await handler.HandleAsync(new JobContext(job, Owner), jobCancellation.Token);
+            if (registration.Shared is { } shared)
+            {
+                result = await shared.HandleAsync(new JobContext(job, Owner), jobCancellation); // needs no services: no scope
+            }
+            else
+            {
+                await using var scope = _services.CreateAsyncScope();
+                var handler = registration.Create(scope.ServiceProvider);
+                result = await handler.HandleAsync(new JobContext(job, Owner), jobCancellation);
+            }
         }
         catch (Exception e)
         {
@@ -248,6 +258,13 @@ public sealed partial class JobWorkerService : SiloBackgroundLoop
         if (action.Kind == SettleKind.Fail) LogFailed(error!, job.Queue, job.JobId, job.Attempt);
         _capacity.StartSettling(); // the job keeps its slot until its outcome is written: claims wait for a slow store
         _settler.Start(pending, action, _capacity.Settled);
+    }
+
+    /// <summary>Cancels the handlers running now (a job that starts later sees the stop itself, in its runner).</summary>
+    private void CancelRunningJobs()
+    {
+        foreach (var pending in _runnerJobs)
+            pending?.Cancellation.Cancel();
     }
 
     private static List<JobHandlerRegistration> Validate(IEnumerable<JobHandlerRegistration> registrations)

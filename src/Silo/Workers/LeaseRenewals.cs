@@ -9,8 +9,8 @@ namespace Orleans.Jobs.Silo.Workers;
 /// Keeps the leases of every monitored job a silo's workers hold (waiting for a runner, running, or being recorded)
 /// with one store call per tick, instead of a timer and a round trip per job: a silo holding its look-ahead of a
 /// thousand jobs renews them in one statement. A tick comes every third of the shortest lease seen. A job whose
-/// renewal is refused, or whose lease runs out while renewals fail, is lost: its <see cref="HeldLease.LeaseLost"/> is
-/// cancelled, as <c>LeaseHeartbeat</c> does for a single job.
+/// renewal is refused, or whose lease runs out while renewals fail, is lost: the cancellation given to <see cref="Hold"/>
+/// (its handler's) is cancelled, as <c>LeaseHeartbeat</c> does for a single job.
 /// </summary>
 internal sealed partial class LeaseRenewals : IAsyncDisposable
 {
@@ -39,11 +39,14 @@ internal sealed partial class LeaseRenewals : IAsyncDisposable
     /// <summary>How many leases are held now.</summary>
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Renews <paramref name="job"/>'s lease until the returned hold is disposed; null for an unmonitored job, which holds none.</summary>
-    public HeldLease? Hold(ClaimedJob job)
+    /// <summary>
+    /// Renews <paramref name="job"/>'s lease until the returned hold is disposed, cancelling <paramref name="onLost"/>
+    /// if it is lost; null for an unmonitored job, which holds none.
+    /// </summary>
+    public HeldLease? Hold(ClaimedJob job, CancellationTokenSource onLost)
     {
         if (job.LeaseDuration is not { } lease) return null;
-        var held = new HeldLease(this, job, lease, job.LeaseExpiresAt ?? _time.GetUtcNow() + lease);
+        var held = new HeldLease(this, job, lease, job.LeaseExpiresAt ?? _time.GetUtcNow() + lease, onLost);
         _held[held] = 0;
         // Wake the loop when it sleeps with nothing held, or for longer than this lease allows.
         var wasEmpty = Interlocked.Increment(ref _count) == 1;
@@ -128,9 +131,9 @@ internal sealed partial class LeaseRenewals : IAsyncDisposable
     private partial void LogRenewFailed(Exception exception, int count);
 
     /// <summary>One job's lease, renewed by its silo's <see cref="LeaseRenewals"/> until disposed.</summary>
-    internal sealed class HeldLease(LeaseRenewals renewals, ClaimedJob job, TimeSpan lease, DateTimeOffset expiresAt) : IAsyncDisposable
+    internal sealed class HeldLease(LeaseRenewals renewals, ClaimedJob job, TimeSpan lease, DateTimeOffset expiresAt, CancellationTokenSource onLost) : IAsyncDisposable
     {
-        private readonly CancellationTokenSource _lost = new();
+        private int _isLost;
 
         public ClaimedJob Job { get; } = job;
 
@@ -139,16 +142,14 @@ internal sealed partial class LeaseRenewals : IAsyncDisposable
         /// <summary>When the lease runs out unless renewed again, as far as this silo knows.</summary>
         public DateTimeOffset ExpiresAt { get; set; } = expiresAt;
 
-        /// <summary>Cancelled when the holder lost the job.</summary>
-        public CancellationToken LeaseLost => _lost.Token;
-
-        /// <summary>True when the holder lost the job.</summary>
-        public bool IsLost => _lost.IsCancellationRequested;
+        /// <summary>True when the holder lost the job (the source given to <see cref="Hold"/> is cancelled too).</summary>
+        public bool IsLost => Volatile.Read(ref _isLost) != 0;
 
         internal async Task LoseAsync()
         {
             renewals.Release(this);
-            await _lost.CancelAsync();
+            Volatile.Write(ref _isLost, 1);
+            await onLost.CancelAsync();
         }
 
         /// <summary>Stops renewing this lease.</summary>

@@ -50,6 +50,21 @@ public sealed class LeaseHeartbeatTests
     }
 
     [Fact]
+    public async Task A_tick_during_a_slow_renewal_renews_again_as_soon_as_it_ends()
+    {
+        var (script, heartbeat, clock) = Start();
+        clock.Advance(TimeSpan.FromSeconds(10)); // the first renewal starts and hangs
+        await Eventually.WithinAsync(script.RenewStarted.Task.ContinueWith(_ => true), "the first renewal to start");
+        clock.Advance(TimeSpan.FromSeconds(10)); // the next tick comes while it hangs
+        Assert.Equal(1, script.Renewals);
+
+        script.RenewResult.SetResult(JobUpdateOutcome.Updated);
+        await Eventually.TrueAsync(() => script.Renewals == 2, "the kept tick's renewal, without waiting for another tick");
+        Assert.False(heartbeat.IsLost);
+        await heartbeat.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Stopping_while_a_renewal_fails_does_not_throw()
     {
         var (script, heartbeat, clock) = Start();
@@ -73,6 +88,39 @@ public sealed class LeaseHeartbeatTests
         await heartbeat.DisposeAsync();
         Assert.True(heartbeat.LeaseLost.IsCancellationRequested); // still readable after the heartbeat stopped
         Assert.Equal(1, script.Renewals);
+    }
+
+    [Fact]
+    public async Task A_lost_lease_cancels_the_holders_own_cancellation_and_a_token_asked_for_later()
+    {
+        var clock = new FakeTimeProvider();
+        var holder = new CancellationTokenSource();
+        var job = new ClaimedJob(1, "q", "data", 0, 1, 3, Guid.NewGuid(), TimeSpan.FromSeconds(30), clock.GetUtcNow() + TimeSpan.FromSeconds(30), clock.GetUtcNow());
+        var renewedJobs = new List<long>();
+        var heartbeat = new LeaseHeartbeat((renewed, _) =>
+        {
+            lock (renewedJobs) renewedJobs.Add(renewed.JobId);
+            return Task.FromResult(JobUpdateOutcome.LeaseLost);
+        }, job, clock, holder);
+
+        Assert.False(holder.IsCancellationRequested);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => heartbeat.IsLost, "the lease to be marked lost");
+        Assert.True(holder.IsCancellationRequested);
+        Assert.True(heartbeat.LeaseLost.IsCancellationRequested); // asked for only after the loss
+        lock (renewedJobs) Assert.Equal([1L], renewedJobs);
+        await heartbeat.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_heartbeat_stopped_before_its_first_renewal_never_renews()
+    {
+        var (script, heartbeat, clock) = Start();
+        await heartbeat.DisposeAsync();
+        clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(0, script.Renewals);
+        Assert.False(heartbeat.IsLost);
+        Assert.False(heartbeat.LeaseLost.IsCancellationRequested);
     }
 
     [Fact]

@@ -149,6 +149,41 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
     }
 
     [Fact]
+    public async Task A_running_job_whose_lease_its_silo_lost_has_its_handler_cancelled_and_runs_again()
+    {
+        var log = new ExecutionLog();
+        var firstAttemptCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var cluster = Cluster(1).Set("Workers:LeaseDuration", "00:00:00.300").ConfigureSilo(s => s.AddJobHandler("work", async (job, ct) =>
+        {
+            log.Started(job);
+            if (job.Attempt > 1) return $"attempt {job.Attempt}";
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct); // the first attempt runs until its silo no longer holds it
+            }
+            catch (OperationCanceledException)
+            {
+                firstAttemptCancelled.TrySetResult();
+                throw;
+            }
+
+            return "never";
+        })).Build();
+        await cluster.DeployAsync();
+        var silo = cluster.Primary;
+        var id = await cluster.Client.GetGrain<IQueueGrain>("work").SendAsync("held");
+        await Eventually.TrueAsync(() => log.Ran(id, JobsCluster.Owner(silo)), "the first attempt to start");
+
+        // The store takes the job back as if the silo had been declared dead: its next renewal is refused.
+        var store = JobsCluster.Services(silo).GetRequiredService<Orleans.Jobs.Storage.IJobStore>();
+        Assert.Equal(1, await store.RecoverJobsOfOwnerAsync(JobsCluster.Owner(silo), DateTimeOffset.UtcNow, Ct));
+
+        await Eventually.WithinAsync(firstAttemptCancelled.Task.ContinueWith(_ => true), "the first attempt's handler to be cancelled");
+        var done = await CompletedAsync(JobsCluster.GrainsOn(silo), "work", id);
+        Assert.Equal("attempt 2", done.Result);
+    }
+
+    [Fact]
     public async Task A_gracefully_stopped_silo_releases_unfinished_jobs_without_counting_the_attempt()
     {
         var log = new ExecutionLog();

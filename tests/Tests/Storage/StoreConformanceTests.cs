@@ -633,6 +633,57 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_job_given_back_keeps_its_place_ahead_of_later_sends()
+    {
+        await Store.EnqueueAsync("q", [Job("first"), Job("second")], Now, None);
+        var first = await ClaimOneAsync("q");
+        Clock.Advance(TimeSpan.FromMilliseconds(1));
+        await Store.EnqueueAsync("q", [Job("third"), Job("expedited", front: true)], Now, None);
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.ReleaseAsync("q", first.JobId, first.LeaseToken, Now, None));
+
+        Assert.Equal(["expedited", "first", "second", "third"], (await Store.ClaimAsync("q", Monitored(max: 10), Now, None)).Select(j => j.Payload));
+    }
+
+    [Fact]
+    public async Task A_retry_that_becomes_visible_takes_its_place_by_its_visible_time_among_sends()
+    {
+        var backoff = new RetryBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        await Store.EnqueueAsync("q", [Job("retried")], Now, None);
+        var retried = await ClaimOneAsync("q");
+        await Store.FailAsync("q", retried.JobId, retried.LeaseToken, "boom", backoff, Now, None); // visible again in 1 s
+        await Store.EnqueueAsync("q", [Job("before it")], Now, None);
+        Clock.Advance(TimeSpan.FromSeconds(2));
+        await Store.EnqueueAsync("q", [Job("after it")], Now, None);
+
+        Assert.Equal(["before it", "retried", "after it"], (await Store.ClaimAsync("q", Monitored(max: 10), Now, None)).Select(j => j.Payload));
+    }
+
+    [Fact]
+    public async Task A_batch_of_completions_answers_each_job_as_one_completion_would()
+    {
+        await Store.EnqueueAsync("q", [Job("a"), Job("b"), Job("c")], Now, None);
+        var claimed = await Store.ClaimAsync("q", Monitored(max: 3), Now, None);
+        Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", claimed[2].JobId, claimed[2].LeaseToken, "alone", Now, None));
+
+        var outcomes = await Store.CompleteManyAsync("q",
+        [
+            new JobCompletion(claimed[0].JobId, claimed[0].LeaseToken, "batched"),
+            new JobCompletion(claimed[1].JobId, Guid.NewGuid(), "forged"),
+            new JobCompletion(999_999, claimed[1].LeaseToken, null),
+            new JobCompletion(claimed[2].JobId, claimed[2].LeaseToken, "repeated"), // already settled by this token: answered as before
+        ], Now, None);
+
+        Assert.Equal([JobUpdateOutcome.Updated, JobUpdateOutcome.LeaseLost, JobUpdateOutcome.NotFound, JobUpdateOutcome.Updated], outcomes);
+        Assert.Equal((JobState.Completed, "batched"), await StateAndResultAsync(claimed[0].JobId));
+        Assert.Equal((JobState.Running, null), await StateAndResultAsync(claimed[1].JobId));
+        Assert.Equal((JobState.Completed, "alone"), await StateAndResultAsync(claimed[2].JobId));
+        Assert.Equal(new QueueCounts(0, 0, 1, 2, 0), await Store.GetCountsAsync("q", Now, None));
+        Assert.Empty(await Store.CompleteManyAsync("q", [], Now, None));
+
+        async Task<(JobState, string?)> StateAndResultAsync(long id) => (await Store.GetJobAsync("q", id, None)) is { } job ? (job.State, job.Result) : default;
+    }
+
+    [Fact]
     public async Task Backoff_doubles_per_attempt_and_is_capped()
     {
         var backoff = new RetryBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));

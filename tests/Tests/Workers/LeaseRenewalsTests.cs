@@ -24,9 +24,11 @@ public sealed class LeaseRenewalsTests
     {
         var refused = new HashSet<long> { 2 };
         await using var renewals = new LeaseRenewals(Renew(leases => [.. leases.Where(l => refused.Contains(l.JobId))]), _time, NullLogger.Instance);
-        var kept = renewals.Hold(Job(1))!;
-        var lost = renewals.Hold(Job(2))!;
-        Assert.Null(renewals.Hold(Job(3) with { LeaseDuration = null })); // unmonitored: nothing to renew
+        using var keptHandler = new CancellationTokenSource();
+        using var lostHandler = new CancellationTokenSource();
+        var kept = renewals.Hold(Job(1), keptHandler)!;
+        var lost = renewals.Hold(Job(2), lostHandler)!;
+        Assert.Null(renewals.Hold(Job(3) with { LeaseDuration = null }, new CancellationTokenSource())); // unmonitored: nothing to renew
 
         var heldAt = _time.GetUtcNow();
         var call = await NextCallAsync();
@@ -34,7 +36,9 @@ public sealed class LeaseRenewalsTests
         var renewedTo = Assert.Single(call.Select(l => l.ExpiresAt).Distinct()); // one tick, one expiry: now plus the lease
         Assert.InRange(renewedTo, heldAt + Lease + TimeSpan.FromSeconds(1), _time.GetUtcNow() + Lease);
         await UntilAsync(() => lost.IsLost, "the refused lease to be lost");
+        Assert.True(lostHandler.IsCancellationRequested); // its handler is told
         Assert.False(kept.IsLost);
+        Assert.False(keptHandler.IsCancellationRequested);
 
         // A lost or settled job is renewed no more.
         await kept.DisposeAsync();
@@ -45,13 +49,15 @@ public sealed class LeaseRenewalsTests
     public async Task Failing_renewals_lose_a_job_only_once_its_lease_has_run_out()
     {
         await using var renewals = new LeaseRenewals(Renew(_ => throw new TimeoutException("the store did not answer")), _time, NullLogger.Instance);
-        var held = renewals.Hold(Job(1))!;
+        using var handler = new CancellationTokenSource();
+        var held = renewals.Hold(Job(1), handler)!;
 
         await NextCallAsync(); // a third of the lease in: still ours
         Assert.False(held.IsLost);
         await NextCallAsync(); // two thirds
         Assert.False(held.IsLost);
         await UntilAsync(() => held.IsLost, "the lease to run out", advance: true);
+        Assert.True(handler.IsCancellationRequested);
     }
 
     private Func<IReadOnlyList<LeaseRenewal>, Task<IReadOnlyList<LeaseRenewal>>> Renew(Func<IReadOnlyList<LeaseRenewal>, IReadOnlyList<LeaseRenewal>> answer) => leases =>
