@@ -19,6 +19,41 @@ public static partial class BenchmarkReport
     /// <summary>pgbench by hand (insert into a one-index table; then the same with <c>pg_notify</c> in its transaction): tps at 8 clients / at 1.</summary>
     private const double PgbenchPlainInsertGrowth = 970.0 / 164, PgbenchNotifyInsertGrowth = 232.0 / 103;
 
+    /// <summary>Each part's table opens with a heading that starts so; a part's text runs to the next such heading.</summary>
+    private static readonly (string Part, string Heading)[] ScalingPartHeadings =
+    [
+        (ScalingBenchmark.BurndownsPart, "### Burn-down:"),
+        (ScalingBenchmark.SendsPart, "### Sends through the queue grain"),
+        (ScalingBenchmark.BacklogPart, "### One silo's resident memory"),
+    ];
+
+    /// <summary>
+    /// The scaling section: all of it from this run when it measured every part, else <paramref name="lastSection"/> with
+    /// only the measured parts' text put in (so a run of the sends alone leaves the burn-downs and the backlog as they were).
+    /// </summary>
+    private static string ScalingKeepingUnmeasured(BenchmarkResults r, ScalingResults s, string? lastSection)
+    {
+        var measured = Scaling(r, s);
+        if (lastSection is null || ScalingBenchmark.AllParts.All(s.Parts.Contains)) return measured;
+        var section = lastSection;
+        foreach (var (part, heading) in ScalingPartHeadings.Where(p => s.Parts.Contains(p.Part)))
+        {
+            if (PartText(measured, heading) is not { } fresh) continue;
+            section = PartText(section, heading) is { } old ? section.Replace(old, fresh, StringComparison.Ordinal) : section.TrimEnd() + "\n\n" + fresh;
+        }
+
+        return section;
+    }
+
+    /// <summary>The text of a part in a section: from its heading up to the next part's heading, or the end.</summary>
+    private static string? PartText(string section, string heading)
+    {
+        var start = section.IndexOf(heading, StringComparison.Ordinal);
+        if (start < 0) return null;
+        var next = ScalingPartHeadings.Select(p => section.IndexOf(p.Heading, start + heading.Length, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(section.Length).Min();
+        return section[start..next];
+    }
+
     private static string Scaling(BenchmarkResults r, ScalingResults s)
     {
         var md = new StringBuilder();
@@ -36,9 +71,9 @@ public static partial class BenchmarkReport
         md.AppendLine();
 
         WriteSiloBurndowns(md, s.Burndowns);
-        WriteClientSends(md, s.Sends);
+        WriteClientSends(md, s.Sends, ScalingBenchmark.AllParts.All(s.Parts.Contains) ? null : $"{r.Environment.Date}, with OJ_BENCH_SCALING_PARTS={string.Join(",", s.Parts)}");
         if (s.Backlog is { } backlog) WriteBacklogMemory(md, backlog);
-        WriteIdleMemoryNotes(md, s.Backlog);
+        if (s.Parts.Contains(ScalingBenchmark.BacklogPart)) WriteIdleMemoryNotes(md, s.Backlog);
 
         if (s.Errors.Count > 0)
         {
@@ -66,14 +101,14 @@ public static partial class BenchmarkReport
 
     /// <summary>
     /// <paramref name="page"/> with the scaling rows of its targets table put in (replacing any there): this run's when
-    /// it measured them, else those of <paramref name="lastPage"/>, so a run that leaves the section out keeps them.
+    /// it measured them (the backlog part), else those of <paramref name="lastPage"/>, so a run that leaves the section out keeps them.
     /// </summary>
     private static string PutScalingTargets(string page, BenchmarkResults r, string? lastPage)
     {
         var lines = page.Split('\n').ToList();
         if (TargetsTable(lines) is not { } table) return page;
         var lastLines = lastPage?.Split('\n').ToList() ?? [];
-        var rows = r.Scaling is { } s ? ScalingTargetRows(s).ToList()
+        var rows = r.Scaling is { Backlog: not null } s ? ScalingTargetRows(s).ToList()
             : TargetsTable(lastLines) is { } last ? lastLines[last.Start..last.End].Where(IsScalingTarget).ToList()
             : [];
         var kept = lines[table.Start..table.End].Where(line => !IsScalingTarget(line)).Concat(rows);
@@ -105,12 +140,14 @@ public static partial class BenchmarkReport
         md.AppendLine();
     }
 
-    private static void WriteClientSends(StringBuilder md, IReadOnlyList<ClientSends> runs)
+    /// <param name="measuredApart">When and how this table was measured, if in a run of only some parts (else the section's heading says).</param>
+    private static void WriteClientSends(StringBuilder md, IReadOnlyList<ClientSends> runs, string? measuredApart)
     {
         if (runs.Count == 0) return;
         WriteGrowthTable(md, $"Sends through the queue grain from {string.Join(", ", runs.Select(x => x.Count))} client processes",
             "client processes", "1 client", runs, ["jobs sent", "jobs/s per client", "statements running (mean)", "of them waiting on the NOTIFY lock"],
             x => [$"{x.Sent:N0}", $"{x.JobsPerSecond / x.Count:N0}", $"{x.ActiveBackends:0.0}", $"{x.NotifyLockWaits:0.0}"]);
+        if (measuredApart is not null) md.AppendLine($"This table was measured on its own ({measuredApart}); the rest of the section comes from the run its heading names.");
         md.AppendLine($"Each client is a process of its own (tests/ClusterProcess `send-bench`: an Orleans client with its own gateway connection");
         md.AppendLine($"to the one silo) that sends one job per call with `IQueueGrain.SendAsync` and awaits it before the next, for {runs[0].Seconds:0} s after a");
         md.AppendLine("`GO` that all clients get together (one uncounted send first connects it and activates the queue grain). Each send is");
