@@ -10,6 +10,9 @@ namespace Orleans.Jobs.Storage;
 /// <param name="MaxAttempts">How many times the job may be claimed before it is dead-lettered.</param>
 public sealed record NewJob(string Payload, int Priority, DateTimeOffset? VisibleAt, bool Front, int MaxAttempts);
 
+/// <summary>One caller's send among several written together (<see cref="IJobStore.EnqueueManyAsync"/>): jobs for <paramref name="Queue"/>.</summary>
+public sealed record QueueSend(string Queue, IReadOnlyList<NewJob> Jobs);
+
 /// <summary>A request to claim jobs.</summary>
 /// <param name="MaxJobs">The most jobs to claim at once.</param>
 /// <param name="LeaseDuration">Monitored claims take a lease of this length; null claims without a lease (unmonitored).</param>
