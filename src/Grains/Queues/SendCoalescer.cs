@@ -20,47 +20,59 @@ internal sealed class SendCoalescer(Func<IReadOnlyList<QueueSend>, Task<IReadOnl
     private bool _writing;
 
     /// <summary>Adds a validated send to the next write; completes with its ids in order once that write commits.</summary>
+    /// <remarks>
+    /// The caller's continuation runs on the thread that answers it: callers are grains, whose continuations only queue
+    /// on their own activation, so no caller's code holds up the next write (and no extra hop delays the answer).
+    /// </remarks>
     public Task<IReadOnlyList<long>> SendAsync(string queue, IReadOnlyList<NewJob> jobs)
     {
-        // Continuations run off the write loop, so no caller's code holds up the next write.
-        var send = new PendingSend(new QueueSend(queue, jobs), new TaskCompletionSource<IReadOnlyList<long>>(TaskCreationOptions.RunContinuationsAsynchronously));
-        bool start;
+        var send = new PendingSend(new QueueSend(queue, jobs), new TaskCompletionSource<IReadOnlyList<long>>());
+        List<PendingSend>? batch = null;
         lock (_pending)
         {
             _pending.Enqueue(send);
-            start = !_writing;
-            _writing = true;
+            if (!_writing)
+            {
+                _writing = true;
+                batch = TakeBatch();
+            }
         }
 
-        // The loop runs on the thread pool, not in the calling grain's turn, and ends when nothing is left to write.
-        if (start) _ = Task.Run(WriteLoopAsync);
+        // Idle: this caller starts the write itself, so a lone send reaches the store without a hop to another thread.
+        if (batch is not null) _ = WriteLoopAsync(batch);
         return send.Ids.Task;
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>Writes batches until none is waiting; after the first write it runs on the store's completions, never in a caller's turn.</summary>
+    private async Task WriteLoopAsync(List<PendingSend> batch)
     {
-        var batch = new List<PendingSend>();
         while (true)
         {
-            batch.Clear();
+            await WriteAsync(batch).ConfigureAwait(false);
             lock (_pending)
             {
-                var jobs = 0;
-                while (_pending.TryPeek(out var next) && (batch.Count == 0 || jobs + next.Send.Jobs.Count <= QueueLimits.MaxBatchSize))
-                {
-                    batch.Add(_pending.Dequeue());
-                    jobs += next.Send.Jobs.Count;
-                }
-
+                batch = TakeBatch();
                 if (batch.Count == 0)
                 {
                     _writing = false;
                     return;
                 }
             }
-
-            await WriteAsync(batch);
         }
+    }
+
+    /// <summary>The sends waiting, oldest first, up to <see cref="QueueLimits.MaxBatchSize"/> jobs (always at least one send). Called under the lock.</summary>
+    private List<PendingSend> TakeBatch()
+    {
+        var batch = new List<PendingSend>();
+        var jobs = 0;
+        while (_pending.TryPeek(out var next) && (batch.Count == 0 || jobs + next.Send.Jobs.Count <= QueueLimits.MaxBatchSize))
+        {
+            batch.Add(_pending.Dequeue());
+            jobs += next.Send.Jobs.Count;
+        }
+
+        return batch;
     }
 
     /// <summary>Writes one batch and answers its callers; never throws, so the loop outlives any failed write.</summary>
@@ -70,7 +82,7 @@ internal sealed class SendCoalescer(Func<IReadOnlyList<QueueSend>, Task<IReadOnl
         {
             var sends = new QueueSend[batch.Count];
             for (var i = 0; i < sends.Length; i++) sends[i] = batch[i].Send;
-            var ids = await write(sends);
+            var ids = await write(sends).ConfigureAwait(false);
             if (ids.Count != batch.Count)
                 throw new InvalidOperationException($"The job store answered {ids.Count} sends' ids for {batch.Count} sends; it must answer one list of ids per send.");
             for (var i = 0; i < batch.Count; i++) batch[i].Ids.TrySetResult(ids[i]);

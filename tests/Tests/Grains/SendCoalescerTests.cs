@@ -39,16 +39,22 @@ public sealed class SendCoalescerTests
         }
     }
 
+    /// <summary>A coalescer whose first send is being written (at once: no linger), held until the test releases it.</summary>
+    private static async Task<(HeldWrites Store, SendCoalescer Coalescer, Task<IReadOnlyList<long>> First)> FirstWriteHeldAsync()
+    {
+        var store = new HeldWrites();
+        var coalescer = new SendCoalescer(store.WriteAsync);
+        var first = coalescer.SendAsync("a", Jobs("first", 1));
+        Assert.True(await store.Started.WaitAsync(Deadline, TestContext.Current.CancellationToken));
+        return (store, coalescer, first);
+    }
+
     private static NewJob[] Jobs(string name, int count) => [.. Enumerable.Range(0, count).Select(i => new NewJob($"{name}-{i}", 0, null, false, 3))];
 
     [Fact]
     public async Task Sends_that_arrive_during_a_write_go_into_the_next_write_together_each_with_its_own_ids()
     {
-        var store = new HeldWrites();
-        var coalescer = new SendCoalescer(store.WriteAsync);
-
-        var first = coalescer.SendAsync("a", Jobs("first", 1));
-        Assert.True(await store.Started.WaitAsync(Deadline, TestContext.Current.CancellationToken)); // written at once: no linger
+        var (store, coalescer, first) = await FirstWriteHeldAsync();
         var waiting = Enumerable.Range(0, 20).Select(i => coalescer.SendAsync(i % 2 == 0 ? "a" : "b", Jobs($"s{i}", 1 + i % 3))).ToList();
         store.Release();
 
@@ -68,11 +74,7 @@ public sealed class SendCoalescerTests
     [Fact]
     public async Task A_write_holds_at_most_the_batch_limit_of_jobs_and_the_rest_go_into_the_writes_after()
     {
-        var store = new HeldWrites();
-        var coalescer = new SendCoalescer(store.WriteAsync);
-
-        var first = coalescer.SendAsync("a", Jobs("first", 1));
-        Assert.True(await store.Started.WaitAsync(Deadline, TestContext.Current.CancellationToken));
+        var (store, coalescer, first) = await FirstWriteHeldAsync();
         var half = QueueLimits.MaxBatchSize / 2;
         var waiting = new[] { coalescer.SendAsync("a", Jobs("x", half)), coalescer.SendAsync("b", Jobs("y", half)), coalescer.SendAsync("a", Jobs("z", 1)) };
         store.Release();
@@ -85,11 +87,7 @@ public sealed class SendCoalescerTests
     [Fact]
     public async Task A_failed_write_fails_every_send_in_it_and_the_sends_after_it_are_still_written()
     {
-        var store = new HeldWrites();
-        var coalescer = new SendCoalescer(store.WriteAsync);
-
-        var first = coalescer.SendAsync("a", Jobs("first", 1));
-        Assert.True(await store.Started.WaitAsync(Deadline, TestContext.Current.CancellationToken));
+        var (store, coalescer, first) = await FirstWriteHeldAsync();
         var failing = new[] { coalescer.SendAsync("a", Jobs("f1", 1)), coalescer.SendAsync("b", Jobs("f2", 2)) };
         var refusal = new InvalidOperationException("the store refused the write");
         (store.FailWrite, store.Failure) = (2, refusal);
