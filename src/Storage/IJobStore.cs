@@ -14,6 +14,19 @@ public interface IJobStore
     Task<IReadOnlyList<long>> EnqueueAsync(string queue, IReadOnlyList<NewJob> jobs, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Adds the jobs of several sends, to any queues, at once; returns each send's ids in order, one list per send in
+    /// input order. Each send is all or none, as <see cref="EnqueueAsync"/>. A silo's data plane writes the sends that
+    /// queue up meanwhile with one call. A provider may write them in one transaction, so that they succeed or fail
+    /// together (PostgreSQL does: one insert and one notification per queue); the default adds them one send at a time.
+    /// </summary>
+    async Task<IReadOnlyList<IReadOnlyList<long>>> EnqueueManyAsync(IReadOnlyList<QueueSend> sends, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var ids = new IReadOnlyList<long>[sends.Count];
+        for (var i = 0; i < sends.Count; i++) ids[i] = await EnqueueAsync(sends[i].Queue, sends[i].Jobs, now, cancellationToken);
+        return ids;
+    }
+
+    /// <summary>
     /// Claims up to <see cref="JobClaim.MaxJobs"/> visible jobs, highest priority first, then front (expedited, newest first), then back in send order.
     /// Each claim raises the job's attempt by one, and records <see cref="JobClaim.ClaimId"/> on the job; a claim with
     /// <see cref="JobClaim.Resume"/> first returns what an earlier claim of that id holds (see there).

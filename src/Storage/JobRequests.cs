@@ -16,6 +16,9 @@ public sealed record NewJob(string Payload, int Priority, DateTimeOffset? Visibl
 /// <param name="Result">The handler's result, if any.</param>
 public readonly record struct JobCompletion(long JobId, Guid LeaseToken, string? Result);
 
+/// <summary>One caller's send among several written together (<see cref="IJobStore.EnqueueManyAsync"/>): jobs for <paramref name="Queue"/>.</summary>
+public sealed record QueueSend(string Queue, IReadOnlyList<NewJob> Jobs);
+
 /// <summary>A request to claim jobs.</summary>
 /// <param name="MaxJobs">The most jobs to claim at once.</param>
 /// <param name="LeaseDuration">Monitored claims take a lease of this length; null claims without a lease (unmonitored).</param>

@@ -12,6 +12,10 @@ public static class BenchmarkPage
     /// <summary>Region <paramref name="name"/> of <paramref name="page"/>, markers included; null when the page has none.</summary>
     public static string? Find(string page, string name) => Span(page, name) is var (start, length) ? page.Substring(start, length) : null;
 
+    /// <summary>What region <paramref name="name"/> of <paramref name="page"/> holds between its markers; null when the page has none.</summary>
+    public static string? Content(string page, string name) =>
+        Find(page, name) is { } region ? region[(Begin(name).Length + 1)..region.LastIndexOf(End(name), StringComparison.Ordinal)] : null;
+
     /// <summary>
     /// <paramref name="page"/> with <paramref name="region"/> (from <see cref="Region"/>) in place of its region
     /// <paramref name="name"/>; a page without one gets it before the line <paramref name="before"/>, or at the end.

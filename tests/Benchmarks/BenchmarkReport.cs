@@ -17,13 +17,13 @@ public static partial class BenchmarkReport
     private const string Us = "orleans-jobs";
     private const string ProfileHeading = "## Profile of the burn-down";
 
-    /// <summary>The page's regions in order, each with its content when the run measured it.</summary>
-    private static readonly (string Name, Func<BenchmarkResults, string?> Content)[] Regions =
+    /// <summary>The page's regions in order, each with its content when the run measured it (given the last page's content of the region).</summary>
+    private static readonly (string Name, Func<BenchmarkResults, string?, string?> Content)[] Regions =
     [
-        (PipelinesRegion, r => r.Pipelines is { } pipelines ? Pipelines(r, pipelines) : null),
-        (StreamsRegion, r => r.Streams is { } streams ? Streams(r, streams) : null),
-        (JobSetRegion, r => r.JobSets is { } jobSets ? JobSets(r, jobSets) : null),
-        (ScalingRegion, r => r.Scaling is { } scaling ? Scaling(r, scaling) : null),
+        (PipelinesRegion, (r, _) => r.Pipelines is { } pipelines ? Pipelines(r, pipelines) : null),
+        (StreamsRegion, (r, _) => r.Streams is { } streams ? Streams(r, streams) : null),
+        (JobSetRegion, (r, _) => r.JobSets is { } jobSets ? JobSets(r, jobSets) : null),
+        (ScalingRegion, (r, last) => r.Scaling is { } scaling ? ScalingKeepingUnmeasured(r, scaling, last) : null),
     ];
 
     /// <summary>
@@ -37,7 +37,7 @@ public static partial class BenchmarkReport
         var page = onlyRegions ? lastPage! : Write(r);
         foreach (var (name, content) in Regions)
         {
-            var region = content(r) is { } measured ? BenchmarkPage.Region(name, measured)
+            var region = content(r, lastPage is null ? null : BenchmarkPage.Content(lastPage, name)) is { } measured ? BenchmarkPage.Region(name, measured)
                 : !onlyRegions && lastPage is not null ? BenchmarkPage.Find(lastPage, name)
                 : null;
             if (region is not null) page = BenchmarkPage.Put(page, name, region, ProfileHeading);

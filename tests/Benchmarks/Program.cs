@@ -12,7 +12,9 @@ using Orleans.Jobs.Benchmarks.Soak;
 //   OJ_BENCH_JOBSET_MINUTES: how long one jobset may run before it is stopped and reported as not done (default 120).
 //   scaling (only when named: its 1,000,000-job backlog alone takes half an hour or more here): burn-downs on 1, 2 and 4 silo processes, sends
 //   from 1, 4 and 16 client processes, a silo's memory idle and under a backlog. OJ_BENCH_SCALING_JOBS: the burn-downs' jobs (default
-//   100000; --quick 20000); OJ_BENCH_BACKLOG_JOBS: the backlog (default 1000000; --quick 100000); OJ_BENCH_SEND_SECONDS (default 10).
+//   100000; --quick 20000); OJ_BENCH_BACKLOG_JOBS: the backlog (default 1000000; --quick 100000); OJ_BENCH_SEND_SECONDS (default 10);
+//   OJ_BENCH_SCALING_PARTS: which parts run, comma-separated, of burndowns,sends,backlog (default all); a run of some parts
+//   rewrites only their tables in the last page's scaling section.
 //   --from-json <benchmarks.json>: measures nothing; writes the report again from the figures of an earlier run (its sections
 //   named by --only), e.g. after a change to the report's wording.
 if (args.FirstOrDefault() is "chaos" or "soak")
@@ -81,6 +83,14 @@ var jobSetCap = TimeSpan.FromMinutes(int.TryParse(Environment.GetEnvironmentVari
 var recoveryCap = TimeSpan.FromSeconds(120);
 var scalingJobs = int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_SCALING_JOBS"), out var scaling) ? scaling : quick ? 20_000 : 100_000;
 var backlogJobs = int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_BACKLOG_JOBS"), out var backlog) ? backlog : quick ? 100_000 : 1_000_000;
+var scalingParts = Environment.GetEnvironmentVariable("OJ_BENCH_SCALING_PARTS") is { Length: > 0 } named
+    ? named.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+    : ScalingBenchmark.AllParts;
+if (scalingParts.FirstOrDefault(p => !ScalingBenchmark.AllParts.Contains(p)) is { } unknownPart)
+{
+    Console.Error.WriteLine($"OJ_BENCH_SCALING_PARTS names '{unknownPart}'; it must list parts of {string.Join(",", ScalingBenchmark.AllParts)}.");
+    return 2;
+}
 var sendFor = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("OJ_BENCH_SEND_SECONDS"), out var sendSeconds) ? sendSeconds : 10);
 
 var environment = await BenchmarkEnvironment.ReadAsync(server.ConnectionString);
@@ -192,8 +202,8 @@ if (sections.Contains("jobset"))
 
 if (sections.Contains("scaling"))
 {
-    log.WriteLine($"Scaling: {scalingJobs:N0} jobs on 1, 2 and 4 silo processes; sends from 1, 4 and 16 clients; a silo idle and under {backlogJobs:N0} jobs");
-    results.Scaling = await new ScalingBenchmark(server, log).RunAsync(scalingJobs, sendFor, backlogJobs);
+    log.WriteLine($"Scaling ({string.Join(", ", scalingParts)}): {scalingJobs:N0} jobs on 1, 2 and 4 silo processes; sends from 1, 4 and 16 clients; a silo idle and under {backlogJobs:N0} jobs");
+    results.Scaling = await new ScalingBenchmark(server, log).RunAsync(scalingParts, scalingJobs, sendFor, backlogJobs);
 }
 
 await PublishAsync(results);

@@ -35,14 +35,26 @@ public sealed class ScalingBenchmark(BenchmarkDatabase server, TextWriter log)
     private static readonly TimeSpan DrainDeadline = TimeSpan.FromHours(2); // a 1,000,000-job backlog drained at ~600 jobs/s on a loaded machine
     private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Runs every part; a part that fails is named in <see cref="ScalingResults.Errors"/> and the others still run.</summary>
-    public async Task<ScalingResults> RunAsync(int burndownJobs, TimeSpan sendFor, int backlogJobs)
+    /// <summary>The section's parts, as <c>OJ_BENCH_SCALING_PARTS</c> names them.</summary>
+    public const string BurndownsPart = "burndowns", SendsPart = "sends", BacklogPart = "backlog";
+
+    public static readonly string[] AllParts = [BurndownsPart, SendsPart, BacklogPart];
+
+    /// <summary>
+    /// Runs the named <paramref name="parts"/> (of <see cref="AllParts"/>); a part that fails is named in
+    /// <see cref="ScalingResults.Errors"/> and the others still run.
+    /// </summary>
+    public async Task<ScalingResults> RunAsync(IReadOnlyCollection<string> parts, int burndownJobs, TimeSpan sendFor, int backlogJobs)
     {
-        var results = new ScalingResults { LoadAtStart = BenchmarkEnvironment.LoadAverage() };
-        foreach (var silos in SiloCounts)
-            await PartAsync(results, $"burn-down on {silos} silo processes", async () => results.Burndowns.Add(await BurndownAsync(silos, burndownJobs)));
-        await PartAsync(results, "sends from client processes", () => SendsAsync(sendFor, results.Sends));
-        await PartAsync(results, $"memory under a {backlogJobs:N0}-job backlog", () => BacklogAsync(backlogJobs, results));
+        var results = new ScalingResults { LoadAtStart = BenchmarkEnvironment.LoadAverage(), Parts = [.. AllParts.Where(parts.Contains)] };
+        if (parts.Contains(BurndownsPart))
+        {
+            foreach (var silos in SiloCounts)
+                await PartAsync(results, $"burn-down on {silos} silo processes", async () => results.Burndowns.Add(await BurndownAsync(silos, burndownJobs)));
+        }
+
+        if (parts.Contains(SendsPart)) await PartAsync(results, "sends from client processes", () => SendsAsync(sendFor, results.Sends));
+        if (parts.Contains(BacklogPart)) await PartAsync(results, $"memory under a {backlogJobs:N0}-job backlog", () => BacklogAsync(backlogJobs, results));
         results.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
         return results;
     }

@@ -10,6 +10,9 @@ public sealed class ScalingResults
     public List<ClientSends> Sends { get; init; } = [];
     public BacklogMemory? Backlog { get; set; }
 
+    /// <summary>The parts this run measured (<see cref="ScalingBenchmark.AllParts"/>); the report keeps the last page's figures of the others.</summary>
+    public List<string> Parts { get; init; } = [.. ScalingBenchmark.AllParts];
+
     /// <summary>Parts that produced no figure, and why.</summary>
     public List<string> Errors { get; init; } = [];
 

@@ -22,12 +22,18 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
     private readonly ConcurrentDictionary<string, EnsuredMonitor> _monitorsEnsured = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _waiting = new(StringComparer.Ordinal);
 
+    // Concurrent sends of this silo share one store call (one transaction on PostgreSQL), stamped when it is written.
+    private readonly SendCoalescer _sends = new(sends => store.EnqueueManyAsync(sends, timeProvider.GetUtcNow(), CancellationToken.None));
+
     private DateTimeOffset Now => timeProvider.GetUtcNow();
 
     /// <summary>How many waits on <paramref name="queue"/> this silo is serving now (blocked or claiming).</summary>
     public int WaitsInFlight(string queue) => _waiting.GetValueOrDefault(queue);
 
-    /// <summary>Adds jobs, all or none; returns their ids in order.</summary>
+    /// <summary>
+    /// Adds jobs, all or none; returns their ids in order. The jobs are checked here, then written together with the
+    /// other sends this silo has waiting (<see cref="SendCoalescer"/>), so a bad job fails only its own send.
+    /// </summary>
     /// <exception cref="ArgumentException">A job or option breaks a rule; nothing was stored.</exception>
     public async Task<IReadOnlyList<long>> SendAsync(string queue, IReadOnlyList<JobMessage> jobs)
     {
@@ -40,7 +46,7 @@ public sealed class QueueDataPlane(IJobStore store, IGrainFactory grains, IOptio
         var single = jobs.Count == 1;
         for (var i = 0; i < jobs.Count; i++)
             rows[i] = ToNewJob(jobs[i] ?? throw new ArgumentNullException($"jobs[{i}]"), settings, single ? "payload" : $"jobs[{i}]");
-        var ids = await store.EnqueueAsync(queue, rows, Now, CancellationToken.None);
+        var ids = await _sends.SendAsync(queue, rows);
         await EnsureMonitorAsync(queue);
         return ids;
     }

@@ -10,25 +10,64 @@ public sealed partial class PostgresJobStore
     internal const int CopyFromJobs = 64;
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<long>> EnqueueAsync(string queue, IReadOnlyList<NewJob> jobs, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<long>> EnqueueAsync(string queue, IReadOnlyList<NewJob> jobs, DateTimeOffset now, CancellationToken cancellationToken) =>
+        (await EnqueueManyAsync([new QueueSend(queue, jobs)], now, cancellationToken))[0];
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One transaction for all the sends: their rows, then one notification per queue. A transaction that notified
+    /// commits alone and holds the notify lock until its WAL flush, so many sends in one such transaction share it.
+    /// </remarks>
+    public async Task<IReadOnlyList<IReadOnlyList<long>>> EnqueueManyAsync(IReadOnlyList<QueueSend> sends, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var visible = jobs.Select(j => j.VisibleAt is { } at && at > now ? at : now).ToArray();
-        if (jobs.Count >= CopyFromJobs) return await CopyInAsync(queue, jobs, visible, now, cancellationToken);
+        var rows = new SendRow[sends.Sum(s => s.Jobs.Count)];
+        var r = 0;
+        foreach (var send in sends)
+        {
+            foreach (var job in send.Jobs)
+            {
+                var visible = job.VisibleAt is { } at && at > now ? at : now;
+                rows[r++] = new SendRow(send.Queue, job, visible, JobRules.Position(job.Front, visible));
+            }
+        }
+
+        var queues = sends.Select(s => s.Queue).Distinct(StringComparer.Ordinal).ToArray();
+        var ids = rows.Length >= CopyFromJobs ? await CopyInAsync(rows, queues, now, cancellationToken) : await InsertAsync(rows, queues, now, cancellationToken);
+        foreach (var queue in queues) _availability.Signal(queue); // this process's waiters need not wait for the NOTIFY round trip
+
+        // Ids ascend in row order, so each send's ids are the next run of them.
+        var perSend = new IReadOnlyList<long>[sends.Count];
+        var taken = 0;
+        for (var i = 0; i < sends.Count; i++)
+        {
+            perSend[i] = ids.GetRange(taken, sends[i].Jobs.Count);
+            taken += sends[i].Jobs.Count;
+        }
+
+        return perSend;
+    }
+
+    /// <summary>A job row of a send: its queue, the job, when it becomes visible and its position.</summary>
+    private readonly record struct SendRow(string Queue, NewJob Job, DateTimeOffset Visible, long Position);
+
+    /// <summary>One INSERT and the notifications in one round trip (an implicit transaction): waiters wake once the rows are visible.</summary>
+    private async Task<List<long>> InsertAsync(SendRow[] rows, string[] queues, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         await using var batch = _dataSource.CreateBatch();
         batch.BatchCommands.Add(BatchCommand(_sql.Enqueue,
-            ("queue", queue), ("now", now),
-            ("payloads", jobs.Select(j => j.Payload).ToArray()),
-            ("priorities", jobs.Select(j => j.Priority).ToArray()),
-            ("positions", jobs.Select((j, i) => JobRules.Position(j.Front, visible[i])).ToArray()),
-            ("visible", visible),
-            ("maxAttempts", jobs.Select(j => j.MaxAttempts).ToArray())));
-        batch.BatchCommands.Add(NotifyCommand(queue)); // one implicit transaction: waiters wake once the rows are visible
+            ("now", now),
+            ("queues", rows.Select(j => j.Queue).ToArray()),
+            ("payloads", rows.Select(j => j.Job.Payload).ToArray()),
+            ("priorities", rows.Select(j => j.Job.Priority).ToArray()),
+            ("positions", rows.Select(j => j.Position).ToArray()),
+            ("visible", rows.Select(j => j.Visible).ToArray()),
+            ("maxAttempts", rows.Select(j => j.Job.MaxAttempts).ToArray())));
+        batch.BatchCommands.Add(BatchCommand(_sql.NotifyQueues, ("channel", _sql.Channel), ("queues", queues)));
 
-        var ids = new List<long>(jobs.Count);
+        var ids = new List<long>(rows.Length);
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
             while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetInt64(0));
         ids.Sort(); // identities are assigned in input order
-        _availability.Signal(queue); // this process's waiters need not wait for the NOTIFY round trip
         return ids;
     }
 
@@ -36,39 +75,38 @@ public sealed partial class PostgresJobStore
     /// A bulk send in one transaction: takes ids for every job, copies the rows in (COPY fills heap pages several rows at
     /// a time, an INSERT one row at a time), then notifies. Four round trips instead of one, so only for large sends.
     /// </summary>
-    private async Task<IReadOnlyList<long>> CopyInAsync(string queue, IReadOnlyList<NewJob> jobs, DateTimeOffset[] visible, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<List<long>> CopyInAsync(SendRow[] rows, string[] queues, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var ids = new List<long>(jobs.Count);
-        await using (var reserve = Command(connection, transaction, _sql.ReserveJobIds, ("count", jobs.Count)))
+        var ids = new List<long>(rows.Length);
+        await using (var reserve = Command(connection, transaction, _sql.ReserveJobIds, ("count", rows.Length)))
         await using (var reader = await reserve.ExecuteReaderAsync(cancellationToken))
             while (await reader.ReadAsync(cancellationToken)) ids.Add(reader.GetInt64(0));
 
         await using (var copy = await connection.BeginBinaryImportAsync(_sql.CopyJobs, cancellationToken))
         {
-            for (var i = 0; i < jobs.Count; i++)
+            for (var i = 0; i < rows.Length; i++)
             {
-                var job = jobs[i];
+                var (queue, job, visible, position) = rows[i];
                 await copy.StartRowAsync(cancellationToken);
                 await copy.WriteAsync(ids[i], NpgsqlDbType.Bigint, cancellationToken);
                 await copy.WriteAsync(queue, NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync((short)JobState.Available, NpgsqlDbType.Smallint, cancellationToken);
                 await copy.WriteAsync(job.Payload, NpgsqlDbType.Text, cancellationToken);
                 await copy.WriteAsync(job.Priority, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(JobRules.Position(job.Front, visible[i]), NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(position, NpgsqlDbType.Bigint, cancellationToken);
                 await copy.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
-                await copy.WriteAsync(visible[i], NpgsqlDbType.TimestampTz, cancellationToken);
+                await copy.WriteAsync(visible, NpgsqlDbType.TimestampTz, cancellationToken);
                 await copy.WriteAsync(job.MaxAttempts, NpgsqlDbType.Integer, cancellationToken);
             }
 
             await copy.CompleteAsync(cancellationToken);
         }
 
-        await using (var notify = Command(connection, transaction, _sql.Notify, ("channel", _sql.Channel), ("queue", queue)))
+        await using (var notify = Command(connection, transaction, _sql.NotifyQueues, ("channel", _sql.Channel), ("queues", queues)))
             await notify.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        _availability.Signal(queue);
         return ids;
     }
 

@@ -29,12 +29,15 @@ internal sealed class PostgresQueries(string schema)
 
     public string Enqueue => S("""
         insert into {schema}.jobs (queue, state, payload, priority, position, enqueued_at, visible_at, max_attempts)
-        select @queue, 0, u.payload, u.priority, u.position, @now, u.visible_at, u.max_attempts
-        from unnest(@payloads, @priorities, @positions, @visible, @maxAttempts) with ordinality as u(payload, priority, position, visible_at, max_attempts, ord)
+        select u.queue, 0, u.payload, u.priority, u.position, @now, u.visible_at, u.max_attempts
+        from unnest(@queues, @payloads, @priorities, @positions, @visible, @maxAttempts) with ordinality as u(queue, payload, priority, position, visible_at, max_attempts, ord)
         order by u.ord
         returning id
         """);
     public string Notify => "select pg_notify(@channel, @queue)";
+
+    /// <summary>One notification per queue of @queues (a send's transaction: its queues, each once).</summary>
+    public string NotifyQueues => "select pg_notify(@channel, q) from unnest(@queues) as q";
 
     /// <summary>@count fresh job ids, ascending: a bulk send takes its ids first, then copies its rows in with them.</summary>
     public string ReserveJobIds => S("select nextval('{schema}.jobs_id_seq') from generate_series(1, @count)");

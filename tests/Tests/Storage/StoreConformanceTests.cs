@@ -92,6 +92,49 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal(jobs.Select(j => j.MaxAttempts).Sum(), claimed.Sum(j => j.MaxAttempts));
     }
 
+    [Theory]
+    [InlineData(1)] // a small write: one INSERT on PostgreSQL
+    [InlineData(40)] // 2 + 3 x 40 jobs: the bulk path (PostgreSQL copies 64 and more in)
+    public async Task Sends_written_together_keep_each_queue_and_job_and_answer_each_send_its_own_ids(int jobsPerSend)
+    {
+        using var alphaSignals = Store.SubscribeAvailability("alpha");
+        using var betaSignals = Store.SubscribeAvailability("beta");
+        QueueSend Send(string queue, string name, int priority = 0, bool front = false, int maxAttempts = 3, DateTimeOffset? visibleAt = null) =>
+            new(queue, [.. Enumerable.Range(0, jobsPerSend).Select(i => Job($"{name}-{i}", priority, front, maxAttempts, visibleAt))]);
+        QueueSend[] sends =
+        [
+            Send("alpha", "a1"),
+            Send("beta", "b1", priority: 2, maxAttempts: 5),
+            new("alpha", [Job("a2-urgent", priority: 1)]),
+            Send("alpha", "a3-later", visibleAt: Now + TimeSpan.FromSeconds(10)),
+            new("beta", [Job("b2-front", front: true, maxAttempts: 1)]),
+        ];
+
+        var ids = await Store.EnqueueManyAsync(sends, Now, None);
+
+        Assert.Equal(sends.Select(s => s.Jobs.Count), ids.Select(i => i.Count));
+        var all = ids.SelectMany(i => i).ToList();
+        Assert.Equal(all.Order(), all); // in send order, each send's in job order
+        Assert.Equal(all.Count, all.Distinct().Count());
+        for (var s = 0; s < sends.Length; s++)
+        {
+            for (var j = 0; j < ids[s].Count; j++)
+            {
+                var expected = sends[s].Jobs[j];
+                var stored = await Store.GetJobAsync(sends[s].Queue, ids[s][j], None);
+                Assert.NotNull(stored);
+                Assert.Equal((expected.Payload, expected.Priority, expected.MaxAttempts, expected.VisibleAt ?? Now), (stored.Payload, stored.Priority, stored.MaxAttempts, stored.VisibleAt));
+            }
+        }
+
+        Assert.Equal(new QueueCounts(jobsPerSend + 1, jobsPerSend, 0, 0, 0), await Store.GetCountsAsync("alpha", Now, None));
+        Assert.Equal(new QueueCounts(jobsPerSend + 1, 0, 0, 0, 0), await Store.GetCountsAsync("beta", Now, None));
+        Assert.True(await alphaSignals.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System, TestContext.Current.CancellationToken));
+        Assert.True(await betaSignals.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System, TestContext.Current.CancellationToken));
+        var betaClaimed = await Store.ClaimAsync("beta", Monitored(max: 100), Now, None);
+        Assert.Equal([.. Enumerable.Range(0, jobsPerSend).Select(i => $"b1-{i}"), "b2-front"], betaClaimed.Select(j => j.Payload)); // priority, then front
+    }
+
     [Fact]
     public async Task Delayed_jobs_are_invisible_until_their_time()
     {
