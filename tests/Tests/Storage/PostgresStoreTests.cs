@@ -159,4 +159,41 @@ public sealed class PostgresStoreTests : PostgresSchemaTest
             Assert.Equal(JobUpdateOutcome.Updated, await store.CompleteAsync("q", job.JobId, job.LeaseToken, "done", DateTimeOffset.UtcNow, Ct));
         Assert.Equal(2, (await direct.GetCountsAsync("q", DateTimeOffset.UtcNow, Ct)).Completed);
     }
+
+    [Fact]
+    public async Task A_claim_skips_waiting_for_its_flush_in_its_own_transaction_only()
+    {
+        await using var store = await TestPostgres.CreateStoreAsync(Schema);
+        await store.EnqueueAsync("q", [new NewJob("x", 0, null, false, 1)], DateTimeOffset.UtcNow, Ct);
+
+        // The store's claim statement on a connection the test keeps: what runs next on a pooled connection (a completion
+        // among them) must wait for its flush as the server is configured to.
+        await using var connection = new NpgsqlConnection(TestPostgres.ConnectionString);
+        await connection.OpenAsync(Ct);
+        var configured = await ShowSynchronousCommitAsync(connection);
+        var now = DateTimeOffset.UtcNow;
+        await using (var transaction = await connection.BeginTransactionAsync(Ct))
+        {
+            await using var claim = new NpgsqlCommand(new PostgresQueries(Schema).Claim, connection, transaction);
+            claim.Parameters.AddWithValue("queue", "q");
+            claim.Parameters.AddWithValue("now", now);
+            claim.Parameters.AddWithValue("max", 10);
+            claim.Parameters.AddWithValue("owner", "test-silo");
+            claim.Parameters.AddWithValue("claim", Guid.NewGuid());
+            claim.Parameters.AddWithValue("leaseUs", 60_000_000L);
+            claim.Parameters.AddWithValue("expires", now.AddMinutes(1));
+            Assert.Equal(1, await claim.ExecuteNonQueryAsync(Ct));
+            Assert.Equal("off", await ShowSynchronousCommitAsync(connection));
+            await transaction.CommitAsync(Ct);
+        }
+
+        Assert.Equal(configured, await ShowSynchronousCommitAsync(connection));
+        Assert.Equal(1, (await store.GetCountsAsync("q", DateTimeOffset.UtcNow, Ct)).Running);
+    }
+
+    private static async Task<string> ShowSynchronousCommitAsync(NpgsqlConnection connection)
+    {
+        await using var show = new NpgsqlCommand("show synchronous_commit", connection);
+        return (string)(await show.ExecuteScalarAsync(Ct))!;
+    }
 }
