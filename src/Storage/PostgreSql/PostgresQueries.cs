@@ -52,15 +52,17 @@ internal sealed class PostgresQueries(string schema)
     /// Claims up to @max visible jobs. The update finds the rows it locked by primary key (<c>j.id = any(array(...))</c>):
     /// joined to them instead, the planner hashed the whole hot table, so a claim of 500 read every waiting job.
     /// <para>
-    /// A claim commits without waiting for its WAL to reach disk (<c>synchronous_commit = off</c> for its own
+    /// A monitored claim commits without waiting for its WAL to reach disk (<c>synchronous_commit = off</c> for its own
     /// transaction only): the flush was a claim's longest wait, and it sat between a send and the job's start. A claim lost
-    /// in a server crash leaves its jobs waiting, to run again (at least once, as after any lost claim); a completion
-    /// still waits for its flush, which carries every claim committed before it.
+    /// in a server crash leaves its jobs waiting, to run again (at least once, as after any lost claim; its attempt is
+    /// not counted); a completion still waits for its flush, which carries every claim committed before it. An
+    /// unmonitored claim (no lease) keeps the server's setting: its job must never run twice, so its claim is durable
+    /// before the handler starts.
     /// </para>
     /// </summary>
     public string Claim => S($$"""
         with flush_later as materialized (
-            select set_config('synchronous_commit', 'off', true)),
+            select set_config('synchronous_commit', case when @leaseUs::bigint is null then current_setting('synchronous_commit') else 'off' end, true)),
         next as (
             select id from {schema}.jobs
             where queue = @queue and state = 0 and visible_at <= @now

@@ -161,34 +161,43 @@ public sealed class PostgresStoreTests : PostgresSchemaTest
     }
 
     [Fact]
-    public async Task A_claim_skips_waiting_for_its_flush_in_its_own_transaction_only()
+    public async Task A_monitored_claim_skips_waiting_for_its_flush_in_its_own_transaction_only()
     {
         await using var store = await TestPostgres.CreateStoreAsync(Schema);
-        await store.EnqueueAsync("q", [new NewJob("x", 0, null, false, 1)], DateTimeOffset.UtcNow, Ct);
+        await store.EnqueueAsync("q", [new NewJob("x", 0, null, false, 1), new NewJob("y", 0, null, false, 1)], DateTimeOffset.UtcNow, Ct);
 
         // The store's claim statement on a connection the test keeps: what runs next on a pooled connection (a completion
         // among them) must wait for its flush as the server is configured to.
         await using var connection = new NpgsqlConnection(TestPostgres.ConnectionString);
         await connection.OpenAsync(Ct);
         var configured = await ShowSynchronousCommitAsync(connection);
-        var now = DateTimeOffset.UtcNow;
-        await using (var transaction = await connection.BeginTransactionAsync(Ct))
-        {
-            await using var claim = new NpgsqlCommand(new PostgresQueries(Schema).Claim, connection, transaction);
-            claim.Parameters.AddWithValue("queue", "q");
-            claim.Parameters.AddWithValue("now", now);
-            claim.Parameters.AddWithValue("max", 10);
-            claim.Parameters.AddWithValue("owner", "test-silo");
-            claim.Parameters.AddWithValue("claim", Guid.NewGuid());
-            claim.Parameters.AddWithValue("leaseUs", 60_000_000L);
-            claim.Parameters.AddWithValue("expires", now.AddMinutes(1));
-            Assert.Equal(1, await claim.ExecuteNonQueryAsync(Ct));
-            Assert.Equal("off", await ShowSynchronousCommitAsync(connection));
-            await transaction.CommitAsync(Ct);
-        }
+        Assert.NotEqual("off", configured);
 
+        Assert.Equal("off", await ClaimOneAsync(connection, leaseUs: 60_000_000L));
         Assert.Equal(configured, await ShowSynchronousCommitAsync(connection));
-        Assert.Equal(1, (await store.GetCountsAsync("q", DateTimeOffset.UtcNow, Ct)).Running);
+
+        // An unmonitored job must never run twice: its claim waits for the flush, as the server is configured.
+        Assert.Equal(configured, await ClaimOneAsync(connection, leaseUs: null));
+        Assert.Equal(2, (await store.GetCountsAsync("q", DateTimeOffset.UtcNow, Ct)).Running);
+    }
+
+    /// <summary>Claims one job with the store's statement in a transaction; returns synchronous_commit as the claim left it.</summary>
+    private async Task<string> ClaimOneAsync(NpgsqlConnection connection, long? leaseUs)
+    {
+        var now = DateTimeOffset.UtcNow;
+        await using var transaction = await connection.BeginTransactionAsync(Ct);
+        await using var claim = new NpgsqlCommand(new PostgresQueries(Schema).Claim, connection, transaction);
+        claim.Parameters.AddWithValue("queue", "q");
+        claim.Parameters.AddWithValue("now", now);
+        claim.Parameters.AddWithValue("max", 1);
+        claim.Parameters.AddWithValue("owner", "test-silo");
+        claim.Parameters.AddWithValue("claim", Guid.NewGuid());
+        claim.Parameters.Add(new NpgsqlParameter<long?>("leaseUs", NpgsqlTypes.NpgsqlDbType.Bigint) { TypedValue = leaseUs });
+        claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset?>("expires", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = leaseUs is null ? null : now.AddMinutes(1) });
+        Assert.Equal(1, await claim.ExecuteNonQueryAsync(Ct));
+        var during = await ShowSynchronousCommitAsync(connection);
+        await transaction.CommitAsync(Ct);
+        return during;
     }
 
     private static async Task<string> ShowSynchronousCommitAsync(NpgsqlConnection connection)
