@@ -56,6 +56,7 @@ public static partial class BenchmarkReport
         if (s.Backlog is not { } b) yield break;
         var idle = b.IdleRssKb * 1024L;
         yield return $"| {IdleTarget} | {Mib(b.IdleRssKb)} MiB ({idle / 1e6:0} MB){(b.IdleSettled ? "" : ", not settled")}, load {Load(b.LoadAtStart)} | **{(double)idle / IdleRssGoalBytes:0.00}x** (target at most 1.00x) | {(idle <= IdleRssGoalBytes ? "yes" : "no")} |";
+        if (b.Jobs == 0) yield break; // an idle-only run (OJ_BENCH_BACKLOG_JOBS=0)
         var flatness = BacklogFlatness(b);
         var measured = double.IsNaN(flatness)
             ? "no figure"
@@ -135,12 +136,20 @@ public static partial class BenchmarkReport
 
     private static void WriteBacklogMemory(StringBuilder md, BacklogMemory b)
     {
-        md.AppendLine($"### One silo's resident memory: idle, then a {b.Jobs:N0}-job backlog added, sitting and draining");
+        md.AppendLine(b.Jobs == 0 ? "### One silo's resident memory, idle" : $"### One silo's resident memory: idle, then a {b.Jobs:N0}-job backlog added, sitting and draining");
         md.AppendLine();
         md.AppendLine("| resident memory (VmRSS) | MiB | jobs added | jobs done |");
         md.AppendLine("|---|---|---|---|");
         md.AppendLine($"| idle, start-up settled ({(b.IdleSettled ? $"after {b.IdleSettleSeconds:0} s" : $"not settled within {b.IdleSettleSeconds:0} s")}) | {Mib(b.IdleRssKb)} | 0 | 0 |");
         md.AppendLine($"| of which anonymous (GC heap, native heaps, stacks) / mapped files / shared (compiled code, stubs) | {Mib(b.IdleAnonymousKb)} / {Mib(b.IdleFilesKb)} / {Mib(b.IdleSharedKb)} | | |");
+        if (b.Jobs == 0)
+        {
+            md.AppendLine();
+            WriteIdleDefinition(md);
+            md.AppendLine();
+            return;
+        }
+
         foreach (var (label, at) in new (string, Func<BacklogMemory, int, BacklogSample?>)[] { ("added", BacklogAtAdded), ("done", BacklogAtDone) })
         {
             foreach (var point in Points)
@@ -162,11 +171,17 @@ public static partial class BenchmarkReport
             md.AppendLine($"The run {b.Error}.");
         }
 
-        md.AppendLine($"Idle means: from READY, sampled every second until the last {ScalingBenchmark.SettleWindow} samples lie within {ScalingBenchmark.SettleSpread:0%} of each other; the");
-        md.AppendLine($"figure is their median. **Flat** means: the highest sample from 10% added on is at most {FlatFactor}x the sample at 10% added.");
+        WriteIdleDefinition(md);
+        md.AppendLine($"**Flat** means: the highest sample from 10% added on is at most {FlatFactor}x the sample at 10% added.");
         md.AppendLine("Done counts come from the archive's highest id (jobs are claimed in id order), so they may run ahead by the 16 jobs in");
         md.AppendLine("flight; every job is counted complete at the end. Each point of the table is the first sample at or past it.");
         md.AppendLine();
+    }
+
+    private static void WriteIdleDefinition(StringBuilder md)
+    {
+        md.AppendLine($"Idle means: from READY, sampled every second until the last {ScalingBenchmark.SettleWindow} samples lie within {ScalingBenchmark.SettleSpread:0%} of each other; the");
+        md.AppendLine("figure is their median.");
     }
 
     /// <summary>Where an idle silo's memory goes and what was changed because of it (measured by hand, with dotnet-counters and dotnet-gcdump).</summary>

@@ -39,6 +39,13 @@ public sealed class ScalingBenchmark(BenchmarkDatabase server, TextWriter log)
     public async Task<ScalingResults> RunAsync(int burndownJobs, TimeSpan sendFor, int backlogJobs)
     {
         var results = new ScalingResults { LoadAtStart = BenchmarkEnvironment.LoadAverage() };
+        if (MemoryOnly)
+        {
+            await PartAsync(results, MemoryPartName(backlogJobs), () => BacklogAsync(backlogJobs, results));
+            results.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
+            return results;
+        }
+
         foreach (var silos in SiloCounts)
             await PartAsync(results, $"burn-down on {silos} silo processes", async () => results.Burndowns.Add(await BurndownAsync(silos, burndownJobs)));
         await PartAsync(results, "sends from client processes", () => SendsAsync(sendFor, results.Sends));
@@ -46,6 +53,14 @@ public sealed class ScalingBenchmark(BenchmarkDatabase server, TextWriter log)
         results.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
         return results;
     }
+
+    /// <summary>
+    /// <c>OJ_BENCH_SCALING_MEMORY_ONLY=1</c>: only the memory part runs (a few minutes instead of most of an hour), and with
+    /// <c>OJ_BENCH_BACKLOG_JOBS=0</c> only its idle figure: for measuring a change to the silo's memory.
+    /// </summary>
+    public static bool MemoryOnly => Environment.GetEnvironmentVariable("OJ_BENCH_SCALING_MEMORY_ONLY") == "1";
+
+    private static string MemoryPartName(int backlogJobs) => backlogJobs == 0 ? "idle memory" : $"memory under a {backlogJobs:N0}-job backlog";
 
     private async Task PartAsync(ScalingResults results, string part, Func<Task> run)
     {
@@ -186,6 +201,8 @@ public sealed class ScalingBenchmark(BenchmarkDatabase server, TextWriter log)
             await SettleAsync(silo, run, clock);
             log.WriteLine($"  scaling idle silo: {run.IdleRssKb / 1024.0:N0} MiB ({(run.IdleSettled ? "settled" : "not settled")} after {run.IdleSettleSeconds:0} s; " +
                           $"anonymous {run.IdleAnonymousKb / 1024.0:N0}, files {run.IdleFilesKb / 1024.0:N0}, shared {run.IdleSharedKb / 1024.0:N0} MiB)");
+
+            if (jobs == 0) return; // the idle figure only
 
             var adding = Stopwatch.StartNew();
             await using (var store = await StoreAsync())
