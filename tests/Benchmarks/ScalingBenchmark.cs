@@ -54,10 +54,13 @@ public sealed class ScalingBenchmark(BenchmarkDatabase server, TextWriter log)
         }
 
         if (parts.Contains(SendsPart)) await PartAsync(results, "sends from client processes", () => SendsAsync(sendFor, results.Sends));
-        if (parts.Contains(BacklogPart)) await PartAsync(results, $"memory under a {backlogJobs:N0}-job backlog", () => BacklogAsync(backlogJobs, results));
+        if (parts.Contains(BacklogPart)) await PartAsync(results, MemoryPartName(backlogJobs), () => BacklogAsync(backlogJobs, results));
         results.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
         return results;
     }
+
+    /// <summary>The memory part's name: with no backlog (<c>OJ_BENCH_BACKLOG_JOBS=0</c>) it measures the idle silo alone, in a few minutes.</summary>
+    private static string MemoryPartName(int backlogJobs) => backlogJobs == 0 ? "idle memory" : $"memory under a {backlogJobs:N0}-job backlog";
 
     private async Task PartAsync(ScalingResults results, string part, Func<Task> run)
     {
@@ -198,6 +201,8 @@ public sealed class ScalingBenchmark(BenchmarkDatabase server, TextWriter log)
             await SettleAsync(silo, run, clock);
             log.WriteLine($"  scaling idle silo: {run.IdleRssKb / 1024.0:N0} MiB ({(run.IdleSettled ? "settled" : "not settled")} after {run.IdleSettleSeconds:0} s; " +
                           $"anonymous {run.IdleAnonymousKb / 1024.0:N0}, files {run.IdleFilesKb / 1024.0:N0}, shared {run.IdleSharedKb / 1024.0:N0} MiB)");
+
+            if (jobs == 0) return; // the idle figure only
 
             var adding = Stopwatch.StartNew();
             await using (var store = await StoreAsync())

@@ -54,6 +54,14 @@ using Orleans.Jobs.Silo.Workers;
 //          an Orleans client that prints "READY client-<pid>", waits for a line "GO" on stdin, then sends one job at a time
 //          (IQueueGrain.SendAsync, each awaited) for <seconds> and prints "SENT <count> <seconds taken>". For the
 //          scaling benchmark's concurrent clients (scripts/bench --only scaling).
+// OJ_FIRST_CHANCE_EXCEPTIONS=1 writes every exception thrown in the process, caught or not, to stderr with its stack:
+// for finding exceptions a quiet process throws and swallows (a silo's logs do not show them).
+if (Environment.GetEnvironmentVariable("OJ_FIRST_CHANCE_EXCEPTIONS") == "1")
+    AppDomain.CurrentDomain.FirstChanceException += (_, e) => Console.Error.WriteLine($"first-chance {e.Exception.GetType().FullName}: {e.Exception.Message}{Environment.NewLine}{new StackTrace(1, false)}");
+// OJ_ASSEMBLY_LOADS=1 writes each assembly the process loads with the stack that loaded it: what an idle silo's memory pays for.
+if (Environment.GetEnvironmentVariable("OJ_ASSEMBLY_LOADS") == "1")
+    AppDomain.CurrentDomain.AssemblyLoad += (_, e) => Console.Error.WriteLine($"assembly-load {e.LoadedAssembly.GetName().Name}{Environment.NewLine}{new StackTrace(1, false)}");
+
 return args.FirstOrDefault() switch
 {
     "silo" when args.Length >= 4 => await RunSiloAsync(args[1], args[2], args[3], SiloHandler(args), args.Skip(4).Where(a => a is not "--hang" and not "--noop").ToArray()),

@@ -55,7 +55,7 @@ public sealed partial class PostgresJobStore : IJobStore, IJobStoreLifecycle, IA
         var applied = await PostgresMigrator.MigrateAsync(_dataSource, _sql, _options.Schema, _logger, cancellationToken);
         LogMigrated(_options.Schema, applied, PostgresMigrator.Migrations.Count);
         _completions = new CompletionBatcher(WriteCompletionsAsync, _options.CompletionBatchSize);
-        _listener = new NotificationListener(_dataSource, _sql.Channel, _availability, _timeProvider, _logger);
+        _listener = new NotificationListener(_dataSource, _sql, _availability, _timeProvider, _logger);
         _listener.Start();
     }
 
