@@ -123,8 +123,8 @@ public static partial class BenchmarkReport
             md.AppendLine($"| {w.System} | {w.Settings} | {w.Jobs:N0} | {w.InsertSeconds:0.00} | {w.InsertJobsPerSecond:N0} | {Ratio(w.InsertJobsPerSecond, bestPeerBulk?.InsertJobsPerSecond)} |");
         md.AppendLine();
         md.AppendLine("Each system's own bulk API before its burn-down, timed around the inserts only: graphile-worker `addJobs`, pg-boss");
-        md.AppendLine("`insert`, BullMQ `addBulk`; Orleans.Jobs `IJobStore.EnqueueAsync` on the PostgreSQL store (what `SendBatchAsync`");
-        md.AppendLine("runs on a silo), each batch one transaction: ids taken, rows copied in (binary COPY), a notification. Settings do");
+        md.AppendLine("`insert`, BullMQ `addBulk`; Orleans.Jobs `IJobStore.EnqueueAsync` on the PostgreSQL store (the write a silo makes for");
+        md.AppendLine("`SendBatchAsync`), each batch one transaction: ids taken, rows copied in (binary COPY), a notification. Settings do");
         md.AppendLine("not change a peer's insert; both runs are listed.");
         md.AppendLine();
 
