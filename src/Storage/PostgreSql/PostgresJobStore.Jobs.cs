@@ -118,20 +118,21 @@ public sealed partial class PostgresJobStore
     {
         if (claim.Resume)
         {
-            var (held, givenBack) = await ReadClaimedAsync(_sql.ResumeClaim, queue, claim, now, cancellationToken);
+            var (held, givenBack) = await ReadClaimedAsync(resume: true, queue, claim, now, cancellationToken);
             if (givenBack > 0) await NotifyAsync([queue], cancellationToken);
             if (held.Count > 0) return held;
         }
 
-        return (await ReadClaimedAsync(_sql.Claim, queue, claim, now, cancellationToken)).Jobs;
+        return (await ReadClaimedAsync(resume: false, queue, claim, now, cancellationToken)).Jobs;
     }
 
     /// <summary>Runs <see cref="PostgresQueries.Claim"/> or <see cref="PostgresQueries.ResumeClaim"/>; the latter also says how many jobs it gave back.</summary>
-    private async Task<(IReadOnlyList<ClaimedJob> Jobs, int GivenBack)> ReadClaimedAsync(string sql, string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<ClaimedJob> Jobs, int GivenBack)> ReadClaimedAsync(bool resume, string queue, JobClaim claim, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var lease = claim.LeaseDuration;
-        await using var command = Command(sql, ("queue", queue), ("now", now), ("max", claim.MaxJobs), ("owner", claim.Owner), ("claim", claim.ClaimId),
+        await using var command = Command(resume ? _sql.ResumeClaim : _sql.Claim, ("queue", queue), ("now", now), ("max", claim.MaxJobs), ("owner", claim.Owner), ("claim", claim.ClaimId),
             ("leaseUs", Nullable(lease is { } l ? Microseconds(l) : null)), ("expires", Nullable(lease is { } d ? now + d : null)));
+        if (!resume) command.Parameters.AddWithValue("tokenKey", UnguessableIds.Next().ToString("N")); // the key of this claim's lease tokens
         var claimed = new List<(long Position, ClaimedJob Job)>();
         var givenBack = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -180,11 +181,27 @@ public sealed partial class PostgresJobStore
         return [.. leases.Where(l => !renewed.Contains(l.JobId))];
     }
 
+    private const string NotStarted = "The PostgreSQL store is not started: call StartAsync first (a silo does this when it starts).";
+
     /// <inheritdoc />
     public Task<JobUpdateOutcome> CompleteAsync(string queue, long jobId, Guid leaseToken, string? result, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var completions = _completions ?? throw new InvalidOperationException("The PostgreSQL store is not started: call StartAsync first (a silo does this when it starts).");
+        var completions = _completions ?? throw new InvalidOperationException(NotStarted);
         return completions.CompleteAsync(new PendingCompletion(queue, jobId, leaseToken, result, now));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Written at once as one batch (a silo's worker has batched them already), beside the single completions that
+    /// <see cref="CompleteAsync"/> queues up for the next batch; a batch that fails as a whole throws.
+    /// </remarks>
+    public async Task<IReadOnlyList<JobUpdateOutcome>> CompleteManyAsync(string queue, IReadOnlyList<JobCompletion> completions, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (_completions is null) throw new InvalidOperationException(NotStarted);
+        if (completions.Count == 0) return [];
+        var pending = completions.Select(c => new PendingCompletion(queue, c.JobId, c.LeaseToken, c.Result, now)).ToList();
+        await WriteCompletionsAsync(pending);
+        return await Task.WhenAll(pending.Select(p => p.Outcome.Task));
     }
 
     /// <inheritdoc />
@@ -336,15 +353,19 @@ public sealed partial class PostgresJobStore
 
     private async Task WriteCompletionsAsync(IReadOnlyList<PendingCompletion> batch)
     {
-        HashSet<(long, Guid)> completed;
+        HashSet<(long, Guid)>? completed;
         try
         {
             completed = await ConflictRetry.RunAsync(() => CompleteBatchAsync(batch), CancellationToken.None);
         }
         catch (PostgresException dataError) when (batch.Count > 1 && dataError.SqlState[..2] is "22" or "23" or "54")
         {
-            // A data error in one row must not fail the others: write them one by one, each failing on its own.
-            // (Connection errors fail the batch as a whole; the callers retry.)
+            completed = null; // a data error in one row must not fail the others (connection errors fail the batch as a whole; the callers retry)
+        }
+
+        if (completed is null)
+        {
+            // Written one by one, each failing on its own.
             foreach (var completion in batch)
             {
                 try { await WriteCompletionsAsync([completion]); }
@@ -364,17 +385,48 @@ public sealed partial class PostgresJobStore
         }
     }
 
-    private async Task<HashSet<(long, Guid)>> CompleteBatchAsync(IReadOnlyList<PendingCompletion> batch)
+    /// <summary>
+    /// Writes a batch with one <see cref="PostgresQueries.CompleteBatch"/> per queue, in one round trip and one
+    /// transaction; returns the (id, token) pairs it completed, or null when it rolled the batch back. The statement
+    /// matches rows by "id among the ids and token among the tokens", which is exact for every pair the batch holds; a
+    /// row matched by one pair's id and another's token (a holder that named the wrong job) is not, so a batch that
+    /// moved such a row is rolled back and its completions are written one by one, where the match is exact.
+    /// </summary>
+    private async Task<HashSet<(long, Guid)>?> CompleteBatchAsync(IReadOnlyList<PendingCompletion> batch)
     {
+        var pairs = new Dictionary<(long, Guid), PendingCompletion>(batch.Count);
+        foreach (var completion in batch) pairs.TryAdd((completion.JobId, completion.LeaseToken), completion); // a repeated completion is written once
+
+        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var transaction = pairs.Count > 1 ? await connection.BeginTransactionAsync() : null;
+        await using var statements = new NpgsqlBatch(connection, transaction);
+        foreach (var queue in pairs.Values.GroupBy(c => c.Queue, StringComparer.Ordinal))
+        {
+            statements.BatchCommands.Add(BatchCommand(_sql.CompleteBatch,
+                ("queue", queue.Key),
+                ("ids", queue.Select(c => c.JobId).ToArray()),
+                ("tokens", queue.Select(c => c.LeaseToken).ToArray()),
+                ("results", queue.Select(c => c.Result).ToArray()),
+                ("finished", queue.Select(c => c.FinishedAt).ToArray())));
+        }
+
         var completed = new HashSet<(long, Guid)>();
-        await using var command = Command(_sql.CompleteBatch,
-            ("ids", batch.Select(c => c.JobId).ToArray()),
-            ("queues", batch.Select(c => c.Queue).ToArray()),
-            ("tokens", batch.Select(c => c.LeaseToken).ToArray()),
-            ("results", batch.Select(c => c.Result).ToArray()),
-            ("finished", batch.Select(c => c.FinishedAt).ToArray()));
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) completed.Add((reader.GetInt64(0), reader.GetGuid(1)));
+        await using (var reader = await statements.ExecuteReaderAsync())
+        {
+            do
+            {
+                while (await reader.ReadAsync()) completed.Add((reader.GetInt64(0), reader.GetGuid(1)));
+            } while (await reader.NextResultAsync());
+        }
+
+        if (transaction is null) return completed;
+        if (!completed.IsSubsetOf(pairs.Keys))
+        {
+            await transaction.RollbackAsync();
+            return null;
+        }
+
+        await transaction.CommitAsync();
         return completed;
     }
 

@@ -59,6 +59,11 @@ internal sealed class PostgresQueries(string schema)
     /// unmonitored claim (no lease) keeps the server's setting: its job must never run twice, so its claim is durable
     /// before the handler starts.
     /// </para>
+    /// <para>
+    /// Each job's lease token is the first 128 bits of SHA-256 over @tokenKey, a fresh secure random key per claim, and
+    /// the job's id: unguessable without the key, which never leaves the claimer, and different for every job and every
+    /// claim. <c>gen_random_uuid()</c> per row cost 3–4 µs of the server's CPU per job, a fifth of the claim.
+    /// </para>
     /// </summary>
     public string Claim => S($$"""
         with flush_later as materialized (
@@ -70,7 +75,7 @@ internal sealed class PostgresQueries(string schema)
             limit @max
             for update skip locked)
         update {schema}.jobs j
-        set state = 1, attempt = j.attempt + 1, lease_token = gen_random_uuid(), lease_duration_us = @leaseUs,
+        set state = 1, attempt = j.attempt + 1, lease_token = left(encode(sha256((@tokenKey || j.id)::bytea), 'hex'), 32)::uuid, lease_duration_us = @leaseUs,
             lease_expires_at = @expires, owner = @owner, claim_id = @claim
         where j.id = any(array(select id from next)) and exists (select from flush_later)
         returning {{ClaimedColumns}}
@@ -120,29 +125,22 @@ internal sealed class PostgresQueries(string schema)
         """);
 
     /// <summary>
-    /// Completes a batch: moves the held jobs to the archive; returns the ids and tokens it completed. Each input row
-    /// finds its job by primary key in a lateral subquery (<c>offset 0</c> keeps it one: flattened into a join, the
-    /// planner either rescanned the input once per job, quadratic in the batch, or hashed the whole hot table). The
-    /// delete then takes the matched rows by primary key and checks their state and token again, so a job changed
-    /// meanwhile (its lease expired and another claim took it) is left alone.
+    /// Completes a batch of one queue's jobs: moves the held ones to the archive; returns the ids and tokens it completed.
+    /// The rows are found by primary key, and a lease token names one attempt of one job (a fresh random value per
+    /// claim), so "id among @ids and token among @tokens" is each pair's match without a join: joined to the input, the
+    /// planner rescanned it once per job or hashed the whole hot table. A job changed meanwhile (its lease expired and
+    /// another claim took it) has another token and is left alone. The input has each (id, token) pair once, so the
+    /// archive insert's join matches each moved row once.
     /// </summary>
     public string CompleteBatch => S("""
-        with input as (
-            select distinct on (id, token) * from unnest(@ids, @queues, @tokens, @results, @finished) as i(id, queue, token, result, finished_at)),
-        held as (
-            select h.id, h.lease_token from input i
-            cross join lateral (
-                select j.id, j.lease_token from {schema}.jobs j
-                where j.id = i.id and j.queue = i.queue and j.state = 1 and j.lease_token = i.token
-                offset 0) h),
-        moved as (
+        with moved as (
             delete from {schema}.jobs j
-            where j.id = any(array(select id from held)) and j.state = 1 and j.lease_token = any(array(select lease_token from held))
+            where j.id = any(@ids) and j.queue = @queue and j.state = 1 and j.lease_token = any(@tokens)
             returning j.*),
         archived as (
             insert into {schema}.finished_jobs (id, queue, state, payload, priority, enqueued_at, visible_at, attempt, max_attempts, owner, finished_at, result, last_error, settled_by)
             select m.id, m.queue, 2, m.payload, m.priority, m.enqueued_at, m.visible_at, m.attempt, m.max_attempts, m.owner, i.finished_at, i.result, m.last_error, m.lease_token
-            from moved m join input i on i.id = m.id and i.token = m.lease_token)
+            from moved m join unnest(@ids, @tokens, @results, @finished) as i(id, token, result, finished_at) on i.id = m.id and i.token = m.lease_token)
         select id, lease_token from moved
         """);
 

@@ -192,6 +192,7 @@ public sealed class PostgresStoreTests : PostgresSchemaTest
         claim.Parameters.AddWithValue("max", 1);
         claim.Parameters.AddWithValue("owner", "test-silo");
         claim.Parameters.AddWithValue("claim", Guid.NewGuid());
+        claim.Parameters.AddWithValue("tokenKey", Guid.NewGuid().ToString("N"));
         claim.Parameters.Add(new NpgsqlParameter<long?>("leaseUs", NpgsqlTypes.NpgsqlDbType.Bigint) { TypedValue = leaseUs });
         claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset?>("expires", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = leaseUs is null ? null : now.AddMinutes(1) });
         Assert.Equal(1, await claim.ExecuteNonQueryAsync(Ct));

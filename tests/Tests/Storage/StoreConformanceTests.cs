@@ -676,6 +676,20 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_claim_gives_each_job_its_own_token_and_a_job_claimed_again_a_new_one()
+    {
+        await Store.EnqueueAsync("q", [Job("a"), Job("b"), Job("c")], Now, None);
+        var first = await Store.ClaimAsync("q", Monitored(max: 3), Now, None);
+        Assert.Equal(3, first.Select(j => j.LeaseToken).Distinct().Count());
+        Assert.DoesNotContain(Guid.Empty, first.Select(j => j.LeaseToken));
+
+        foreach (var job in first) Assert.Equal(JobUpdateOutcome.Updated, await Store.ReleaseAsync("q", job.JobId, job.LeaseToken, Now, None));
+        var again = await Store.ClaimAsync("q", Monitored(max: 3), Now, None);
+        Assert.Empty(again.Select(j => j.LeaseToken).Intersect(first.Select(j => j.LeaseToken)));
+        Assert.Equal(JobUpdateOutcome.LeaseLost, await Store.CompleteAsync("q", first[0].JobId, first[0].LeaseToken, null, Now, None));
+    }
+
+    [Fact]
     public async Task A_job_given_back_keeps_its_place_ahead_of_later_sends()
     {
         await Store.EnqueueAsync("q", [Job("first"), Job("second")], Now, None);
@@ -724,6 +738,49 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Empty(await Store.CompleteManyAsync("q", [], Now, None));
 
         async Task<(JobState, string?)> StateAndResultAsync(long id) => (await Store.GetJobAsync("q", id, None)) is { } job ? (job.State, job.Result) : default;
+    }
+
+    [Fact]
+    public async Task A_batch_that_pairs_each_job_with_another_jobs_token_completes_neither_and_loses_nothing()
+    {
+        await Store.EnqueueAsync("q", [Job("a"), Job("b"), Job("c")], Now, None);
+        var claimed = await Store.ClaimAsync("q", Monitored(max: 3), Now, None);
+
+        // Every id and every token of the batch is a held job's, but no pair is: a holder that named the wrong job.
+        var outcomes = await Store.CompleteManyAsync("q",
+        [
+            new JobCompletion(claimed[0].JobId, claimed[1].LeaseToken, "crossed"),
+            new JobCompletion(claimed[1].JobId, claimed[0].LeaseToken, "crossed"),
+            new JobCompletion(claimed[2].JobId, claimed[2].LeaseToken, "right"),
+        ], Now, None);
+
+        Assert.Equal([JobUpdateOutcome.LeaseLost, JobUpdateOutcome.LeaseLost, JobUpdateOutcome.Updated], outcomes);
+        Assert.Equal(new QueueCounts(0, 0, 2, 1, 0), await Store.GetCountsAsync("q", Now, None));
+        foreach (var job in claimed.Take(2))
+        {
+            Assert.Equal(JobState.Running, (await Store.GetJobAsync("q", job.JobId, None))!.State);
+            Assert.Equal(JobUpdateOutcome.Updated, await Store.CompleteAsync("q", job.JobId, job.LeaseToken, "own", Now, None));
+        }
+
+        Assert.Equal(new QueueCounts(0, 0, 0, 3, 0), await Store.GetCountsAsync("q", Now, None));
+    }
+
+    [Fact]
+    public async Task A_batch_naming_a_job_twice_with_its_token_completes_it_once_and_answers_both()
+    {
+        await Store.EnqueueAsync("q", [Job("a"), Job("b")], Now, None);
+        var claimed = await Store.ClaimAsync("q", Monitored(max: 2), Now, None);
+
+        var outcomes = await Store.CompleteManyAsync("q",
+        [
+            new JobCompletion(claimed[0].JobId, claimed[0].LeaseToken, "first"),
+            new JobCompletion(claimed[1].JobId, claimed[1].LeaseToken, null),
+            new JobCompletion(claimed[0].JobId, claimed[0].LeaseToken, "first"),
+        ], Now, None);
+
+        Assert.Equal([JobUpdateOutcome.Updated, JobUpdateOutcome.Updated, JobUpdateOutcome.Updated], outcomes);
+        Assert.Equal("first", (await Store.GetJobAsync("q", claimed[0].JobId, None))!.Result);
+        Assert.Equal(new QueueCounts(0, 0, 0, 2, 0), await Store.GetCountsAsync("q", Now, None));
     }
 
     [Fact]
