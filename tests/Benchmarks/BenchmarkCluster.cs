@@ -38,6 +38,9 @@ public sealed class HandlerProbe(bool measureLatency = false)
     /// <summary>This process's CPU seconds when the first silo's workers started.</summary>
     public double CpuAtWorkersStart => Volatile.Read(ref _cpuAtWorkersStart);
 
+    /// <summary>How long the last silo to start waited for the JIT to settle before its workers started (<see cref="JitSettling"/>).</summary>
+    public double JitSettleSeconds { get; internal set; }
+
     internal void OnWorkersStarting()
     {
         if (Interlocked.CompareExchange(ref _workersStarted, Stopwatch.GetTimestamp(), 0) == 0)
@@ -130,14 +133,53 @@ public sealed class BenchmarkCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Notes the moment the silo's workers start: the stage just before theirs (<see cref="ServiceLifecycleStage.Active"/>).</summary>
+    /// <summary>
+    /// Notes the moment the silo's workers start: the stage just before theirs (<see cref="ServiceLifecycleStage.Active"/>),
+    /// once the silo's start-up code is compiled (<see cref="JitSettling"/>).
+    /// </summary>
     private sealed class WorkersStartObserver(HandlerProbe probe) : ILifecycleParticipant<ISiloLifecycle>
     {
         public void Participate(ISiloLifecycle lifecycle) =>
-            lifecycle.Subscribe(nameof(WorkersStartObserver), ServiceLifecycleStage.Active - 1, _ =>
+            lifecycle.Subscribe(nameof(WorkersStartObserver), ServiceLifecycleStage.Active - 1, async _ =>
             {
+                probe.JitSettleSeconds = await JitSettling.WaitAsync();
                 probe.OnWorkersStarting();
-                return Task.CompletedTask;
             });
+    }
+}
+
+/// <summary>
+/// Waits for the JIT to settle after a silo's start. Each run starts new silos in this process, and the runtime
+/// recompiles hot start-up code in the background (tiered compilation) for a few seconds after: that work is part of
+/// starting a silo, not of draining jobs, so the clock starts after it, as it starts after the silo's own start.
+/// </summary>
+public static class JitSettling
+{
+    /// <summary>Settled: fewer than <see cref="QuietMethods"/> methods compiled in the last <see cref="QuietFor"/>.</summary>
+    public static readonly TimeSpan QuietFor = TimeSpan.FromSeconds(1);
+
+    public const int QuietMethods = 10;
+
+    /// <summary>The longest it waits.</summary>
+    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(20);
+
+    /// <summary>Waits until the JIT has settled (or <see cref="MaxWait"/>); returns the seconds waited.</summary>
+    public static async Task<double> WaitAsync()
+    {
+        var started = Stopwatch.GetTimestamp();
+        var window = new Queue<(long At, long Compiled)>();
+        while (Stopwatch.GetElapsedTime(started) < MaxWait)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+            window.Enqueue((now, compiled));
+            while (Stopwatch.GetElapsedTime(window.Peek().At, now) > QuietFor) window.Dequeue();
+            var oldest = window.Peek();
+            if (Stopwatch.GetElapsedTime(started, now) >= QuietFor && Stopwatch.GetElapsedTime(oldest.At, now) >= QuietFor * 0.9 && compiled - oldest.Compiled < QuietMethods)
+                break;
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
+        return Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 }

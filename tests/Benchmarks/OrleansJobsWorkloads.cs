@@ -75,7 +75,7 @@ public sealed partial class OrleansJobsWorkloads(BenchmarkDatabase server, TextW
 
         // The server's counters include the silo's start (a few transactions); this process's CPU counts from the workers' start.
         var cost = (after - before) with { CpuSeconds = after.CpuSeconds - probe.CpuAtWorkersStart };
-        log.WriteLine($"  orleans-jobs burndown ({settings}): {jobs / seconds:N0} jobs/s, inserted at {jobs / inserted.TotalSeconds:N0} jobs/s ({seconds:0.00} s from the workers starting; silo start to active {deployed.TotalSeconds:0.0} s, " +
+        log.WriteLine($"  orleans-jobs burndown ({settings}): {jobs / seconds:N0} jobs/s, inserted at {jobs / inserted.TotalSeconds:N0} jobs/s ({seconds:0.00} s from the workers starting; silo start to active {deployed.TotalSeconds:0.0} s, {probe.JitSettleSeconds:0.0} s of it for the JIT to settle, " +
                       $"{jobs / deploy.Elapsed.TotalSeconds:N0} jobs/s counted from there; {cost.WriteTransactions} write transactions, {cost.CpuSeconds:0.00} s CPU)");
         return WorkloadResult.Burndown("orleans-jobs", settings, jobs, concurrency, seconds, cost) with { RowWrites = await RowWritesAsync(), InsertSeconds = inserted.TotalSeconds };
     }
