@@ -110,7 +110,8 @@ public static partial class BenchmarkReport
         md.AppendLine($"one second of the workers' work, at most `Workers:MaxLookAhead` {Orleans.Jobs.Silo.Workers.WorkerOptions.DefaultMaxLookAhead:N0}) or a fixed `Workers:Prefetch` {OrleansJobsWorkloads.FastPrefetch:N0} (fast), each completed through the batched completion");
         md.AppendLine("path, after an untimed warm-up drain of a tenth as many jobs in the same process (JIT). Timed from the silo's workers starting (its lifecycle's Active stage) until every job is recorded complete; the");
         md.AppendLine("Orleans silo's own start before that (membership, providers) is left out, as a peer's worker process is loaded before");
-        md.AppendLine("its clock starts. pg-boss at its default settings drains about 16 jobs/s (one job per");
+        md.AppendLine("its clock starts; so is the runtime's background recompilation of the new silo's start-up code (tiered JIT): the workers");
+        md.AppendLine($"start once fewer than {JitSettling.QuietMethods} methods were compiled in a second (at most {JitSettling.MaxWait.TotalSeconds:0} s). pg-boss at its default settings drains about 16 jobs/s (one job per");
         md.AppendLine("fetch, each of 32 fetch loops every 2 s), so it gets fewer jobs; the rate is what counts. Each peer's settings are");
         md.AppendLine("explained next to its driver (`tests/Benchmarks/peers/<system>.md`).");
         md.AppendLine();

@@ -180,7 +180,8 @@ public abstract class ClusterTests<TProvider> : ProviderScenarios<TProvider> whe
 
         await Eventually.WithinAsync(firstAttemptCancelled.Task.ContinueWith(_ => true), "the first attempt's handler to be cancelled");
         var done = await CompletedAsync(JobsCluster.GrainsOn(silo), "work", id);
-        Assert.Equal("attempt 2", done.Result);
+        // Attempt 2 as a rule; a later one when a stall of the machine outlasts the 300 ms lease of attempt 2 too.
+        Assert.Matches("^attempt ([2-9]|[1-9][0-9]+)$", done.Result);
     }
 
     [Fact]
