@@ -41,10 +41,16 @@ public sealed class HandlerProbe(bool measureLatency = false)
     /// <summary>How long the last silo to start waited for the JIT to settle before its workers started (<see cref="JitSettling"/>).</summary>
     public double JitSettleSeconds { get; internal set; }
 
+    /// <summary>Methods compiled and time spent compiling in this process when the first silo's workers started.</summary>
+    public (long Methods, TimeSpan Time) JitAtWorkersStart { get; private set; }
+
     internal void OnWorkersStarting()
     {
         if (Interlocked.CompareExchange(ref _workersStarted, Stopwatch.GetTimestamp(), 0) == 0)
+        {
             Volatile.Write(ref _cpuAtWorkersStart, WorkCounters.ProcessCpuSeconds());
+            JitAtWorkersStart = (System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
+        }
     }
 }
 

@@ -108,7 +108,7 @@ public static partial class BenchmarkReport
         md.AppendLine("Orleans.Jobs: one Orleans silo (Orleans.TestingHost, in the benchmark's process) with 32 workers (`Workers:MaxConcurrency`);");
         md.AppendLine("jobs claimed with a lease ahead of the workers by the look-ahead the silo sizes from the jobs' observed duration (default:");
         md.AppendLine($"one second of the workers' work, at most `Workers:MaxLookAhead` {Orleans.Jobs.Silo.Workers.WorkerOptions.DefaultMaxLookAhead:N0}) or a fixed `Workers:Prefetch` {OrleansJobsWorkloads.FastPrefetch:N0} (fast), each completed through the batched completion");
-        md.AppendLine("path, after an untimed warm-up drain of a tenth as many jobs in the same process (JIT). Timed from the silo's workers starting (its lifecycle's Active stage) until every job is recorded complete; the");
+        md.AppendLine("path, after six untimed warm-up drains of a tenth as many jobs in the same process (JIT), three of each setting. Timed from the silo's workers starting (its lifecycle's Active stage) until every job is recorded complete; the");
         md.AppendLine("Orleans silo's own start before that (membership, providers) is left out, as a peer's worker process is loaded before");
         md.AppendLine("its clock starts; so is the runtime's background recompilation of the new silo's start-up code (tiered JIT): the workers");
         md.AppendLine($"start once fewer than {JitSettling.QuietMethods} methods were compiled in a second (at most {JitSettling.MaxWait.TotalSeconds:0} s). pg-boss at its default settings drains about 16 jobs/s (one job per");

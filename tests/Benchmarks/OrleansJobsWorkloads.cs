@@ -75,8 +75,10 @@ public sealed partial class OrleansJobsWorkloads(BenchmarkDatabase server, TextW
 
         // The server's counters include the silo's start (a few transactions); this process's CPU counts from the workers' start.
         var cost = (after - before) with { CpuSeconds = after.CpuSeconds - probe.CpuAtWorkersStart };
+        var jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount() - probe.JitAtWorkersStart.Methods;
+        var jitTime = System.Runtime.JitInfo.GetCompilationTime() - probe.JitAtWorkersStart.Time;
         log.WriteLine($"  orleans-jobs burndown ({settings}): {jobs / seconds:N0} jobs/s, inserted at {jobs / inserted.TotalSeconds:N0} jobs/s ({seconds:0.00} s from the workers starting; silo start to active {deployed.TotalSeconds:0.0} s, {probe.JitSettleSeconds:0.0} s of it for the JIT to settle, " +
-                      $"{jobs / deploy.Elapsed.TotalSeconds:N0} jobs/s counted from there; {cost.WriteTransactions} write transactions, {cost.CpuSeconds:0.00} s CPU)");
+                      $"{jobs / deploy.Elapsed.TotalSeconds:N0} jobs/s counted from there; {cost.WriteTransactions} write transactions, {cost.CpuSeconds:0.00} s CPU, of it {jitTime.TotalSeconds:0.00} s compiling {jitMethods:N0} methods)");
         return WorkloadResult.Burndown("orleans-jobs", settings, jobs, concurrency, seconds, cost) with { RowWrites = await RowWritesAsync(), InsertSeconds = inserted.TotalSeconds };
     }
 

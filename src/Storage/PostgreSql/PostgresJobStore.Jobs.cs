@@ -200,7 +200,9 @@ public sealed partial class PostgresJobStore
         if (_completions is null) throw new InvalidOperationException(NotStarted);
         if (completions.Count == 0) return [];
         var pending = completions.Select(c => new PendingCompletion(queue, c.JobId, c.LeaseToken, c.Result, now)).ToList();
-        await WriteCompletionsAsync(pending);
+        // Statements of at most CompletionBatchSize (a statement's token match scans its tokens once per row), written
+        // side by side: each waits for its own commit to reach disk, and the server runs them on as many cores.
+        await Task.WhenAll(pending.Chunk(_options.CompletionBatchSize).Select(chunk => WriteCompletionsAsync(chunk)));
         return await Task.WhenAll(pending.Select(p => p.Outcome.Task));
     }
 

@@ -104,6 +104,26 @@ public sealed class PostgresStoreTests : PostgresSchemaTest
     }
 
     [Fact]
+    public async Task A_worker_batch_larger_than_a_statement_is_written_in_several_and_answered_whole()
+    {
+        var options = TestPostgres.Options(Schema);
+        options.CompletionBatchSize = 3;
+        await using var store = new PostgresJobStore(options);
+        await store.StartAsync(Ct);
+        var now = DateTimeOffset.UtcNow;
+        await store.EnqueueAsync("q", Enumerable.Range(0, 10).Select(i => new NewJob($"j{i}", 0, null, false, 3)).ToList(), now, Ct);
+        var claimed = await store.ClaimAsync("q", new JobClaim(10, TimeSpan.FromMinutes(1), "w"), now, Ct);
+
+        // Ten completions in statements of three: one of them stale, the rest recorded, each answered in its place.
+        var completions = claimed.Select((j, i) => new JobCompletion(j.JobId, i == 4 ? Guid.NewGuid() : j.LeaseToken, $"r{i}")).ToList();
+        var outcomes = await store.CompleteManyAsync("q", completions, now, Ct);
+
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => i == 4 ? JobUpdateOutcome.LeaseLost : JobUpdateOutcome.Updated), outcomes);
+        Assert.Equal(new QueueCounts(0, 0, 1, 9, 0), await store.GetCountsAsync("q", now, Ct));
+        Assert.Equal("r9", (await store.GetJobAsync("q", claimed[9].JobId, Ct))!.Result);
+    }
+
+    [Fact]
     public async Task Finished_jobs_leave_the_hot_table_and_are_pruned_after_their_retention()
     {
         await using var store = await TestPostgres.CreateStoreAsync(Schema);
