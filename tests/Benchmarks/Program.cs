@@ -115,7 +115,7 @@ if (sections.Contains("burndown"))
     // Untimed drains first, so neither timed run pays for this process's JIT (tiered compilation of the whole path): the
     // first drain in a process ran at about two thirds of the second's rate, and the runtime promotes hot methods only
     // once no new method has been compiled for a while, so after one warm-up drain the hot path was still recompiled
-    // during the timed ones, at twice the CPU per job (docs/profiling.md item 16). Both settings take turns.
+    // during the timed ones, at twice the CPU per job (docs/profiling.md items 16–17). Both settings take turns.
     for (var round = 1; round <= WarmUpDrains; round++)
     {
         var settings = round % 2 == 1 ? "default" : "fast";
