@@ -124,6 +124,31 @@ public sealed class PostgresStoreTests : PostgresSchemaTest
     }
 
     [Fact]
+    public async Task A_batch_over_two_queues_whose_pairs_cross_queues_deletes_nothing_it_does_not_archive()
+    {
+        await using var store = await TestPostgres.CreateStoreAsync(Schema);
+        var now = DateTimeOffset.UtcNow;
+        await store.EnqueueAsync("b", [new NewJob("five", 0, null, false, 3), new NewJob("seven", 0, null, false, 3)], now, Ct);
+        var claimed = await store.ClaimAsync("b", new JobClaim(2, TimeSpan.FromMinutes(1), "w"), now, Ct);
+        var (five, seven) = (claimed[0], claimed[1]);
+
+        // Five's token, once under the wrong queue and once with seven's id: queue b's statement alone would match five
+        // by its id (from a stale pair) and its token (from seven's pair), a pair the batch holds only under queue a.
+        var batch = new[]
+        {
+            new PendingCompletion("a", five.JobId, five.LeaseToken, "wrong queue", now),
+            new PendingCompletion("b", five.JobId, Guid.NewGuid(), "stale", now),
+            new PendingCompletion("b", seven.JobId, five.LeaseToken, "wrong job", now),
+        };
+        await store.WriteCompletionsAsync(batch);
+
+        Assert.Equal([JobUpdateOutcome.NotFound, JobUpdateOutcome.LeaseLost, JobUpdateOutcome.LeaseLost], await Task.WhenAll(batch.Select(c => c.Outcome.Task)));
+        Assert.Equal(new QueueCounts(0, 0, 2, 0, 0), await store.GetCountsAsync("b", now, Ct));
+        foreach (var job in claimed) Assert.Equal(JobUpdateOutcome.Updated, await store.CompleteAsync("b", job.JobId, job.LeaseToken, "own", now, Ct));
+        Assert.Equal(new QueueCounts(0, 0, 0, 2, 0), await store.GetCountsAsync("b", now, Ct));
+    }
+
+    [Fact]
     public async Task Finished_jobs_leave_the_hot_table_and_are_pruned_after_their_retention()
     {
         await using var store = await TestPostgres.CreateStoreAsync(Schema);
