@@ -192,8 +192,9 @@ public sealed partial class PostgresJobStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// Written at once as one batch (a silo's worker has batched them already), beside the single completions that
-    /// <see cref="CompleteAsync"/> queues up for the next batch; a batch that fails as a whole throws.
+    /// Written at once (a silo's worker has batched them already), in statements of at most
+    /// <see cref="PostgresStoreOptions.CompletionBatchSize"/>, beside the single completions that
+    /// <see cref="CompleteAsync"/> queues up for the next batch; a statement that fails as a whole throws.
     /// </remarks>
     public async Task<IReadOnlyList<JobUpdateOutcome>> CompleteManyAsync(string queue, IReadOnlyList<JobCompletion> completions, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -399,13 +400,9 @@ public sealed partial class PostgresJobStore
     private async Task<HashSet<(string, long, Guid)>?> CompleteBatchAsync(IReadOnlyList<PendingCompletion> batch)
     {
         // Per queue, each (id, token) once: a repeated completion is written once and answered like the first.
-        var byQueue = new List<(string Queue, Dictionary<(long, Guid), PendingCompletion> Pairs)>();
-        foreach (var completion in batch)
-        {
-            var group = byQueue.FindIndex(g => g.Queue == completion.Queue);
-            if (group < 0) byQueue.Add((completion.Queue, new Dictionary<(long, Guid), PendingCompletion>()));
-            byQueue[group < 0 ? byQueue.Count - 1 : group].Pairs.TryAdd((completion.JobId, completion.LeaseToken), completion);
-        }
+        var byQueue = batch.GroupBy(c => c.Queue, StringComparer.Ordinal)
+            .Select(queue => (Queue: queue.Key, Pairs: queue.DistinctBy(c => (c.JobId, c.LeaseToken)).ToDictionary(c => (c.JobId, c.LeaseToken))))
+            .ToList();
 
         var single = byQueue.Count == 1 && byQueue[0].Pairs.Count == 1;
         await using var connection = await _dataSource.OpenConnectionAsync();
