@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -54,7 +55,20 @@ public sealed class BenchmarkProcess : IAsyncDisposable
     }
 
     /// <summary>Starts tests/ClusterProcess with <paramref name="arguments"/> (its mode first).</summary>
-    public static BenchmarkProcess Start(IEnumerable<string> arguments, int? gatewayPort = null, bool stockSiloRuntime = false)
+    public static BenchmarkProcess Start(IEnumerable<string> arguments, int? gatewayPort = null, bool stockSiloRuntime = false) =>
+        Start("Orleans.Jobs.ClusterProcess.dll", arguments, gatewayPort, stockSiloRuntime);
+
+    /// <summary>
+    /// Starts tests/EmptySilo, an Orleans silo with nothing of Orleans.Jobs in it, on free ports and the stock silo's
+    /// runtimeconfig.json: the floor an idle silo's memory is compared with.
+    /// </summary>
+    public static BenchmarkProcess StartEmptySilo()
+    {
+        var gatewayPort = FreePort();
+        return Start("Orleans.Jobs.EmptySilo.dll", [FreePort().ToString(CultureInfo.InvariantCulture), gatewayPort.ToString(CultureInfo.InvariantCulture)], gatewayPort, stockSiloRuntime: true);
+    }
+
+    private static BenchmarkProcess Start(string program, IEnumerable<string> arguments, int? gatewayPort, bool stockSiloRuntime)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         if (stockSiloRuntime)
@@ -64,7 +78,7 @@ public sealed class BenchmarkProcess : IAsyncDisposable
             start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Orleans.Jobs.Silo.runtimeconfig.json"));
         }
 
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Orleans.Jobs.ClusterProcess.dll"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program));
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         return new BenchmarkProcess(Process.Start(start)!, gatewayPort);
     }

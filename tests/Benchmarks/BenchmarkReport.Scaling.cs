@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text;
 using Orleans.Jobs.Silo.Hosting;
 
@@ -77,8 +78,8 @@ public static partial class BenchmarkReport
 
         WriteSiloBurndowns(md, s.Burndowns);
         WriteClientSends(md, s.Sends, ScalingBenchmark.AllParts.All(s.Parts.Contains) ? null : $"{r.Environment.Date}, with OJ_BENCH_SCALING_PARTS={string.Join(",", s.Parts)}");
-        if (s.Backlog is { } backlog) WriteBacklogMemory(md, backlog);
-        if (s.Parts.Contains(ScalingBenchmark.BacklogPart)) WriteIdleMemoryNotes(md, s.Backlog);
+        if (s.Backlog is { } backlog) WriteBacklogMemory(md, backlog, s.EmptySilo);
+        if (s.Parts.Contains(ScalingBenchmark.BacklogPart)) WriteIdleMemoryNotes(md, s.Backlog, s.EmptySilo);
 
         if (s.Errors.Count > 0)
         {
@@ -95,7 +96,8 @@ public static partial class BenchmarkReport
     {
         if (s.Backlog is not { } b) yield break;
         var idle = b.IdleRssKb * 1024L;
-        yield return $"| {IdleTarget} | {Mib(b.IdleRssKb)} MiB ({idle / 1e6:0} MB){(b.IdleSettled ? "" : ", not settled")}, load {Load(b.LoadAtStart)} | **{(double)idle / IdleRssGoalBytes:0.00}x** (target at most 1.00x) | {(idle <= IdleRssGoalBytes ? "yes" : "no")} |";
+        var floor = s.EmptySilo is { IdleRssKb: > 0 } empty ? $"; an Orleans silo with nothing of ours {Mib(empty.IdleRssKb)} MiB ({empty.IdleRssKb * 1024L / 1e6:0} MB) in the same run" : "";
+        yield return $"| {IdleTarget} | {Mib(b.IdleRssKb)} MiB ({idle / 1e6:0} MB){(b.IdleSettled ? "" : ", not settled")}, load {Load(b.LoadAtStart)}{floor} | **{(double)idle / IdleRssGoalBytes:0.00}x** (target at most 1.00x) | {(idle <= IdleRssGoalBytes ? "yes" : "no")} |";
         if (b.Jobs == 0) yield break; // an idle-only run (OJ_BENCH_BACKLOG_JOBS=0)
         var flatness = BacklogFlatness(b);
         var measured = double.IsNaN(flatness)
@@ -182,7 +184,7 @@ public static partial class BenchmarkReport
         md.AppendLine();
     }
 
-    private static void WriteBacklogMemory(StringBuilder md, BacklogMemory b)
+    private static void WriteBacklogMemory(StringBuilder md, BacklogMemory b, BacklogMemory? empty)
     {
         md.AppendLine(b.Jobs == 0 ? "### One silo's resident memory, idle" : $"### One silo's resident memory: idle, then a {b.Jobs:N0}-job backlog added, sitting and draining");
         md.AppendLine();
@@ -190,6 +192,13 @@ public static partial class BenchmarkReport
         md.AppendLine("|---|---|---|---|");
         md.AppendLine($"| idle, start-up settled ({(b.IdleSettled ? $"after {b.IdleSettleSeconds:0} s" : $"not settled within {b.IdleSettleSeconds:0} s")}) | {Mib(b.IdleRssKb)} | 0 | 0 |");
         md.AppendLine($"| of which anonymous (GC heap, native heaps, stacks) / mapped files / shared (compiled code, stubs) | {Mib(b.IdleAnonymousKb)} / {Mib(b.IdleFilesKb)} / {Mib(b.IdleSharedKb)} | | |");
+        if (empty is { IdleRssKb: > 0 })
+        {
+            md.AppendLine($"| an Orleans silo with nothing of ours (tests/EmptySilo), idle ({(empty.IdleSettled ? $"after {empty.IdleSettleSeconds:0} s" : $"not settled within {empty.IdleSettleSeconds:0} s")}) | {Mib(empty.IdleRssKb)} | | |");
+            md.AppendLine($"| of which anonymous / mapped files / shared | {Mib(empty.IdleAnonymousKb)} / {Mib(empty.IdleFilesKb)} / {Mib(empty.IdleSharedKb)} | | |");
+            md.AppendLine($"| this silo idle / the empty Orleans silo | {(double)b.IdleRssKb / empty.IdleRssKb:0.00}x | | |");
+        }
+
         if (b.Jobs == 0)
         {
             md.AppendLine();
@@ -233,7 +242,7 @@ public static partial class BenchmarkReport
     }
 
     /// <summary>Where an idle silo's memory goes and what was changed because of it (measured by hand, with dotnet-counters and dotnet-gcdump).</summary>
-    private static void WriteIdleMemoryNotes(StringBuilder md, BacklogMemory? b)
+    private static void WriteIdleMemoryNotes(StringBuilder md, BacklogMemory? b, BacklogMemory? empty)
     {
         md.AppendLine("Why an idle silo holds what it holds (2026-12-02, measured by hand on this machine at load 23-50: the stock silo");
         md.AppendLine("`--serve --skip-sample` on PostgreSQL and this section's silo; `dotnet-counters`, `dotnet-gcdump`, `/proc/<pid>/smaps`):");
@@ -272,8 +281,22 @@ public static partial class BenchmarkReport
         md.AppendLine("loading less: Native AOT (which Orleans does not support) or a silo without some of its parts (the HTTP gateway).");
         if (b is not null && b.IdleRssKb * 1024L > IdleRssGoalBytes)
             md.AppendLine($"The goal is not met: {Mib(b.IdleRssKb)} MiB in this run.");
+        if (empty is { IdleRssKb: > 0 })
+        {
+            md.AppendLine();
+            md.AppendLine($"The floor, measured in the same run the same way: Orleans {OrleansVersion()}'s own silo with nothing of ours (tests/EmptySilo: localhost");
+            md.AppendLine("clustering, no grains, no storage, no HTTP gateway, the stock silo's runtimeconfig.json) idles at");
+            md.AppendLine($"{Mib(empty.IdleRssKb)} MiB ({empty.IdleRssKb * 1024L / 1e6:0} MB){(empty.IdleRssKb * 1024L > IdleRssGoalBytes ? ", itself over the 100 MB goal: no silo on Orleans meets it on this machine" : "")}.");
+            if (b is { IdleRssKb: > 0 })
+                md.AppendLine($"What Orleans.Jobs adds on top (its grains, store, workers, PostgreSQL clustering and the HTTP gateway) is {Mib(b.IdleRssKb - empty.IdleRssKb)} MiB.");
+        }
+
         md.AppendLine();
     }
+
+    /// <summary>The Orleans package's version (its informational version, without the commit it was built from).</summary>
+    private static string OrleansVersion() =>
+        typeof(Orleans.Runtime.SiloAddress).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split([' ', '+'])[0].TrimEnd('.') ?? "?";
 
     /// <summary>Runs at growing counts (of silos, of clients), each with its jobs/s, its ratio to the run of one, and the load around it.</summary>
     private static void WriteGrowthTable<T>(StringBuilder md, string heading, string counted, string one, IReadOnlyList<T> runs, string[] columns, Func<T, string[]> cells)

@@ -188,6 +188,7 @@ public sealed class ScalingBenchmark(BenchmarkDatabase server, TextWriter log)
     /// </summary>
     private async Task BacklogAsync(int jobs, ScalingResults results)
     {
+        results.EmptySilo = await EmptySiloIdleAsync();
         await ResetAsync();
         await using (await StoreAsync()) { }
         var silo = (await StartSilosAsync(1, NewClusterId()))[0];
@@ -246,6 +247,32 @@ public sealed class ScalingBenchmark(BenchmarkDatabase server, TextWriter log)
         }
 
         log.WriteLine($"  scaling backlog drained in {run.DrainSeconds:0} s ({jobs / run.DrainSeconds:N0} jobs/s); peak RSS {run.PeakKb / 1024.0:N0} MiB");
+    }
+
+    /// <summary>An Orleans silo with nothing of ours (tests/EmptySilo), sampled from READY until its memory settles, as ours is.</summary>
+    private async Task<BacklogMemory> EmptySiloIdleAsync()
+    {
+        var silo = BenchmarkProcess.StartEmptySilo();
+        var run = new BacklogMemory { Jobs = 0, SampleSeconds = SampleEvery.TotalSeconds, LoadAtStart = BenchmarkEnvironment.LoadAverage() };
+        using var stopSampling = new CancellationTokenSource();
+        Task? sampling = null;
+        try
+        {
+            await silo.ReadyAsync(StartDeadline);
+            sampling = SampleAsync(silo, run, new BacklogProgress(), Stopwatch.StartNew(), stopSampling.Token);
+            await SettleAsync(silo, run, Stopwatch.StartNew());
+        }
+        finally
+        {
+            await stopSampling.CancelAsync();
+            if (sampling is not null) await sampling;
+            run.LoadAtEnd = BenchmarkEnvironment.LoadAverage();
+            await StopAllAsync([silo]);
+        }
+
+        log.WriteLine($"  scaling empty Orleans silo: {run.IdleRssKb / 1024.0:N0} MiB ({(run.IdleSettled ? "settled" : "not settled")} after {run.IdleSettleSeconds:0} s; " +
+                      $"anonymous {run.IdleAnonymousKb / 1024.0:N0}, files {run.IdleFilesKb / 1024.0:N0}, shared {run.IdleSharedKb / 1024.0:N0} MiB)");
+        return run;
     }
 
     /// <summary>Samples every second until cancelled; the done count is whatever the drain last read.</summary>

@@ -10,6 +10,12 @@ public sealed class ScalingResults
     public List<ClientSends> Sends { get; init; } = [];
     public BacklogMemory? Backlog { get; set; }
 
+    /// <summary>
+    /// An Orleans silo with nothing of Orleans.Jobs in it (tests/EmptySilo), idle, measured as <see cref="Backlog"/>'s idle
+    /// figure is, just before it: the floor any silo on Orleans starts from. Only its idle fields are set.
+    /// </summary>
+    public BacklogMemory? EmptySilo { get; set; }
+
     /// <summary>The parts this run measured (<see cref="ScalingBenchmark.AllParts"/>); the report keeps the last page's figures of the others.</summary>
     public List<string> Parts { get; init; } = [.. ScalingBenchmark.AllParts];
 
