@@ -247,7 +247,24 @@ internal sealed class PostgresQueries(string schema)
     public string PurgeAllDeadLetters => S("delete from {schema}.finished_jobs where queue = @queue and state = 3");
     public string PurgeDeadLetters => S("delete from {schema}.finished_jobs where id = any(@ids) and queue = @queue and state = 3");
 
-    public string NextVisible => S("select min(visible_at) from {schema}.jobs where queue = @queue and state = 0");
+    /// <summary>
+    /// The earliest visible-at time of the queue's waiting jobs, found through the claim index alone: a waiter asks it
+    /// each time it goes to sleep, and <c>min(visible_at)</c> over the queue read every waiting job (a parallel scan of
+    /// the whole hot table under a backlog, each of its workers a new server process). A job's position is its
+    /// visible-at time, negated for a front (expedited) job (<see cref="JobRules.Position"/>), so within one priority the
+    /// earliest is the first back-of-queue entry or the last front entry; the priorities are walked one index probe each.
+    /// </summary>
+    public string NextVisible => S("""
+        with recursive priorities as (
+            select (select priority from {schema}.jobs where queue = @queue and state = 0 order by priority desc limit 1) as p
+            union all
+            select (select priority from {schema}.jobs where queue = @queue and state = 0 and priority < priorities.p order by priority desc limit 1)
+            from priorities where priorities.p is not null)
+        select min(least(
+            (select visible_at from {schema}.jobs where queue = @queue and state = 0 and priority = priorities.p and position >= 0 order by position, id limit 1),
+            (select visible_at from {schema}.jobs where queue = @queue and state = 0 and priority = priorities.p and position < 0 order by position desc, id desc limit 1)))
+        from priorities where priorities.p is not null
+        """);
 
     public string PruneFinished => S("""
         delete from {schema}.finished_jobs

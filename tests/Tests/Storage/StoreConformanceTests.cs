@@ -136,6 +136,31 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_next_visible_time_is_the_earliest_of_every_priority_front_and_back()
+    {
+        // Each priority's earliest is looked up on its own, front (expedited) jobs ordered the other way round.
+        await Store.EnqueueAsync("q", [
+            Job("high-back", priority: 5, visibleAt: Now + TimeSpan.FromSeconds(40)),
+            Job("high-front-late", priority: 5, front: true, visibleAt: Now + TimeSpan.FromSeconds(50)),
+            Job("high-front-early", priority: 5, front: true, visibleAt: Now + TimeSpan.FromSeconds(30)),
+            Job("mid-back-late", priority: 0, visibleAt: Now + TimeSpan.FromSeconds(60)),
+            Job("mid-back-early", priority: 0, visibleAt: Now + TimeSpan.FromSeconds(20)),
+            Job("low-front", priority: -3, front: true, visibleAt: Now + TimeSpan.FromSeconds(25)),
+        ], Now, None);
+        await Store.EnqueueAsync("other", [Job("other", visibleAt: Now + TimeSpan.FromSeconds(1))], Now, None);
+        Assert.Equal(Now + TimeSpan.FromSeconds(20), await Store.GetNextVisibleAtAsync("q", None));
+
+        Clock.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal("mid-back-early", (await ClaimOneAsync("q")).Payload);
+        Assert.Equal(Now + TimeSpan.FromSeconds(5), await Store.GetNextVisibleAtAsync("q", None)); // low-front, at 25 s
+
+        Clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal("low-front", (await ClaimOneAsync("q")).Payload);
+        Assert.Equal(Now + TimeSpan.FromSeconds(5), await Store.GetNextVisibleAtAsync("q", None)); // high-front-early, at 30 s
+        Assert.Null(await Store.GetNextVisibleAtAsync("empty", None));
+    }
+
+    [Fact]
     public async Task Delayed_jobs_are_invisible_until_their_time()
     {
         var ids = await Store.EnqueueAsync("q", [Job("later", visibleAt: Now + TimeSpan.FromSeconds(10))], Now, None);
